@@ -1,0 +1,36 @@
+"""Append-only audit events (S-22). Written inside the same transaction as the change."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.actors import Actor
+from domain.models import AuditEvent
+
+
+async def record(
+    actor: Actor,
+    action: str,
+    now: datetime,
+    *,
+    partner_id: UUID | None,
+    contract_id: UUID | None = None,
+    subject_id: UUID | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return await AuditEvent.create(
+        at=now,
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        action=action,
+        partner_id=partner_id,
+        contract_id=contract_id,
+        subject_id=subject_id,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail or {},
+        request_id=actor.request_id,
+        client_ip=actor.client_ip,
+    )

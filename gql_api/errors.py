@@ -1,0 +1,42 @@
+"""How errors leave the API: expected refusals keep their code; anything else is masked
+as INTERNAL with the request id, and logged with its stack."""
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.errors import DomainError
+
+log = logging.getLogger("gql_api")
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self):
+        yield
+        result = self.execution_context.result
+        if not result or not result.errors:
+            return
+        context = self.execution_context.context
+        request_id = getattr(getattr(context, "actor", None), "request_id", None)
+        result.errors = [self._shape(error, request_id) for error in result.errors]
+
+    @staticmethod
+    def _shape(error: GraphQLError, request_id: str | None) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, DomainError):
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": original.code.value, "field": original.field},
+            )
+        if original is None:  # a syntax or validation error: the client's own doing
+            return error
+        log.error("unexpected error, request %s", request_id, exc_info=original)
+        return GraphQLError(
+            f"Internal error. Quote request id {request_id} when you report it.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL", "requestId": request_id},
+        )

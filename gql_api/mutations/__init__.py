@@ -1,0 +1,1 @@
+"""One module per area; each mutation turns its input into one service call."""

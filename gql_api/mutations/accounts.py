@@ -1,0 +1,63 @@
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from domain.errors import DomainError
+from domain.services import accounts, registration
+from gql_api.context import Context
+from gql_api.types import OperationError, Partner, Viewer
+
+
+@strawberry.input(description="Company information and a password for the partner's login (S-1).")
+class RegisterPartnerInput:
+    legal_name: str = strawberry.field(description="Legal company name.")
+    registration_number: str = strawberry.field(description="Company registration number.")
+    address: str = strawberry.field(description="Registered address.")
+    contact_name: str = strawberry.field(description="Contact person.")
+    email: str = strawberry.field(description="Contact email; also the login.")
+    phone: str = strawberry.field(description="Phone in international form.")
+    password: str = strawberry.field(description="10 to 256 characters.")
+
+
+@strawberry.type(description="The registration waits in review.")
+class RegisterPartnerSuccess:
+    partner: Partner = strawberry.field(description="The registered partner.")
+
+
+@strawberry.type(description="A bearer token for the Authorization header.")
+class LoginSuccess:
+    token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    expires_at: datetime = strawberry.field(description="When the token stops working.")
+    viewer: Viewer = strawberry.field(description="Who logged in.")
+
+
+RegisterPartnerResult = Annotated[
+    RegisterPartnerSuccess | OperationError, strawberry.union("RegisterPartnerResult")
+]
+LoginResult = Annotated[LoginSuccess | OperationError, strawberry.union("LoginResult")]
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Register a partner company; it waits in review (S-1).")
+    async def register_partner(
+        self, info: Info[Context, None], input: RegisterPartnerInput
+    ) -> RegisterPartnerResult:
+        fields = {k: v for k, v in vars(input).items() if k != "password"}
+        try:
+            partner = await registration.register_partner(fields, input.password, info.context.now)
+        except DomainError as error:
+            return OperationError.of(error)
+        return RegisterPartnerSuccess(partner=Partner(model=partner))
+
+    @strawberry.mutation(description="Log in with email and password.")
+    async def login(self, info: Info[Context, None], email: str, password: str) -> LoginResult:
+        try:
+            token, expires_at, user = await accounts.login(
+                email, password, info.context.now, info.context.settings
+            )
+        except DomainError as error:
+            return OperationError.of(error)
+        return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer(user=user))

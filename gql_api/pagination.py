@@ -1,0 +1,52 @@
+"""Keyset pagination: newest first, by (created_at, id). Cursors are opaque to clients."""
+
+import base64
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+import strawberry
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from domain.errors import DomainError, ErrorCode
+
+T = TypeVar("T")
+MAX_PAGE = 100
+
+
+@strawberry.type(description="Where a page ends.")
+class PageInfo:
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+    has_next_page: bool = strawberry.field(description="Whether more items follow.")
+
+
+@strawberry.type(description="A page of items.")
+class Connection(Generic[T]):
+    nodes: list[T] = strawberry.field(description="The items on this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
+
+
+def encode_cursor(created_at: datetime, id_: object) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{id_}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        created_at, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created_at), UUID(id_)
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
+
+
+async def page(queryset: QuerySet, first: int, after: str | None) -> tuple[list, PageInfo]:
+    if not 1 <= first <= MAX_PAGE:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for 1 to {MAX_PAGE} items.", "first")
+    if after:
+        created_at, id_ = decode_cursor(after)
+        queryset = queryset.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=id_))
+    rows = await queryset.order_by("-created_at", "-id").limit(first + 1)
+    more = len(rows) > first
+    rows = rows[:first]
+    end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
+    return rows, PageInfo(end_cursor=end, has_next_page=more)

@@ -1,0 +1,201 @@
+from typing import Annotated, Optional
+
+import strawberry
+from strawberry.types import Info
+from tortoise.expressions import Q
+
+from domain import documents, inputs
+from domain.errors import DomainError, ErrorCode
+from domain.lifecycle import ContractStatus, RegistrationStatus, ReviewStatus
+from domain.models import AuditEvent as AuditEventModel
+from domain.models import Document
+from domain.services import access
+from gql_api.context import Context
+from gql_api.pagination import Connection, PageInfo, page
+from gql_api.types import (
+    AuditEvent,
+    Contract,
+    InfoChangeRequest,
+    Market,
+    OperationError,
+    Partner,
+    Viewer,
+)
+
+ContractResult = Annotated[Contract | OperationError, strawberry.union("ContractResult")]
+PartnerResult = Annotated[Partner | OperationError, strawberry.union("PartnerResult")]
+
+
+@strawberry.type(description="The partner console's summary; open once a contract is in force (S-4).")
+class PartnerConsole:
+    partner: Partner = strawberry.field(description="The partner.")
+    contracts_in_force: int = strawberry.field(description="Contracts in force today.")
+
+
+PartnerConsoleResult = Annotated[
+    PartnerConsole | OperationError, strawberry.union("PartnerConsoleResult")
+]
+
+
+@strawberry.type(description="Does a stored document match its hash, and does the seal validate?")
+class DocumentCheck:
+    sha256: str = strawberry.field(description="SHA-256 of the stored file.")
+    sha256_matches: bool = strawberry.field(description="The file is the one recorded at sealing.")
+    signature_intact: bool = strawberry.field(description="The signed bytes are unchanged.")
+    signature_trusted: bool = strawberry.field(description="The seal chains to the programme's root.")
+    covers_whole_file: bool = strawberry.field(description="Nothing was appended after sealing.")
+    valid: bool = strawberry.field(description="All of the above.")
+
+
+DocumentCheckResult = Annotated[
+    DocumentCheck | OperationError, strawberry.union("DocumentCheckResult")
+]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who is logged in; null when no valid token is sent.")
+    def viewer(self, info: Info[Context, None]) -> Optional[Viewer]:
+        user = info.context.user
+        return Viewer(user=user) if user else None
+
+    @strawberry.field(description="The programme's markets (ISO 3166-1 alpha-2).")
+    def markets(self, info: Info[Context, None]) -> list[Market]:
+        return [Market.of(code) for code in info.context.settings.markets]
+
+    @strawberry.field(description="The partner console summary; CONTRACT_NOT_SIGNED until a contract is in force.")
+    async def partner_console(self, info: Info[Context, None]) -> PartnerConsoleResult:
+        ctx = info.context
+        try:
+            partner_id = access.require_partner(ctx.actor)
+            await access.require_console(ctx.actor, ctx.today)
+        except DomainError as error:
+            return OperationError.of(error)
+        partner = await ctx.partners.load(partner_id)
+        in_force = await access.contracts_in_force(partner_id, ctx.today)
+        return PartnerConsole(partner=Partner(model=partner), contracts_in_force=len(in_force))
+
+    @strawberry.field(description="Contracts the viewer may see, newest first.")
+    async def contracts(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: Optional[str] = None,
+        status: Optional[ContractStatus] = None,
+        partner_id: Optional[strawberry.ID] = None,
+    ) -> Connection[Contract]:
+        queryset = access.contracts_visible_to(info.context.actor)
+        if status:
+            queryset = queryset.filter(status=status)
+        if partner_id:
+            queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
+        rows, page_info = await page(queryset, first, after)
+        return Connection(nodes=[Contract(model=row) for row in rows], page_info=page_info)
+
+    @strawberry.field(description="One contract; NOT_FOUND when it is not the viewer's to see.")
+    async def contract(self, info: Info[Context, None], id: strawberry.ID) -> ContractResult:
+        try:
+            return Contract(model=await access.get_contract(info.context.actor, id, "id"))
+        except DomainError as error:
+            return OperationError.of(error)
+
+    @strawberry.field(description="Partners the viewer manages (all, for an admin), newest first.")
+    async def partners(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: Optional[str] = None,
+        registration_status: Optional[RegistrationStatus] = None,
+        search: Optional[str] = None,
+    ) -> Connection[Partner]:
+        access.require_manager(info.context.actor)
+        queryset = access.partners_visible_to(info.context.actor)
+        if registration_status:
+            queryset = queryset.filter(registration_status=registration_status)
+        if search:
+            term = inputs.text("search", search, 200)
+            queryset = queryset.filter(
+                Q(legal_name__icontains=term) | Q(registration_number__icontains=term) | Q(email__icontains=term)
+            )
+        rows, page_info = await page(queryset, first, after)
+        return Connection(nodes=[Partner(model=row) for row in rows], page_info=page_info)
+
+    @strawberry.field(description="One partner; NOT_FOUND when it is not the viewer's to see.")
+    async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
+        try:
+            return Partner(model=await access.get_partner(info.context.actor, id, "id"))
+        except DomainError as error:
+            return OperationError.of(error)
+
+    @strawberry.field(description="Information change requests the viewer may see, newest first.")
+    async def info_change_requests(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: Optional[str] = None,
+        status: Optional[ReviewStatus] = None,
+    ) -> Connection[InfoChangeRequest]:
+        queryset = access.info_change_requests_visible_to(info.context.actor)
+        if status:
+            queryset = queryset.filter(status=status)
+        rows, page_info = await page(queryset, first, after)
+        return Connection(nodes=[InfoChangeRequest(model=row) for row in rows], page_info=page_info)
+
+    @strawberry.field(
+        description="Audit events of one contract or one partner, oldest first (S-22). "
+        "`after` is an event id."
+    )
+    async def audit_events(
+        self,
+        info: Info[Context, None],
+        contract_id: Optional[strawberry.ID] = None,
+        partner_id: Optional[strawberry.ID] = None,
+        first: int = 50,
+        after: Optional[strawberry.ID] = None,
+    ) -> Connection[AuditEvent]:
+        actor = info.context.actor
+        if contract_id:
+            contract = await access.get_contract(actor, contract_id)
+            queryset = AuditEventModel.filter(contract_id=contract.id)
+        elif partner_id:
+            partner = await access.get_partner(actor, partner_id)
+            queryset = AuditEventModel.filter(partner_id=partner.id)
+        else:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, "Give a contractId or a partnerId.", "contractId"
+            )
+        if not 1 <= first <= 500:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Ask for 1 to 500 events.", "first")
+        if after:
+            try:
+                queryset = queryset.filter(id__gt=int(after))
+            except ValueError:
+                raise DomainError(ErrorCode.INVALID_INPUT, "Not an event id.", "after") from None
+        rows = await queryset.order_by("id").limit(first + 1)
+        more = len(rows) > first
+        rows = rows[:first]
+        return Connection(
+            nodes=[AuditEvent(model=row) for row in rows],
+            page_info=PageInfo(end_cursor=str(rows[-1].id) if rows else None, has_next_page=more),
+        )
+
+    @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")
+    async def document_check(self, info: Info[Context, None], contract_id: strawberry.ID) -> DocumentCheckResult:
+        ctx = info.context
+        try:
+            contract = await access.get_contract(ctx.actor, contract_id)
+        except DomainError as error:
+            return OperationError.of(error)
+        if contract.document_id is None:  # type: ignore[attr-defined]
+            return OperationError(code=ErrorCode.INVALID_STATE, message="This contract has no signed document yet.", field="contractId")
+        document = await Document.get(sha256=contract.document_id)  # type: ignore[attr-defined]
+        data = documents.DocumentStore(ctx.settings.documents_path).get(document.sha256)
+        check = await documents.check_pdf(data, document.sha256, ctx.settings)
+        return DocumentCheck(
+            sha256=check.sha256,
+            sha256_matches=check.sha256_matches,
+            signature_intact=check.signature_intact,
+            signature_trusted=check.signature_trusted,
+            covers_whole_file=check.covers_whole_file,
+            valid=check.valid,
+        )

@@ -1,0 +1,373 @@
+"""GraphQL types: the domain's models as the schema shows them."""
+
+from datetime import date, datetime
+from typing import Annotated, Optional
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain import inputs
+from domain.errors import DomainError, ErrorCode
+from domain.lifecycle import (
+    ContractKind,
+    ContractStatus,
+    RegistrationStatus,
+    ReviewStatus,
+    days_left,
+)
+from domain import models
+from domain.models import Role
+from domain.services import access, signing
+from gql_api.context import Context
+
+ErrorCodeType = strawberry.enum(ErrorCode, description="Stable codes for refused actions.")
+ContractStatusType = strawberry.enum(ContractStatus, description="Where a contract stands.")
+ContractKindType = strawberry.enum(ContractKind, description="Initial contract or renewal.")
+RegistrationStatusType = strawberry.enum(RegistrationStatus, description="Registration review.")
+ReviewStatusType = strawberry.enum(ReviewStatus, description="A request's review.")
+RoleType = strawberry.enum(Role, description="What a user is in the programme.")
+
+
+@strawberry.type(description="A refused action: a stable code, a message to act on, the field at fault.")
+class OperationError:
+    code: ErrorCode = strawberry.field(description="Stable error code.")
+    message: str = strawberry.field(description="What went wrong and what to do.")
+    field: Optional[str] = strawberry.field(description="The input field at fault, if any.")
+
+    @classmethod
+    def of(cls, error: DomainError) -> "OperationError":
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+@strawberry.type(description="A country or region the programme sells in (ISO 3166-1 alpha-2).")
+class Market:
+    code: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+    name: str = strawberry.field(description="English name.")
+
+    @classmethod
+    def of(cls, code: str) -> "Market":
+        return cls(code=code, name=inputs.market_name(code))
+
+
+@strawberry.type(description="Company information, as registered or as captured in a contract.")
+class PartnerInfo:
+    legal_name: str = strawberry.field(description="Legal company name.")
+    registration_number: str = strawberry.field(description="Company registration number.")
+    address: str = strawberry.field(description="Registered address.")
+    contact_name: str = strawberry.field(description="Contact person.")
+    email: str = strawberry.field(description="Contact email.")
+    phone: str = strawberry.field(description="Contact phone, E.164.")
+
+    @classmethod
+    def of(cls, data: dict) -> "PartnerInfo":
+        return cls(**{k: data[k] for k in (
+            "legal_name", "registration_number", "address", "contact_name", "email", "phone"
+        )})
+
+
+@strawberry.type(description="A channel manager, as partners see them.")
+class ChannelManager:
+    id: strawberry.ID = strawberry.field(description="User id.")
+    name: str = strawberry.field(description="Name.")
+    email: str = strawberry.field(description="Email.")
+
+
+@strawberry.type(description="A reseller company in the programme.")
+class Partner:
+    model: strawberry.Private[models.Partner]
+
+    @strawberry.field(description="Partner id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field(description="Current company information.")
+    def info(self) -> PartnerInfo:
+        return PartnerInfo.of(self.model.__dict__)
+
+    @strawberry.field(description="Registration review status.")
+    def registration_status(self) -> RegistrationStatus:
+        return self.model.registration_status
+
+    @strawberry.field(description="The manager's comment on the registration decision.")
+    def review_comment(self) -> Optional[str]:
+        return self.model.review_comment
+
+    @strawberry.field(description="When the registration was submitted.")
+    def registered_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field(description="The partner's channel manager.")
+    async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
+        if self.model.manager_id is None:  # type: ignore[attr-defined]
+            return None
+        user = await info.context.users.load(self.model.manager_id)  # type: ignore[attr-defined]
+        return ChannelManager(id=strawberry.ID(str(user.id)), name=user.name, email=user.email)
+
+    @strawberry.field(description="Whether a contract is in force, so the partner console is open (S-4).")
+    async def console_access(self, info: Info[Context, None]) -> bool:
+        return await access.console_open(self.model.id, info.context.today)
+
+
+@strawberry.type(description="The signed, sealed PDF of a contract.")
+class SignedDocument:
+    sha256: str = strawberry.field(description="SHA-256 of the PDF.")
+    size: int = strawberry.field(description="Size in bytes.")
+    url: str = strawberry.field(description="Download path; send the bearer token.")
+
+
+@strawberry.type(description="The contract text for a choice of regions, before signing.")
+class ContractPreview:
+    text: str = strawberry.field(description="The full contract text.")
+    content_hash: str = strawberry.field(description="SHA-256 of the text; send it to signContract.")
+    regions: list[Market] = strawberry.field(description="The regions, as they will be signed.")
+    effective_on: date = strawberry.field(description="First day in force, if signed today.")
+    expires_on: date = strawberry.field(description="Last day in force, if signed today.")
+
+
+ContractPreviewResult = Annotated[
+    ContractPreview | OperationError, strawberry.union("ContractPreviewResult")
+]
+
+
+@strawberry.type(description="A partner contract: initial or renewal.")
+class Contract:
+    model: strawberry.Private[models.Contract]
+
+    @strawberry.field(description="Contract id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field(description="Initial contract or renewal.")
+    def kind(self) -> ContractKind:
+        return self.model.kind
+
+    @strawberry.field(description="Current status.")
+    def status(self) -> ContractStatus:
+        return self.model.status
+
+    @strawberry.field(description="The partner information the contract is (or will be) signed with.")
+    def partner_snapshot(self) -> PartnerInfo:
+        return PartnerInfo.of(self.model.partner_snapshot)
+
+    @strawberry.field(description="Target countries/regions; empty until chosen at signing.")
+    def regions(self) -> list[Market]:
+        return [Market.of(code) for code in self.model.regions]
+
+    @strawberry.field(description="First day in force; set when signed (initial) or pushed (renewal).")
+    def effective_on(self) -> Optional[date]:
+        return self.model.effective_on
+
+    @strawberry.field(description="Last day in force.")
+    def expires_on(self) -> Optional[date]:
+        return self.model.expires_on
+
+    @strawberry.field(description="expiresOn minus today (S-14).")
+    def days_left(self, info: Info[Context, None]) -> Optional[int]:
+        if self.model.expires_on is None:
+            return None
+        return days_left(self.model.expires_on, info.context.today)
+
+    @strawberry.field(description="Version of the template the text is rendered from.")
+    async def template_version(self, info: Info[Context, None]) -> int:
+        template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
+        return template.version
+
+    async def _text(self, info: Info[Context, None]) -> signing.ContractText:
+        template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
+        return signing.contract_text(self.model, template, info.context.today, info.context.settings)
+
+    @strawberry.field(description="The contract text with its current regions and dates.")
+    async def text(self, info: Info[Context, None]) -> str:
+        return (await self._text(info)).text
+
+    @strawberry.field(description="SHA-256 of `text`. Once signed, the hash the partner signed.")
+    async def content_hash(self, info: Info[Context, None]) -> str:
+        return self.model.content_hash or (await self._text(info)).content_hash
+
+    @strawberry.field(
+        description="The text and its hash for the regions the partner picked (S-7, S-8)."
+    )
+    async def preview(self, info: Info[Context, None], regions: list[str]) -> ContractPreviewResult:
+        try:
+            picked = inputs.regions("regions", regions, info.context.settings.markets)
+        except DomainError as error:
+            return OperationError.of(error)
+        template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
+        shown = signing.contract_text(
+            self.model, template, info.context.today, info.context.settings, picked
+        )
+        return ContractPreview(
+            text=shown.text,
+            content_hash=shown.content_hash,
+            regions=[Market.of(code) for code in picked],
+            effective_on=shown.effective_on,
+            expires_on=shown.expires_on,
+        )
+
+    @strawberry.field(description="When the partner signed.")
+    def signed_at(self) -> Optional[datetime]:
+        return self.model.signed_at
+
+    @strawberry.field(description="When the programme sealed the document.")
+    def sealed_at(self) -> Optional[datetime]:
+        return self.model.sealed_at
+
+    @strawberry.field(description="Why signing failed, for the partner and the manager.")
+    def signing_error(self) -> Optional[str]:
+        return self.model.signing_error
+
+    @strawberry.field(description="Renewed by the system rather than by the partner.")
+    def auto_renewed(self) -> bool:
+        return self.model.auto_renewed
+
+    @strawberry.field(description="The sealed PDF, once signing completes (S-12).")
+    async def document(self) -> Optional[SignedDocument]:
+        digest = self.model.document_id  # type: ignore[attr-defined]
+        if digest is None:
+            return None
+        return SignedDocument(
+            sha256=digest,
+            size=(await models.Document.get(sha256=digest)).size,
+            url=f"/contracts/{self.model.id}/document.pdf",
+        )
+
+    @strawberry.field(description="The partner this contract belongs to.")
+    async def partner(self, info: Info[Context, None]) -> Partner:
+        return Partner(model=await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+
+    @strawberry.field(description="When the contract was pushed.")
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+
+@strawberry.type(description="One field of an information change.")
+class FieldChange:
+    field: str = strawberry.field(description="Field name.")
+    before: str = strawberry.field(description="Value before.")
+    after: str = strawberry.field(description="Requested value.")
+
+
+@strawberry.type(description="A partner's request to change its company information (S-6).")
+class InfoChangeRequest:
+    model: strawberry.Private[models.InfoChangeRequest]
+
+    @strawberry.field(description="Request id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field(description="Review status.")
+    def status(self) -> ReviewStatus:
+        return self.model.status
+
+    @strawberry.field(description="The fields, before and after.")
+    def changes(self) -> list[FieldChange]:
+        return [
+            FieldChange(field=inputs.camel(name), before=self.model.previous[name], after=value)
+            for name, value in sorted(self.model.changes.items())
+        ]
+
+    @strawberry.field(description="The partner's reason.")
+    def reason(self) -> str:
+        return self.model.reason
+
+    @strawberry.field(description="The manager's comment.")
+    def comment(self) -> Optional[str]:
+        return self.model.comment
+
+    @strawberry.field(description="When it was requested.")
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field(description="When it was decided.")
+    def decided_at(self) -> Optional[datetime]:
+        return self.model.decided_at
+
+    @strawberry.field(description="The partner.")
+    async def partner(self, info: Info[Context, None]) -> Partner:
+        return Partner(model=await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="An append-only record of a state change (S-22).")
+class AuditEvent:
+    model: strawberry.Private[models.AuditEvent]
+
+    @strawberry.field(description="Monotonically increasing id; also the cursor.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field(description="When.")
+    def at(self) -> datetime:
+        return self.model.at
+
+    @strawberry.field(description="What happened.")
+    def action(self) -> str:
+        return self.model.action
+
+    @strawberry.field(description="The kind of actor; null for an anonymous one.")
+    def actor_role(self) -> Optional[Role]:
+        return self.model.actor_role
+
+    @strawberry.field(description="The acting user, if any.")
+    def actor_id(self) -> Optional[strawberry.ID]:
+        return strawberry.ID(str(self.model.actor_id)) if self.model.actor_id else None
+
+    @strawberry.field(description="Status before.")
+    def from_status(self) -> Optional[str]:
+        return self.model.from_status
+
+    @strawberry.field(description="Status after.")
+    def to_status(self) -> Optional[str]:
+        return self.model.to_status
+
+    @strawberry.field(description="The partner concerned.")
+    def partner_id(self) -> Optional[strawberry.ID]:
+        return strawberry.ID(str(self.model.partner_id)) if self.model.partner_id else None
+
+    @strawberry.field(description="The contract concerned, if any.")
+    def contract_id(self) -> Optional[strawberry.ID]:
+        return strawberry.ID(str(self.model.contract_id)) if self.model.contract_id else None
+
+    @strawberry.field(description="The request that caused it.")
+    def request_id(self) -> Optional[str]:
+        return self.model.request_id
+
+    @strawberry.field(description="Details of the change.")
+    def detail(self) -> JSON:
+        return self.model.detail
+
+
+@strawberry.type(description="Who is logged in.")
+class Viewer:
+    user: strawberry.Private[models.User]
+
+    @strawberry.field(description="User id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.user.id))
+
+    @strawberry.field(description="Login email.")
+    def email(self) -> str:
+        return self.user.email
+
+    @strawberry.field(description="Name.")
+    def name(self) -> str:
+        return self.user.name
+
+    @strawberry.field(description="Role.")
+    def role(self) -> Role:
+        return self.user.role
+
+    @strawberry.field(description="The partner, for a partner user.")
+    async def partner(self, info: Info[Context, None]) -> Optional[Partner]:
+        if self.user.partner_id is None:  # type: ignore[attr-defined]
+            return None
+        return Partner(model=await info.context.partners.load(self.user.partner_id))  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Whether the partner console is open (S-4): always for managers; for a "
+        "partner, once a contract is in force."
+    )
+    async def console_access(self, info: Info[Context, None]) -> bool:
+        if self.user.role is not Role.PARTNER:
+            return True
+        return await access.console_open(self.user.partner_id, info.context.today)  # type: ignore[attr-defined]

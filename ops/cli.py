@@ -1,0 +1,165 @@
+"""`partner-platform`: run, migrate, seed and check the platform."""
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from domain.settings import get_settings
+
+
+def _migrate() -> None:
+    from domain import db
+    from domain.services.templates import install_bundled_templates
+
+    settings = get_settings()
+
+    async def run() -> None:
+        await db.migrate(settings)
+        await db.init(settings)
+        try:
+            await install_bundled_templates()
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    """Apply migrations and install the bundled contract templates."""
+    _migrate()
+    print("database is up to date")
+
+
+def cmd_seed_demo(_: argparse.Namespace) -> None:
+    from ops.demo_data import seed
+
+    for line in asyncio.run(seed(get_settings())):
+        print(line)
+
+
+def cmd_api(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port, workers=args.workers)
+
+
+def cmd_worker(_: argparse.Namespace) -> None:
+    from arq.worker import run_worker
+
+    from workers.main import WorkerSettings
+    from workers.queue import redis_settings
+
+    run_worker(WorkerSettings, redis_settings=redis_settings(get_settings()))  # type: ignore[arg-type]
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """Everything on one machine: migrate, demo data, Redis (embedded unless REDIS_URL),
+    the API and the worker. Ctrl-C stops it all."""
+    from ops.demo_data import seed
+    from workers.queue import redis_url
+
+    settings = get_settings()
+    _migrate()
+    logins = asyncio.run(seed(settings))
+    env = {**os.environ, "REDIS_URL": redis_url(settings)}  # children share this Redis
+    python = sys.executable
+    children = [
+        subprocess.Popen([python, "-m", "ops.cli", "api", "--port", str(args.port)], env=env),
+        subprocess.Popen([python, "-m", "ops.cli", "worker"], env=env),
+    ]
+    time.sleep(2)
+    base = f"http://127.0.0.1:{args.port}"
+    print(f"\nAPI and GraphiQL: {base}/graphql")
+    print(f"Health:           {base}/health/ready")
+    print(f"Database:         {settings.db_url}")
+    print(f"Redis:            {env['REDIS_URL']}")
+    print("\nDemo logins:")
+    for line in logins:
+        print(f"  {line}")
+    print("\nCtrl-C stops everything.")
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while not stop and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.wait(timeout=15)
+
+
+def cmd_verify_document(args: argparse.Namespace) -> None:
+    """Check a signed PDF: the seal against the programme's root, and the hash on record."""
+    from domain import db
+    from domain.documents import DocumentStore, check_pdf
+    from domain.models import Contract
+
+    settings = get_settings()
+
+    async def run() -> int:
+        path = Path(args.target)
+        if path.exists():
+            data, expected = path.read_bytes(), None
+        else:
+            await db.init(settings)
+            try:
+                contract = await Contract.get_or_none(id=args.target)
+            finally:
+                await db.close()
+            if contract is None or contract.document_id is None:  # type: ignore[attr-defined]
+                print(f"no signed document for {args.target}")
+                return 2
+            expected = contract.document_id  # type: ignore[attr-defined]
+            data = DocumentStore(settings.documents_path).get(expected)
+        check = await check_pdf(data, expected, settings)
+        for name, value in vars(check).items():
+            print(f"{name:18} {value}")
+        print(f"{'valid':18} {check.valid}")
+        return 0 if check.valid else 1
+
+    sys.exit(asyncio.run(run()))
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from gql_api.schema import schema
+
+    Path(args.output).write_text(schema.as_str() + "\n")
+    print(f"wrote {args.output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="partner-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(fn=cmd_migrate)
+    sub.add_parser("seed-demo", help="Add demo managers, partners and contracts.").set_defaults(fn=cmd_seed_demo)
+    api = sub.add_parser("api", help="Serve the GraphQL API.")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1)
+    api.set_defaults(fn=cmd_api)
+    sub.add_parser("worker", help="Run the arq worker.").set_defaults(fn=cmd_worker)
+    run = sub.add_parser("run", help=cmd_run.__doc__)
+    run.add_argument("--port", type=int, default=8000)
+    run.set_defaults(fn=cmd_run)
+    verify = sub.add_parser("verify-document", help=cmd_verify_document.__doc__)
+    verify.add_argument("target", help="a contract id, or a path to a PDF")
+    verify.set_defaults(fn=cmd_verify_document)
+    export = sub.add_parser("export-schema", help="Write the GraphQL schema (SDL).")
+    export.add_argument("--output", default="schema.graphql")
+    export.set_defaults(fn=cmd_export_schema)
+    args = parser.parse_args(argv)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""arq workers: thin jobs that call domain services."""

