@@ -19,6 +19,7 @@ class ReviewStatus(StrEnum):
     IN_REVIEW = "IN_REVIEW"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
 
 
 class ContractKind(StrEnum):
@@ -64,8 +65,13 @@ def business_date(now: datetime, tz: ZoneInfo) -> date:
 
 
 def term_end(effective_on: date, term_months: int) -> date:
-    """`expiresOn` is the last day in force: one term after the effective date, minus a day."""
-    return effective_on + relativedelta(months=term_months) - timedelta(days=1)
+    """`expiresOn` is the last day in force: the day before the term's anniversary. When the
+    last month has no such day (Feb 29 in 2025, Feb 30, Apr 31), the term runs to the end of
+    that month rather than stopping short of it."""
+    anniversary = effective_on + relativedelta(months=term_months)
+    if anniversary.day != effective_on.day:  # relativedelta clamped to the month's last day
+        return anniversary
+    return anniversary - timedelta(days=1)
 
 
 def initial_term(signed_on: date, term_months: int) -> tuple[date, date]:
@@ -96,3 +102,113 @@ def is_in_force(
     if status not in (S.SIGNED, S.ACTIVE) or effective_on is None or expires_on is None:
         return False
     return effective_on <= today <= expires_on
+
+
+def term_continues(
+    status: ContractStatus, effective_on: date | None, expires_on: date | None, today: date
+) -> bool:
+    """In force, or covering today and being sealed right now: such a partner has not lost
+    its last contract, even if the console waits a second for the seal."""
+    if status is S.SIGNING and effective_on and expires_on:
+        return effective_on <= today <= expires_on
+    return is_in_force(status, effective_on, expires_on, today)
+
+
+# Renewal and non-renewal (S-15 to S-21). Counted in daysLeft = expiresOn - today.
+RENEWAL_OPENS_DAYS_LEFT = 45
+RENEWAL_CLOSES_DAYS_LEFT = 31
+NON_RENEWAL_CLOSES_DAYS_LEFT = 31
+AUTO_RENEW_DAYS_LEFT = 30
+
+IN_FORCE_STATUSES = frozenset({S.SIGNED, S.ACTIVE})
+# A successor in one of these is a renewal that is not yet signed.
+RENEWAL_UNSIGNED = frozenset({S.PENDING_SIGNATURE, S.SIGNING_FAILED})
+
+
+class RenewalStatus(StrEnum):
+    AUTO = "AUTO"
+    RENEWAL_PENDING_SIGNATURE = "RENEWAL_PENDING_SIGNATURE"
+    RENEWED = "RENEWED"
+    NON_RENEWAL_IN_REVIEW = "NON_RENEWAL_IN_REVIEW"
+    NOT_RENEWING = "NOT_RENEWING"
+
+
+def renewal_window(expires_on: date) -> tuple[date, date]:
+    """The 15 days in which the partner may Renew (S-18): daysLeft 45 down to 31."""
+    return (
+        expires_on - timedelta(days=RENEWAL_OPENS_DAYS_LEFT),
+        expires_on - timedelta(days=RENEWAL_CLOSES_DAYS_LEFT),
+    )
+
+
+def renewal_window_open(expires_on: date, today: date) -> bool:
+    opens_on, closes_on = renewal_window(expires_on)
+    return opens_on <= today <= closes_on
+
+
+def non_renewal_allowed_until(expires_on: date) -> date:
+    """The last day a non-renewal may be requested (S-15): daysLeft > 30."""
+    return expires_on - timedelta(days=NON_RENEWAL_CLOSES_DAYS_LEFT)
+
+
+def non_renewal_open(expires_on: date, today: date) -> bool:
+    return today <= non_renewal_allowed_until(expires_on)
+
+
+def auto_renew_day(expires_on: date) -> date:
+    """S-20: daysLeft = 30."""
+    return expires_on - timedelta(days=AUTO_RENEW_DAYS_LEFT)
+
+
+def renewal_status(
+    successor_status: ContractStatus | None, non_renewal_status: ReviewStatus | None
+) -> RenewalStatus:
+    if non_renewal_status is ReviewStatus.APPROVED:
+        return RenewalStatus.NOT_RENEWING
+    if non_renewal_status is ReviewStatus.IN_REVIEW:
+        return RenewalStatus.NON_RENEWAL_IN_REVIEW
+    if successor_status is None:
+        return RenewalStatus.AUTO
+    if successor_status in RENEWAL_UNSIGNED:
+        return RenewalStatus.RENEWAL_PENDING_SIGNATURE
+    return RenewalStatus.RENEWED
+
+
+class AutoRenewal(StrEnum):
+    NONE = "NONE"
+    CREATE = "CREATE"  # no renewal yet: the system creates and signs one
+    COMPLETE = "COMPLETE"  # the partner started one and did not sign: the system signs it
+
+
+def auto_renewal(
+    status: ContractStatus,
+    expires_on: date,
+    successor_status: ContractStatus | None,
+    non_renewal_status: ReviewStatus | None,
+    today: date,
+) -> AutoRenewal:
+    """What auto-renewal does for a contract today (S-20). From day 30 on, and also after
+    expiry, so that a sweep that was down for days catches up."""
+    if status not in IN_FORCE_STATUSES or today < auto_renew_day(expires_on):
+        return AutoRenewal.NONE
+    if non_renewal_status in (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED):
+        return AutoRenewal.NONE
+    if successor_status is None:
+        return AutoRenewal.CREATE
+    if successor_status in RENEWAL_UNSIGNED:
+        return AutoRenewal.COMPLETE
+    return AutoRenewal.NONE
+
+
+def status_on(
+    status: ContractStatus, effective_on: date | None, expires_on: date | None, today: date
+) -> ContractStatus:
+    """The status a signed contract should have today (S-21): ACTIVE once its day has
+    come, EXPIRED after its last day. Other statuses are not the calendar's to change."""
+    if status not in IN_FORCE_STATUSES or effective_on is None or expires_on is None:
+        return status
+    if today > expires_on:
+        return S.EXPIRED
+    if today >= effective_on:
+        return S.ACTIVE
+    return status

@@ -86,8 +86,9 @@ class Contract(Model):
     )
     kind = fields.CharEnumField(ContractKind, max_length=20)
     status = fields.CharEnumField(ContractStatus, max_length=20)
-    predecessor = fields.ForeignKeyField(
-        "models.Contract", related_name="successors", null=True, on_delete=fields.RESTRICT
+    # One successor per contract: a second renewal (a double click, two sweeps) cannot exist.
+    predecessor = fields.OneToOneField(
+        "models.Contract", related_name="successor", null=True, on_delete=fields.RESTRICT
     )
     partner_snapshot = fields.JSONField()
     regions = fields.JSONField(default=list)
@@ -136,6 +137,35 @@ class InfoChangeRequest(Model):
 
     class Meta:
         table = "info_change_requests"
+        indexes = (("status", "created_at"),)
+
+
+class NonRenewalRequest(Model):
+    """A partner's request not to renew a contract (S-15, S-16)."""
+
+    id = fields.UUIDField(primary_key=True)
+    contract = fields.ForeignKeyField(
+        "models.Contract", related_name="non_renewal_requests", on_delete=fields.RESTRICT
+    )
+    partner = fields.ForeignKeyField(
+        "models.Partner", related_name="non_renewal_requests", on_delete=fields.RESTRICT
+    )
+    requested_by = fields.ForeignKeyField(
+        "models.User", related_name="non_renewal_requests", on_delete=fields.RESTRICT
+    )
+    # The contract information the partner verified when asking.
+    confirmed = fields.JSONField()
+    reason = fields.TextField(null=True)
+    status = fields.CharEnumField(ReviewStatus, max_length=20, default=ReviewStatus.IN_REVIEW)
+    reviewer = fields.ForeignKeyField(
+        "models.User", related_name="non_renewal_reviews", null=True, on_delete=fields.RESTRICT
+    )
+    comment = fields.TextField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "non_renewal_requests"
         indexes = (("status", "created_at"),)
 
 

@@ -13,7 +13,8 @@ from strawberry.dataloader import DataLoader
 from domain import clock
 from domain.actors import Actor
 from domain.lifecycle import business_date
-from domain.models import ContractTemplate, Partner, User
+from domain.lifecycle import ReviewStatus
+from domain.models import Contract, ContractTemplate, NonRenewalRequest, Partner, User
 from domain.services import access
 from domain.services.accounts import user_for_token
 from domain.settings import Settings
@@ -38,6 +39,22 @@ async def _by_id(model: Any, ids: list[Any]) -> list[Any]:
     return [rows.get(i) for i in ids]
 
 
+async def _successors(ids: list[Any]) -> list[Any]:
+    rows = {row.predecessor_id: row for row in await Contract.filter(predecessor_id__in=set(ids))}  # type: ignore[attr-defined]
+    return [rows.get(i) for i in ids]
+
+
+async def _non_renewal_holds(ids: list[Any]) -> list[Any]:
+    """The request that holds a contract's renewal: in review, or approved."""
+    rows = {
+        row.contract_id: row  # type: ignore[attr-defined]
+        for row in await NonRenewalRequest.filter(
+            contract_id__in=set(ids), status__in=(ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED)
+        )
+    }
+    return [rows.get(i) for i in ids]
+
+
 @dataclass
 class Context:
     request: HTTPConnection
@@ -52,10 +69,17 @@ class Context:
     templates: DataLoader = field(
         default_factory=lambda: DataLoader(lambda ids: _by_id(ContractTemplate, ids))
     )
+    contracts: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Contract, ids)))
+    successors: DataLoader = field(default_factory=lambda: DataLoader(_successors))
+    non_renewal_holds: DataLoader = field(default_factory=lambda: DataLoader(_non_renewal_holds))
 
     @property
     def today(self) -> date:
         return business_date(self.now, self.settings.tz)
+
+    async def enqueue_sealing(self, jobs: list[tuple[str, int]]) -> None:
+        for contract_id, attempt in jobs:
+            await self.enqueue_signing(contract_id, attempt)
 
     async def enqueue_signing(self, contract_id: object, attempt: int) -> None:
         """After commit. If Redis is down the contract stays SIGNING, and the worker's

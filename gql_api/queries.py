@@ -6,7 +6,9 @@ from tortoise.expressions import Q
 
 from domain import documents, inputs
 from domain.errors import DomainError, ErrorCode
-from domain.lifecycle import ContractStatus, RegistrationStatus, ReviewStatus
+from datetime import timedelta
+
+from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, RegistrationStatus, ReviewStatus
 from domain.models import AuditEvent as AuditEventModel
 from domain.models import Document
 from domain.services import access
@@ -17,6 +19,7 @@ from gql_api.types import (
     Contract,
     InfoChangeRequest,
     Market,
+    NonRenewalRequest,
     OperationError,
     Partner,
     Viewer,
@@ -83,10 +86,23 @@ class Query:
         after: Optional[str] = None,
         status: Optional[ContractStatus] = None,
         partner_id: Optional[strawberry.ID] = None,
+        expiring_within_days: Annotated[
+            Optional[int],
+            strawberry.argument(description="Only contracts in force whose last day is within N days."),
+        ] = None,
     ) -> Connection[Contract]:
         queryset = access.contracts_visible_to(info.context.actor)
         if status:
             queryset = queryset.filter(status=status)
+        if expiring_within_days is not None:
+            if not 0 <= expiring_within_days <= 3660:
+                raise DomainError(ErrorCode.INVALID_INPUT, "Give 0 to 3660 days.", "expiringWithinDays")
+            today = info.context.today
+            queryset = queryset.filter(
+                status__in=list(IN_FORCE_STATUSES),
+                expires_on__gte=today,
+                expires_on__lte=today + timedelta(days=expiring_within_days),
+            )
         if partner_id:
             queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
         rows, page_info = await page(queryset, first, after)
@@ -140,6 +156,20 @@ class Query:
             queryset = queryset.filter(status=status)
         rows, page_info = await page(queryset, first, after)
         return Connection(nodes=[InfoChangeRequest(model=row) for row in rows], page_info=page_info)
+
+    @strawberry.field(description="Non-renewal requests the viewer may see, newest first.")
+    async def non_renewal_requests(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: Optional[str] = None,
+        status: Optional[ReviewStatus] = None,
+    ) -> Connection[NonRenewalRequest]:
+        queryset = access.non_renewal_requests_visible_to(info.context.actor)
+        if status:
+            queryset = queryset.filter(status=status)
+        rows, page_info = await page(queryset, first, after)
+        return Connection(nodes=[NonRenewalRequest(model=row) for row in rows], page_info=page_info)
 
     @strawberry.field(
         description="Audit events of one contract or one partner, oldest first (S-22). "

@@ -3,6 +3,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 
 from gql_api.errors import ErrorCodes
 from gql_api.mutations.accounts import AccountMutations
+from gql_api.mutations.contract_renewal import ContractRenewalMutations
 from gql_api.mutations.contract_sign import ContractSignMutations
 from gql_api.mutations.info_changes import InfoChangeMutations
 from gql_api.mutations.registration import RegistrationMutations
@@ -10,7 +11,13 @@ from gql_api.queries import Query
 
 
 @strawberry.type
-class Mutation(AccountMutations, RegistrationMutations, InfoChangeMutations, ContractSignMutations):
+class Mutation(
+    AccountMutations,
+    RegistrationMutations,
+    InfoChangeMutations,
+    ContractSignMutations,
+    ContractRenewalMutations,
+):
     pass
 
 

@@ -13,8 +13,13 @@ from domain.lifecycle import (
     ContractKind,
     ContractStatus,
     RegistrationStatus,
+    RenewalStatus,
     ReviewStatus,
     days_left,
+    non_renewal_allowed_until,
+    renewal_status,
+    renewal_window,
+    renewal_window_open,
 )
 from domain import models
 from domain.models import Role
@@ -27,6 +32,7 @@ ContractKindType = strawberry.enum(ContractKind, description="Initial contract o
 RegistrationStatusType = strawberry.enum(RegistrationStatus, description="Registration review.")
 ReviewStatusType = strawberry.enum(ReviewStatus, description="A request's review.")
 RoleType = strawberry.enum(Role, description="What a user is in the programme.")
+RenewalStatusType = strawberry.enum(RenewalStatus, description="What happens at the end of the term.")
 
 
 @strawberry.type(description="A refused action: a stable code, a message to act on, the field at fault.")
@@ -128,6 +134,54 @@ class ContractPreview:
 ContractPreviewResult = Annotated[
     ContractPreview | OperationError, strawberry.union("ContractPreviewResult")
 ]
+
+
+@strawberry.type(description="The days in which the partner may Renew (S-18).")
+class RenewalWindow:
+    opens_on: date = strawberry.field(description="First day (daysLeft = 45).")
+    closes_on: date = strawberry.field(description="Last day (daysLeft = 31).")
+    is_open: bool = strawberry.field(description="Whether Renew is possible today.")
+
+
+@strawberry.type(description="A partner's request not to renew a contract (S-15, S-16).")
+class NonRenewalRequest:
+    model: strawberry.Private[models.NonRenewalRequest]
+
+    @strawberry.field(description="Request id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field(description="Review status.")
+    def status(self) -> ReviewStatus:
+        return self.model.status
+
+    @strawberry.field(description="The partner's reason, if given.")
+    def reason(self) -> Optional[str]:
+        return self.model.reason
+
+    @strawberry.field(description="The contract information the partner confirmed.")
+    def confirmed(self) -> JSON:
+        return self.model.confirmed
+
+    @strawberry.field(description="The manager's comment.")
+    def comment(self) -> Optional[str]:
+        return self.model.comment
+
+    @strawberry.field(description="When it was requested.")
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field(description="When it was decided or withdrawn.")
+    def decided_at(self) -> Optional[datetime]:
+        return self.model.decided_at
+
+    @strawberry.field(description="The contract.")
+    async def contract(self, info: Info[Context, None]) -> "Contract":
+        return Contract(model=await info.context.contracts.load(self.model.contract_id))  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The partner.")
+    async def partner(self, info: Info[Context, None]) -> Partner:
+        return Partner(model=await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="A partner contract: initial or renewal.")
@@ -239,6 +293,43 @@ class Contract:
     @strawberry.field(description="When the contract was pushed.")
     def created_at(self) -> datetime:
         return self.model.created_at
+
+    @strawberry.field(description="The Renew window; null until the term is known.")
+    def renewal_window(self, info: Info[Context, None]) -> Optional[RenewalWindow]:
+        if self.model.expires_on is None:
+            return None
+        opens_on, closes_on = renewal_window(self.model.expires_on)
+        return RenewalWindow(
+            opens_on=opens_on,
+            closes_on=closes_on,
+            is_open=renewal_window_open(self.model.expires_on, info.context.today),
+        )
+
+    @strawberry.field(description="The last day a non-renewal may be requested (daysLeft = 31).")
+    def non_renewal_allowed_until(self) -> Optional[date]:
+        return non_renewal_allowed_until(self.model.expires_on) if self.model.expires_on else None
+
+    @strawberry.field(description="What happens at the end of the term.")
+    async def renewal_status(self, info: Info[Context, None]) -> RenewalStatus:
+        successor = await info.context.successors.load(self.model.id)
+        hold = await info.context.non_renewal_holds.load(self.model.id)
+        return renewal_status(successor.status if successor else None, hold.status if hold else None)
+
+    @strawberry.field(description="The contract this one renews.")
+    async def predecessor(self, info: Info[Context, None]) -> Optional["Contract"]:
+        if self.model.predecessor_id is None:  # type: ignore[attr-defined]
+            return None
+        return Contract(model=await info.context.contracts.load(self.model.predecessor_id))  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The renewal of this contract, once there is one.")
+    async def successor(self, info: Info[Context, None]) -> Optional["Contract"]:
+        successor = await info.context.successors.load(self.model.id)
+        return Contract(model=successor) if successor else None
+
+    @strawberry.field(description="The non-renewal request in review or approved, if any.")
+    async def non_renewal_request(self, info: Info[Context, None]) -> Optional[NonRenewalRequest]:
+        hold = await info.context.non_renewal_holds.load(self.model.id)
+        return NonRenewalRequest(model=hold) if hold else None
 
 
 @strawberry.type(description="One field of an information change.")

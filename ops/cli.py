@@ -133,6 +133,34 @@ def cmd_verify_document(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run()))
 
 
+def cmd_sweep(args: argparse.Namespace) -> None:
+    """Run the daily sweep for a date (default: today), and queue the sealing it asks for."""
+    from datetime import date
+
+    from domain import clock, db
+    from domain.lifecycle import business_date
+    from domain.services.sweep import run_daily_sweep
+    from workers.queue import connect, enqueue_signing
+
+    settings = get_settings()
+    today = date.fromisoformat(args.today) if args.today else business_date(clock.now(), settings.tz)
+
+    async def run() -> None:
+        await db.init(settings)
+        pool = await connect(settings)
+        try:
+            result = await run_daily_sweep(today, clock.now(), settings)
+            for contract_id, attempt in result.to_seal:
+                await enqueue_signing(pool, contract_id, attempt)
+        finally:
+            await pool.aclose()
+            await db.close()
+        summary = {k: v for k, v in vars(result).items() if k != "to_seal"}
+        print(f"sweep for {today}: {summary}; {len(result.to_seal)} renewals queued for sealing")
+
+    asyncio.run(run())
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from gql_api.schema import schema
 
@@ -157,6 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     verify = sub.add_parser("verify-document", help=cmd_verify_document.__doc__)
     verify.add_argument("target", help="a contract id, or a path to a PDF")
     verify.set_defaults(fn=cmd_verify_document)
+    sweep = sub.add_parser("sweep", help=cmd_sweep.__doc__)
+    sweep.add_argument("--today", help="YYYY-MM-DD; the business date to sweep for")
+    sweep.set_defaults(fn=cmd_sweep)
     export = sub.add_parser("export-schema", help="Write the GraphQL schema (SDL).")
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(fn=cmd_export_schema)

@@ -7,7 +7,8 @@ from arq.worker import func
 
 from domain import clock, db, documents
 from domain.errors import DomainError
-from domain.services import signing
+from domain.lifecycle import business_date
+from domain.services import signing, sweep
 from domain.settings import get_settings
 from workers.queue import SIGN_CONTRACT, enqueue_signing, redis_settings
 
@@ -71,9 +72,25 @@ async def requeue_stale_signings(ctx: dict) -> int:
     return queued
 
 
+async def daily_sweep(ctx: dict) -> str:
+    """Auto-renew, expire and activate contracts for today, then queue the sealing of
+    every system-signed renewal. Hourly and at start-up: idempotent, and it catches up."""
+    settings = ctx["settings"]
+    now = clock.now()
+    result = await sweep.run_daily_sweep(business_date(now, settings.tz), now, settings)
+    for contract_id, attempt in result.to_seal:
+        await enqueue_signing(ctx["redis"], contract_id, attempt)
+    summary = {k: v for k, v in vars(result).items() if k != "to_seal"}
+    log.info("daily sweep: %s", summary)
+    return str(summary)
+
+
 class WorkerSettings:
     functions = [func(sign_contract, name=SIGN_CONTRACT, timeout=60)]
-    cron_jobs = [cron(requeue_stale_signings, second={0, 30}, unique=True, run_at_startup=True)]
+    cron_jobs = [
+        cron(requeue_stale_signings, second={0, 30}, unique=True, run_at_startup=True),
+        cron(daily_sweep, minute=5, second=0, unique=True, run_at_startup=True, timeout=1800),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     poll_delay = get_settings().worker_poll_delay

@@ -9,7 +9,7 @@ from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.inputs import parse_id
 from domain.lifecycle import ContractStatus, is_in_force
-from domain.models import Contract, InfoChangeRequest, Partner, Role, User
+from domain.models import Contract, InfoChangeRequest, NonRenewalRequest, Partner, Role, User
 
 
 def actor_for(user: User | None, request_id: str | None = None, client_ip: str | None = None) -> Actor:
@@ -72,6 +72,17 @@ def info_change_requests_visible_to(actor: Actor) -> QuerySet[InfoChangeRequest]
         return InfoChangeRequest.filter(partner__manager_id=actor.user_id)
     if actor.is_partner:
         return InfoChangeRequest.filter(partner_id=actor.partner_id)
+    raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+
+
+def non_renewal_requests_visible_to(actor: Actor) -> QuerySet[NonRenewalRequest]:
+    require_signed_in(actor)
+    if actor.role is Role.ADMIN:
+        return NonRenewalRequest.all()
+    if actor.role is Role.CHANNEL_MANAGER:
+        return NonRenewalRequest.filter(partner__manager_id=actor.user_id)
+    if actor.is_partner:
+        return NonRenewalRequest.filter(partner_id=actor.partner_id)
     raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
 
 

@@ -162,12 +162,16 @@ async def sign_contract(
     )
 
 
-def _footer(contract: Contract, signer_email: str, shown_hash: str) -> str:
-    return (
-        f"Contract {contract.id}. Signed online by {signer_email} on behalf of the Partner at "
-        f"{contract.signed_at.isoformat() if contract.signed_at else '-'}, acknowledging that "
-        f"they had read this text (SHA-256 {shown_hash}). Sealed by the Programme."
-    )
+def _footer(contract: Contract, signer: User | None, shown_hash: str) -> str:
+    signed_at = contract.signed_at.isoformat() if contract.signed_at else "-"
+    if signer is None:  # auto-renewal (S-20)
+        how = f"Renewed automatically under clause 3 and signed by the Programme at {signed_at}"
+    else:
+        how = (
+            f"Signed online by {signer.email} on behalf of the Partner at {signed_at}, "
+            "acknowledging that they had read this text"
+        )
+    return f"Contract {contract.id}. {how} (text SHA-256 {shown_hash}). Sealed by the Programme."
 
 
 async def complete_signing(
@@ -195,9 +199,9 @@ async def complete_signing(
     agreed = contract_text(contract, template, today, settings)
     if agreed.content_hash != contract.content_hash:
         raise DomainError(ErrorCode.STALE_CONTRACT, "The signed text could not be reproduced.")
-    signer = await User.get(id=contract.signed_by_id)  # type: ignore[attr-defined]
+    signer = await User.get_or_none(id=contract.signed_by_id)  # type: ignore[attr-defined]
     started = time.perf_counter()
-    pdf = render_pdf(agreed.text, _footer(contract, signer.email, agreed.content_hash), settings)
+    pdf = render_pdf(agreed.text, _footer(contract, signer, agreed.content_hash), settings)
     rendered = time.perf_counter()
     sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")
     if timings is not None:

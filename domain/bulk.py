@@ -1,0 +1,122 @@
+"""Set-based writes: one SQL statement for any number of rows.
+
+The daily sweep may touch 100,000 contracts. The ORM's bulk_create binds every value as
+a parameter (and both databases cap parameters near 32,767), so rows travel as one JSON
+document and the database unpacks it: jsonb_to_recordset on PostgreSQL, json_each on
+SQLite. Everything else in the statements is the same SQL on both."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+# column -> PostgreSQL type, for the rows' JSON
+CONTRACT_COLUMNS = {
+    "id": "uuid", "partner_id": "uuid", "template_id": "int", "kind": "text", "status": "text",
+    "predecessor_id": "uuid", "partner_snapshot": "jsonb", "regions": "jsonb",
+    "effective_on": "date", "expires_on": "date", "content_hash": "text",
+    "signed_at": "timestamptz", "signing_attempt": "int", "auto_renewed": "boolean",
+    "version": "int", "created_at": "timestamptz", "updated_at": "timestamptz",
+}
+AUDIT_COLUMNS = {
+    "at": "timestamptz", "actor_id": "uuid", "actor_role": "text", "action": "text",
+    "partner_id": "uuid", "contract_id": "uuid", "subject_id": "uuid", "from_status": "text",
+    "to_status": "text", "detail": "jsonb", "request_id": "text", "client_ip": "text",
+}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(" ")  # the text form Tortoise stores on SQLite
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def _rows_json(rows: Sequence[dict[str, Any]]) -> str:
+    return orjson.dumps(list(rows), default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+
+def _source(conn: BaseDBAsyncClient, columns: dict[str, str]) -> str:
+    """A FROM clause that yields the JSON rows as `x`, with one column per key."""
+    if conn.capabilities.dialect == "postgres":
+        typed = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        return f"jsonb_to_recordset($1::jsonb) AS x({typed})"
+    picked = ", ".join(
+        # json_extract turns JSON true/false into 1/0 and keeps objects as JSON text
+        f"json_extract(value, '$.{name}') AS {name}" for name in columns
+    )
+    return f"(SELECT {picked} FROM json_each(?1)) AS x"
+
+
+def _param(conn: BaseDBAsyncClient, n: int) -> str:
+    return f"${n}" if conn.capabilities.dialect == "postgres" else f"?{n}"
+
+
+def _stamp(conn: BaseDBAsyncClient, value: datetime) -> Any:
+    return value if conn.capabilities.dialect == "postgres" else value.isoformat(" ")
+
+
+async def _run(conn: BaseDBAsyncClient, sql: str, rows: Sequence[dict[str, Any]], *extra: Any) -> list[dict]:
+    # execute_query_dict, because Tortoise's execute_query drops RETURNING rows on PostgreSQL.
+    if not rows:
+        return []
+    return await conn.execute_query_dict(sql, [_rows_json(rows), *extra])
+
+
+async def insert_renewals(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> list[dict]:
+    """Insert contracts; a predecessor that already has a successor is skipped, which
+    makes two sweeps (or a sweep and a partner's click) create one renewal.
+    Returns {id, predecessor_id} of the rows inserted."""
+    names = ", ".join(CONTRACT_COLUMNS)
+    values = ", ".join(f"x.{name}" for name in CONTRACT_COLUMNS)
+    sql = (
+        f"INSERT INTO contracts ({names}) SELECT {values} FROM {_source(conn, CONTRACT_COLUMNS)} "
+        "WHERE true ON CONFLICT (predecessor_id) DO NOTHING RETURNING id, predecessor_id"
+    )
+    return await _run(conn, sql, rows)
+
+
+async def insert_audit_events(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> None:
+    names = ", ".join(AUDIT_COLUMNS)
+    values = ", ".join(f"x.{name}" for name in AUDIT_COLUMNS)
+    sql = f"INSERT INTO audit_events ({names}) SELECT {values} FROM {_source(conn, AUDIT_COLUMNS)}"
+    await _run(conn, sql, rows)
+
+
+async def set_statuses(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]], updated_at: datetime) -> list[Any]:
+    """Compare-and-set each contract's status: {id, from_status, to_status}. Rows whose
+    status is no longer from_status are left alone. Returns the ids changed."""
+    columns = {"id": "uuid", "from_status": "text", "to_status": "text"}
+    stamp = _param(conn, 2)
+    sql = (
+        f"UPDATE contracts SET status = x.to_status, version = contracts.version + 1, "
+        f"updated_at = {stamp} FROM {_source(conn, columns)} "
+        "WHERE contracts.id = x.id AND contracts.status = x.from_status RETURNING contracts.id AS id"
+    )
+    return [row["id"] for row in await _run(conn, sql, rows, _stamp(conn, updated_at))]
+
+
+async def start_system_signing(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]], signed_at: datetime) -> list[Any]:
+    """Move unsigned renewals to SIGNING as system-signed: {id, version, content_hash,
+    signing_attempt}. Compare-and-set on version. Returns (id, signing_attempt) changed."""
+    columns = {"id": "uuid", "version": "int", "content_hash": "text", "signing_attempt": "int"}
+    stamp = _param(conn, 2)
+    sql = (
+        f"UPDATE contracts SET status = 'SIGNING', auto_renewed = true, signed_by_id = NULL, "
+        f"content_hash = x.content_hash, signing_attempt = x.signing_attempt, signing_error = NULL, "
+        f"signed_at = {stamp}, updated_at = {stamp}, version = contracts.version + 1 "
+        f"FROM {_source(conn, columns)} "
+        "WHERE contracts.id = x.id AND contracts.version = x.version "
+        "AND contracts.status IN ('PENDING_SIGNATURE', 'SIGNING_FAILED') "
+        "RETURNING contracts.id AS id, contracts.signing_attempt AS signing_attempt"
+    )
+    return [
+        (row["id"], row["signing_attempt"])
+        for row in await _run(conn, sql, rows, _stamp(conn, signed_at))
+    ]

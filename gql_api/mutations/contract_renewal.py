@@ -1,0 +1,83 @@
+from typing import Annotated, Optional
+
+import strawberry
+from strawberry.types import Info
+
+from domain.errors import DomainError
+from domain.services import renewal
+from gql_api.context import Context
+from gql_api.types import Contract, NonRenewalRequest, OperationError
+
+
+@strawberry.type(description="The renewal contract, in PENDING_SIGNATURE: sign it like the first one.")
+class RenewContractSuccess:
+    renewal: Contract = strawberry.field(description="The renewal contract.")
+
+
+@strawberry.input(description="A request not to renew (S-15).")
+class NonRenewContractInput:
+    contract_id: strawberry.ID = strawberry.field(description="The contract in force.")
+    confirmed: bool = strawberry.field(description="The partner verified the current contract information.")
+    reason: Optional[str] = strawberry.field(default=None, description="Why, optionally.")
+
+
+@strawberry.type(description="The non-renewal request, as it now stands.")
+class NonRenewalSuccess:
+    request: NonRenewalRequest = strawberry.field(description="The request.")
+
+
+RenewContractResult = Annotated[
+    RenewContractSuccess | OperationError, strawberry.union("RenewContractResult")
+]
+NonRenewalResult = Annotated[NonRenewalSuccess | OperationError, strawberry.union("NonRenewalResult")]
+
+
+@strawberry.type
+class ContractRenewalMutations:
+    @strawberry.mutation(
+        description="Renew a contract in its window (daysLeft 45 to 31); asking twice returns the same renewal."
+    )
+    async def renew_contract(self, info: Info[Context, None], contract_id: strawberry.ID) -> RenewContractResult:
+        ctx = info.context
+        try:
+            contract = await renewal.renew_contract(ctx.actor, contract_id, ctx.now, ctx.settings)
+        except DomainError as error:
+            return OperationError.of(error)
+        return RenewContractSuccess(renewal=Contract(model=contract))
+
+    @strawberry.mutation(description="Ask not to renew a contract; allowed while daysLeft > 30.")
+    async def non_renew_contract(self, info: Info[Context, None], input: NonRenewContractInput) -> NonRenewalResult:
+        ctx = info.context
+        try:
+            request = await renewal.request_non_renewal(
+                ctx.actor, input.contract_id, input.confirmed, input.reason, ctx.now, ctx.settings
+            )
+        except DomainError as error:
+            return OperationError.of(error)
+        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+
+    @strawberry.mutation(description="Withdraw an open non-renewal request; past day 30 the contract renews at once.")
+    async def withdraw_non_renewal(self, info: Info[Context, None], request_id: strawberry.ID) -> NonRenewalResult:
+        ctx = info.context
+        try:
+            request, renewed = await renewal.withdraw_non_renewal(ctx.actor, request_id, ctx.now, ctx.settings)
+        except DomainError as error:
+            return OperationError.of(error)
+        await ctx.enqueue_sealing(renewed.to_seal)
+        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+
+    @strawberry.mutation(
+        description="Approve or reject a non-renewal. Rejected past day 30, the contract renews at once."
+    )
+    async def review_non_renewal(
+        self, info: Info[Context, None], request_id: strawberry.ID, approve: bool, comment: Optional[str] = None
+    ) -> NonRenewalResult:
+        ctx = info.context
+        try:
+            request, renewed = await renewal.review_non_renewal(
+                ctx.actor, request_id, approve, comment, ctx.now, ctx.settings
+            )
+        except DomainError as error:
+            return OperationError.of(error)
+        await ctx.enqueue_sealing(renewed.to_seal)
+        return NonRenewalSuccess(request=NonRenewalRequest(model=request))

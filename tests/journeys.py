@@ -1,0 +1,44 @@
+"""Whole journeys for tests about the term after signing: a partner signed on a given day."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import time_machine
+
+from tests.gql import CONTRACT, PASSWORD, SIGN, approved_partner, gql, login, preview_hash
+
+MANAGER = "manager@programme.example"
+
+NOON = time(12, 0)
+
+
+def at(day: date) -> time_machine.travel:
+    """Freeze the clock at noon UTC on a business day."""
+    return time_machine.travel(datetime.combine(day, NOON, tzinfo=UTC), tick=False)
+
+
+async def signed_partner(client, run_worker, email: str, signed_on: date,
+                         regions: list[str] = ["DE", "FR"]) -> tuple[str, dict]:
+    """A partner whose initial contract was signed and sealed on `signed_on`, approved by
+    the manager MANAGER. Returns (contract id, contract)."""
+    with at(signed_on):
+        manager_token = await login(client, MANAGER, PASSWORD)
+        token, _, contract_id = await approved_partner(client, manager_token, email)
+        content_hash = await preview_hash(client, token, contract_id, regions)
+        signed = await gql(client, SIGN, {"input": {
+            "contractId": contract_id, "regions": regions, "acknowledged": True, "contentHash": content_hash,
+        }}, token)
+        assert signed["signContract"]["__typename"] == "SignContractSuccess", signed
+        await run_worker()
+        contract = (await gql(client, CONTRACT, {"id": contract_id}, token))["contract"]
+    assert contract["status"] == "ACTIVE", contract
+    return contract_id, contract
+
+
+async def tokens(client, email: str) -> tuple[str, str]:
+    """Fresh (partner, manager) tokens: a test that moves the clock by days outlives them."""
+    return await login(client, email, PASSWORD), await login(client, MANAGER, PASSWORD)
+
+
+def day(expires_on: str, days_left: int) -> date:
+    """The business date on which daysLeft is `days_left`."""
+    return date.fromisoformat(expires_on) - timedelta(days=days_left)
