@@ -6,9 +6,8 @@ document and the database unpacks it: jsonb_to_recordset on PostgreSQL, json_eac
 SQLite. Everything else in the statements is the same SQL on both."""
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -28,18 +27,15 @@ AUDIT_COLUMNS = {
 }
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat(" ")  # the text form Tortoise stores on SQLite
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    raise TypeError(type(value))
-
-
 def _rows_json(rows: Sequence[dict[str, Any]]) -> str:
-    return orjson.dumps(list(rows), default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    # orjson writes UUIDs and dates natively; datetimes come pre-formatted (stamp());
+    # str() covers asyncpg's own UUID type.
+    return orjson.dumps(list(rows), default=str).decode()
+
+
+def stamp(value: datetime) -> str:
+    """A timestamp as Tortoise stores it on SQLite; PostgreSQL reads the same text."""
+    return value.isoformat(" ")
 
 
 def _source(conn: BaseDBAsyncClient, columns: dict[str, str]) -> str:
@@ -59,7 +55,7 @@ def _param(conn: BaseDBAsyncClient, n: int) -> str:
 
 
 def _stamp(conn: BaseDBAsyncClient, value: datetime) -> Any:
-    return value if conn.capabilities.dialect == "postgres" else value.isoformat(" ")
+    return value if conn.capabilities.dialect == "postgres" else stamp(value)
 
 
 async def _run(conn: BaseDBAsyncClient, sql: str, rows: Sequence[dict[str, Any]], *extra: Any) -> list[dict]:

@@ -12,8 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from domain import clock
 from domain.actors import Actor
-from domain.lifecycle import business_date
-from domain.lifecycle import ReviewStatus
+from domain.lifecycle import ReviewStatus, business_date
 from domain.models import Contract, ContractTemplate, NonRenewalRequest, Partner, User
 from domain.services import access
 from domain.services.accounts import user_for_token

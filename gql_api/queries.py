@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Annotated, Optional
 
 import strawberry
@@ -6,8 +7,6 @@ from tortoise.expressions import Q
 
 from domain import documents, inputs
 from domain.errors import DomainError, ErrorCode
-from datetime import timedelta
-
 from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, RegistrationStatus, ReviewStatus
 from domain.models import AuditEvent as AuditEventModel
 from domain.models import Document

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from domain import inputs
+from domain import inputs, models
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     ContractKind,
@@ -21,7 +21,6 @@ from domain.lifecycle import (
     renewal_window,
     renewal_window_open,
 )
-from domain import models
 from domain.models import Role
 from domain.services import access, signing
 from gql_api.context import Context
