@@ -13,4 +13,5 @@ test:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
+	npm ci --prefix tests/node --no-audit --no-fund --silent
 	$(VENV)/bin/pytest -p no:cacheprovider

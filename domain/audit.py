@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain import events
 from domain.actors import Actor
 from domain.models import AuditEvent
 
@@ -20,7 +21,7 @@ async def record(
     to_status: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    return await AuditEvent.create(
+    event = await AuditEvent.create(
         at=now,
         actor_id=actor.user_id,
         actor_role=actor.role,
@@ -34,3 +35,5 @@ async def record(
         request_id=actor.request_id,
         client_ip=actor.client_ip,
     )
+    events.collect([events.message(event)])
+    return event

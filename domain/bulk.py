@@ -78,11 +78,16 @@ async def insert_renewals(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]
     return await _run(conn, sql, rows)
 
 
-async def insert_audit_events(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_audit_events(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> list[dict]:
+    """Returns the stored events, with their ids (without `detail`)."""
     names = ", ".join(AUDIT_COLUMNS)
     values = ", ".join(f"x.{name}" for name in AUDIT_COLUMNS)
-    sql = f"INSERT INTO audit_events ({names}) SELECT {values} FROM {_source(conn, AUDIT_COLUMNS)}"
-    await _run(conn, sql, rows)
+    returned = ", ".join(["id", *(name for name in AUDIT_COLUMNS if name != "detail")])
+    sql = (
+        f"INSERT INTO audit_events ({names}) SELECT {values} "
+        f"FROM {_source(conn, AUDIT_COLUMNS)} RETURNING {returned}"
+    )
+    return await _run(conn, sql, rows)
 
 
 async def set_statuses(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]], updated_at: datetime) -> list[Any]:

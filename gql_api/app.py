@@ -8,17 +8,19 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from domain import db
+from domain import db, events
 from domain.documents import DocumentStore, ensure_programme_certificate
 from domain.errors import DomainError, ErrorCode
 from domain.services import access
 from domain.services.accounts import user_for_token
 from domain.settings import Settings, get_settings
-from gql_api.context import Context, bearer_token, build_context, request_id_of
+from gql_api.broadcast import Broadcaster
+from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
 from gql_api.schema import schema
 from workers import queue
 
@@ -29,8 +31,17 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         return await build_context(request, response)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # str, not bytes: graphql-transport-ws messages must be text frames.
+        return orjson.dumps(data).decode()
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """A missing or bad token closes the socket with 4403."""
+        user = await user_for_token(token_from_params(context.connection_params), context.settings)
+        if user is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.user = user
+        context.actor = access.actor_for(user, context.actor.request_id, context.actor.client_ip)
 
 
 async def signed_document(request: Request) -> Response:
@@ -76,6 +87,7 @@ async def ready(request: Request) -> Response:
         checks["redis"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["redis"] = f"down: {type(exc).__name__}"
+    checks["events"] = "ok" if request.app.state.broadcaster.listening.is_set() else "reconnecting"
     healthy = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503)
 
@@ -91,9 +103,14 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
         if manage_orm:
             await db.init(settings)
         app.state.queue = await queue.connect(settings)
+        events.configure(queue.event_publisher(app.state.queue, settings))
+        app.state.broadcaster = Broadcaster(app.state.queue, settings.events_channel)
+        await app.state.broadcaster.start()
         try:
             yield
         finally:
+            await app.state.broadcaster.stop()
+            events.configure(None)
             await app.state.queue.aclose()
             if manage_orm:
                 await db.close()
@@ -107,6 +124,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/contracts/{contract_id}/document.pdf", signed_document),
             Route("/health/live", live),
             Route("/health/ready", ready),

@@ -63,6 +63,8 @@ class Context:
     user: User | None
     actor: Actor
     now: datetime
+    # Set by strawberry from graphql-transport-ws's connection_init.
+    connection_params: dict[str, Any] | None = None
     partners: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Partner, ids)))
     users: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(User, ids)))
     templates: DataLoader = field(
@@ -89,6 +91,20 @@ class Context:
             await enqueue_signing(self.queue, contract_id, attempt)
         except Exception:  # noqa: BLE001
             log.warning("could not enqueue signing of %s; the reconciler will", contract_id, exc_info=True)
+
+
+def token_from_params(params: dict[str, Any] | None) -> str | None:
+    """A WebSocket carries the token in connection_params: {"token": ...} or
+    {"Authorization": "Bearer ..."}, since browsers cannot set its headers."""
+    if not isinstance(params, dict):
+        return None
+    token = params.get("token")
+    if isinstance(token, str) and token:
+        return token
+    header = params.get("Authorization") or params.get("authorization")
+    if isinstance(header, str) and header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
 
 
 async def build_context(conn: HTTPConnection, response: Any) -> Context:

@@ -1,7 +1,7 @@
 """Keyset pagination: newest first, by (created_at, id). Cursors are opaque to clients."""
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -34,8 +34,12 @@ def encode_cursor(created_at: datetime, id_: object) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         created_at, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created_at), UUID(id_)
-    except ValueError:
+        at = datetime.fromisoformat(created_at)
+        if at.tzinfo is None:  # every cursor we issue carries its offset
+            raise ValueError("naive datetime")
+        # In UTC here, so that a time the database cannot hold is refused, not a crash.
+        return at.astimezone(UTC), UUID(id_)
+    except (ValueError, OverflowError):
         raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
 
 
@@ -50,3 +54,21 @@ async def page(queryset: QuerySet, first: int, after: str | None) -> tuple[list,
     rows = rows[:first]
     end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
     return rows, PageInfo(end_cursor=end, has_next_page=more)
+
+
+async def after_cursor(queryset: QuerySet, first: int, after: str | None) -> tuple[list, PageInfo]:
+    """Audit events in id order, after an event id: ids only grow, so the id is the cursor."""
+    if not 1 <= first <= 500:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Ask for 1 to 500 events.", "first")
+    if after:
+        try:
+            event_id = int(after)
+            if not -(2**63) <= event_id < 2**63:  # ids are 64-bit: the database holds no other
+                raise ValueError(after)
+        except ValueError:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Not an event id.", "after") from None
+        queryset = queryset.filter(id__gt=event_id)
+    rows = await queryset.order_by("id").limit(first + 1)
+    more = len(rows) > first
+    rows = rows[:first]
+    return rows, PageInfo(end_cursor=str(rows[-1].id) if rows else None, has_next_page=more)

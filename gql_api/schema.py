@@ -14,6 +14,7 @@ from gql_api.mutations.contract_sign import ContractSignMutations
 from gql_api.mutations.info_changes import InfoChangeMutations
 from gql_api.mutations.registration import RegistrationMutations
 from gql_api.queries import Query
+from gql_api.subscriptions import Subscription
 
 
 @strawberry.type
@@ -30,6 +31,7 @@ class Mutation(
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[
         ErrorCodes,
         ParserCache,

@@ -49,15 +49,30 @@ def cmd_api(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(_: argparse.Namespace) -> None:
+    """Run the arq worker. arq's loop ends when Redis goes away, so it is started again,
+    with a growing pause, until Redis is back; its jobs are idempotent."""
     import logging
 
     from arq.worker import run_worker
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 
+    from domain import db
     from workers.main import WorkerSettings
     from workers.queue import redis_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_worker(WorkerSettings, redis_settings=redis_settings(get_settings()))  # type: ignore[arg-type]
+    log = logging.getLogger("workers")
+    delay = 0.5
+    while True:
+        try:
+            run_worker(WorkerSettings, redis_settings=redis_settings(get_settings()))  # type: ignore[arg-type]
+            return  # stopped by a signal
+        except (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError) as exc:
+            log.warning("worker lost Redis (%r); starting again in %.1f s", exc, delay)
+            asyncio.run(db.close())  # arq skipped on_shutdown: let the next start set up the ORM
+            time.sleep(delay)
+            delay = min(delay * 2, 10)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -137,10 +152,10 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     """Run the daily sweep for a date (default: today), and queue the sealing it asks for."""
     from datetime import date
 
-    from domain import clock, db
+    from domain import clock, db, events
     from domain.lifecycle import business_date
     from domain.services.sweep import run_daily_sweep
-    from workers.queue import connect, enqueue_signing
+    from workers.queue import connect, enqueue_signing, event_publisher
 
     settings = get_settings()
     today = date.fromisoformat(args.today) if args.today else business_date(clock.now(), settings.tz)
@@ -148,6 +163,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     async def run() -> None:
         await db.init(settings)
         pool = await connect(settings)
+        events.configure(event_publisher(pool, settings))
         try:
             result = await run_daily_sweep(today, clock.now(), settings)
             for contract_id, attempt in result.to_seal:

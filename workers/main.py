@@ -5,12 +5,12 @@ import logging
 from arq import Retry, cron
 from arq.worker import func
 
-from domain import clock, db, documents
+from domain import clock, db, documents, events
 from domain.errors import DomainError
 from domain.lifecycle import business_date
 from domain.services import signing, sweep
 from domain.settings import get_settings
-from workers.queue import SIGN_CONTRACT, enqueue_signing, redis_settings
+from workers.queue import SIGN_CONTRACT, enqueue_signing, event_publisher, redis_settings
 
 log = logging.getLogger("workers")
 
@@ -20,8 +20,10 @@ async def startup(ctx: dict) -> None:
     ctx["settings"] = settings
     if not ctx.get("orm_ready"):
         await db.init(settings)
-    ctx["sealer"] = documents.load_sealer(settings)
+    # A sealer already in ctx (a test's, or an HSM-backed one) is kept.
+    ctx["sealer"] = ctx.get("sealer") or documents.load_sealer(settings)
     ctx["store"] = documents.DocumentStore(settings.documents_path)
+    events.configure(event_publisher(ctx["redis"], settings))
 
 
 async def shutdown(ctx: dict) -> None:
@@ -29,8 +31,8 @@ async def shutdown(ctx: dict) -> None:
         await db.close()
 
 
-def _retry_delay(job_try: int) -> float:
-    return min(2 ** (job_try - 1), 30)
+def _retry_delay(job_try: int, first_delay: float) -> float:
+    return min(first_delay * 2 ** (job_try - 1), 30)
 
 
 async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
@@ -48,7 +50,7 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
         job_try = ctx.get("job_try", 1)
         if job_try < settings.signing_max_tries:
             log.warning("signing %s attempt %s failed (try %s): %r", contract_id, attempt, job_try, exc)
-            raise Retry(defer=_retry_delay(job_try)) from exc
+            raise Retry(defer=_retry_delay(job_try, settings.signing_retry_delay)) from exc
         log.exception("signing %s attempt %s gave up after %s tries", contract_id, attempt, job_try)
         await signing.fail_signing(
             contract_id,

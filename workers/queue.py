@@ -1,8 +1,13 @@
 """Redis and the arq queue: where jobs go, and under which ids."""
 
+import time
+from typing import Any
+
+import orjson
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 
+from domain import events
 from domain.settings import Settings
 
 SIGN_CONTRACT = "sign_contract"
@@ -41,3 +46,22 @@ async def enqueue_signing(pool: ArqRedis, contract_id: object, attempt: int) -> 
         SIGN_CONTRACT, str(contract_id), attempt, _job_id=signing_job_id(contract_id, attempt)
     )
     return job is not None
+
+
+EVENTS_PER_MESSAGE = 500
+
+
+def event_publisher(redis: ArqRedis, settings: Settings) -> events.Publisher:
+    """Publish committed events on Redis pub/sub, where every API process relays them to
+    its own subscribers (S-23)."""
+
+    async def publish(messages: list[dict[str, Any]]) -> None:
+        published_at = time.time()
+        for start in range(0, len(messages), EVENTS_PER_MESSAGE):
+            chunk = messages[start:start + EVENTS_PER_MESSAGE]
+            await redis.publish(
+                settings.events_channel,
+                orjson.dumps({"publishedAt": published_at, "events": chunk}),
+            )
+
+    return publish

@@ -3,9 +3,8 @@
 from datetime import datetime
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
-from domain import audit, inputs
+from domain import audit, events, inputs
 from domain.actors import Actor
 from domain.contract_text import SNAPSHOT_FIELDS
 from domain.errors import DomainError, ErrorCode, not_found
@@ -34,7 +33,7 @@ async def request_info_change(
         raise DomainError(
             ErrorCode.NO_CHANGE, "The requested values are the same as the current ones.", "changes"
         )
-    async with in_transaction():
+    async with events.transaction():
         # Bumping the partner's version serialises concurrent requests: one open at a time.
         bumped = await Partner.filter(id=partner.id, version=partner.version).update(
             version=partner.version + 1
@@ -76,7 +75,7 @@ async def review_info_change(
     if request is None:
         raise not_found("information change request", "requestId")
     target = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
-    async with in_transaction():
+    async with events.transaction():
         decided = await InfoChangeRequest.filter(
             id=request.id, status=ReviewStatus.IN_REVIEW
         ).update(status=target, reviewer_id=actor.user_id, comment=comment or None, decided_at=now)

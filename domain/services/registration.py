@@ -4,9 +4,8 @@ from datetime import datetime
 
 from tortoise.expressions import F
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
-from domain import audit, inputs
+from domain import audit, events, inputs
 from domain.actors import Actor
 from domain.auth import hash_password
 from domain.contract_text import SNAPSHOT_FIELDS
@@ -57,7 +56,7 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
     }
     inputs.password("password", password)
     password_hash = hash_password(password)
-    async with in_transaction():
+    async with events.transaction():
         if await User.filter(email=cleaned["email"]).exists():
             raise DomainError(
                 ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email"
@@ -89,7 +88,7 @@ async def _decide(
         "comment", comment, COMMENT_MAX, required=target is RegistrationStatus.REJECTED
     )
     partner = await get_partner(actor, partner_id)
-    async with in_transaction():
+    async with events.transaction():
         changed = await Partner.filter(
             id=partner.id, registration_status=RegistrationStatus.PENDING_REVIEW
         ).update(

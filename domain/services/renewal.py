@@ -3,9 +3,8 @@
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
-from domain import audit, inputs
+from domain import audit, events, inputs
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import (
@@ -75,7 +74,7 @@ async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings
     partner = await Partner.get(id=contract.partner_id)  # type: ignore[attr-defined]
     effective_on, expires_on = renewal_term(contract.expires_on, settings.term_months)  # type: ignore[arg-type]
     try:
-        async with in_transaction():
+        async with events.transaction():
             renewal = await Contract.create(
                 partner=partner,
                 template=template,
@@ -136,7 +135,7 @@ async def request_non_renewal(
             ErrorCode.ALREADY_RENEWED,
             "This contract already has a renewal. Contact your channel manager.",
         )
-    async with in_transaction():
+    async with events.transaction():
         # Bumping the contract's version serialises concurrent requests: one open at a time.
         bumped = await Contract.filter(id=contract.id, version=contract.version).update(
             version=contract.version + 1
@@ -174,7 +173,7 @@ async def _decide(
     actor: Actor, request: NonRenewalRequest, target: ReviewStatus, comment: str | None,
     now: datetime, settings: Settings,
 ) -> tuple[NonRenewalRequest, SweepResult]:
-    async with in_transaction():
+    async with events.transaction():
         decided = await NonRenewalRequest.filter(id=request.id, status=ReviewStatus.IN_REVIEW).update(
             status=target,
             reviewer_id=actor.user_id if actor.is_manager else None,

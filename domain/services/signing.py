@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
-from domain import audit, inputs
+from domain import audit, events, inputs
 from domain.actors import Actor, system
 from domain.contract_text import content_hash, render
 from domain.documents import DocumentStore, render_pdf, seal_pdf
@@ -123,7 +122,7 @@ async def sign_contract(
             "contentHash",
         )
     attempt = contract.signing_attempt + 1
-    async with in_transaction():
+    async with events.transaction():
         started = await Contract.filter(
             id=contract.id, version=contract.version, status=contract.status
         ).update(
@@ -185,7 +184,6 @@ async def complete_signing(
 ) -> Contract | None:
     """S-10, run by a worker. Idempotent: a re-run, or a stale attempt, changes nothing
     and returns None."""
-    import time
 
     contract = await Contract.get_or_none(id=contract_id)
     if (
@@ -210,7 +208,7 @@ async def complete_signing(
     digest = store.put(sealed)
     final = status_after_sealing(contract.effective_on, today)  # type: ignore[arg-type]
     try:
-        async with in_transaction():
+        async with events.transaction():
             await Document.get_or_create(sha256=digest, defaults={"size": len(sealed)})
             done = await Contract.filter(
                 id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt
@@ -249,7 +247,7 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
     contract = await Contract.get_or_none(id=contract_id)
     if contract is None:
         return False
-    async with in_transaction():
+    async with events.transaction():
         failed = await Contract.filter(
             id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt
         ).update(

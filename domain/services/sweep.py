@@ -15,9 +15,8 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import Q, Subquery
-from tortoise.transactions import in_transaction
 
-from domain import bulk
+from domain import bulk, events
 from domain.actors import system
 from domain.contract_text import SNAPSHOT_FIELDS, content_hash, render
 from domain.lifecycle import (
@@ -60,6 +59,11 @@ def _event(at: str, action: str, partner_id: Any, contract_id: Any = None,
         "from_status": from_status, "to_status": to_status, "detail": detail or {},
         "request_id": SWEEPER.request_id, "client_ip": None,
     }
+
+
+async def _record(conn: Any, audit_rows: list[dict[str, Any]]) -> None:
+    stored = await bulk.insert_audit_events(conn, audit_rows)
+    events.collect([events.message(row) for row in stored])
 
 
 def _renewal_text(template: ContractTemplate, snapshot: dict, regions: list[str],
@@ -107,7 +111,7 @@ async def auto_renew(
     current = max(templates.values(), key=lambda t: t.version)
 
     at = bulk.stamp(now)
-    created, completed, events = [], [], []
+    created, completed, audit_rows = [], [], []
     for contract in due:
         successor = successors.get(contract["id"])
         decision = auto_renewal(
@@ -141,15 +145,15 @@ async def auto_renew(
                 "_predecessor_id": contract["id"],
             })
 
-    async with in_transaction() as conn:
+    async with events.transaction() as conn:
         inserted = await bulk.insert_renewals(conn, created)
         by_id = {str(row["id"]): row for row in created}
         for inserted_row in inserted:
             renewal_id, predecessor_id = inserted_row["id"], inserted_row["predecessor_id"]
             row = by_id[str(renewal_id)]
-            events.append(_event(at, "CONTRACT_AUTO_RENEWED", row["partner_id"], predecessor_id,
+            audit_rows.append(_event(at, "CONTRACT_AUTO_RENEWED", row["partner_id"], predecessor_id,
                                  detail={"renewalId": str(renewal_id)}))
-            events.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["partner_id"], renewal_id,
+            audit_rows.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["partner_id"], renewal_id,
                                  None, ContractStatus.SIGNING.value,
                                  {"contentHash": row["content_hash"], "predecessorId": str(predecessor_id)}))
             result.to_seal.append((str(renewal_id), 1))
@@ -159,13 +163,13 @@ async def auto_renew(
         by_id = {str(row["id"]): row for row in completed}
         for renewal_id, attempt in started:
             row = by_id[str(renewal_id)]
-            events.append(_event(at, "CONTRACT_AUTO_RENEWED", row["_partner_id"], row["_predecessor_id"],
+            audit_rows.append(_event(at, "CONTRACT_AUTO_RENEWED", row["_partner_id"], row["_predecessor_id"],
                                  detail={"renewalId": str(renewal_id)}))
-            events.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["_partner_id"], renewal_id,
+            audit_rows.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["_partner_id"], renewal_id,
                                  row["_from"], ContractStatus.SIGNING.value,
                                  {"contentHash": row["content_hash"], "attempt": attempt}))
             result.to_seal.append((str(renewal_id), attempt))
-        await bulk.insert_audit_events(conn, events)
+        await _record(conn, audit_rows)
     result.renewals_created = len(inserted)
     result.renewals_completed = len(started)
     return result
@@ -186,18 +190,18 @@ async def apply_calendar(today: date, now: datetime) -> SweepResult:
     if not changes:
         return result
     at = bulk.stamp(now)
-    async with in_transaction() as conn:
+    async with events.transaction() as conn:
         changed = {str(i) for i in await bulk.set_statuses(
             conn,
             [{"id": row["id"], "from_status": row["status"], "to_status": target.value} for row, target in changes],
             now,
         )}
-        events, expired_partners = [], set()
+        audit_rows, expired_partners = [], set()
         for row, target in changes:
             if str(row["id"]) not in changed:
                 continue
             action = "CONTRACT_EXPIRED" if target is ContractStatus.EXPIRED else "CONTRACT_ACTIVATED"
-            events.append(_event(at, action, row["partner_id"], row["id"], row["status"], target.value))
+            audit_rows.append(_event(at, action, row["partner_id"], row["id"], row["status"], target.value))
             if target is ContractStatus.EXPIRED:
                 result.expired += 1
                 expired_partners.add(row["partner_id"])
@@ -217,9 +221,9 @@ async def apply_calendar(today: date, now: datetime) -> SweepResult:
                 if term_continues(ContractStatus(r["status"]), r["effective_on"], r["expires_on"], today)
             }
             for partner_id in expired_partners - still_open:
-                events.append(_event(at, "CONSOLE_CLOSED", partner_id, detail={"reason": "last contract expired"}))
+                audit_rows.append(_event(at, "CONSOLE_CLOSED", partner_id, detail={"reason": "last contract expired"}))
                 result.consoles_closed += 1
-        await bulk.insert_audit_events(conn, events)
+        await _record(conn, audit_rows)
     return result
 
 

@@ -1,0 +1,143 @@
+"""Live contract status (S-11, S-23) over graphql-transport-ws."""
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any, Optional
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from domain import events
+from domain.actors import Actor
+from domain.errors import DomainError, ErrorCode
+from domain.lifecycle import ContractStatus
+from domain.models import Partner, Role
+from domain.services import access
+from gql_api.context import Context
+from gql_api.types import Contract
+
+
+@strawberry.type(description="A contract moved from one status to another (S-23).")
+class ContractStatusChange:
+    cursor: strawberry.ID = strawberry.field(description="The audit event's id; resume with contractEvents(after:).")
+    contract_id: strawberry.ID = strawberry.field(description="The contract.")
+    partner_id: strawberry.ID = strawberry.field(description="Its partner.")
+    old_status: Optional[ContractStatus] = strawberry.field(description="Before; null when the contract was created.")
+    new_status: ContractStatus = strawberry.field(description="After.")
+    action: str = strawberry.field(description="What happened, e.g. CONTRACT_SIGNED.")
+    actor_role: Optional[Role] = strawberry.field(description="The kind of actor; SYSTEM for workers and the sweep.")
+    at: datetime = strawberry.field(description="When.")
+
+    @strawberry.field(description="The contract as it is now.")
+    async def contract(self, info: Info[Context, None]) -> Optional[Contract]:
+        try:
+            return Contract(model=await access.get_contract(info.context.actor, self.contract_id))
+        except DomainError:
+            return None
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> "ContractStatusChange":
+        return cls(
+            cursor=strawberry.ID(str(event["id"])),
+            contract_id=strawberry.ID(event["contractId"]),
+            partner_id=strawberry.ID(event["partnerId"]),
+            old_status=ContractStatus(event["fromStatus"]) if event["fromStatus"] else None,
+            new_status=ContractStatus(event["toStatus"]),
+            action=event["action"],
+            actor_role=Role(event["actorRole"]) if event["actorRole"] else None,
+            at=datetime.fromisoformat(event["at"]),
+        )
+
+
+@strawberry.type(description="Something entered or left a manager's review queue.")
+class ReviewQueueChange:
+    cursor: strawberry.ID = strawberry.field(description="The audit event's id.")
+    action: str = strawberry.field(description="e.g. INFO_CHANGE_REQUESTED, NON_RENEWAL_APPROVED.")
+    partner_id: strawberry.ID = strawberry.field(description="The partner.")
+    request_id: Optional[strawberry.ID] = strawberry.field(description="The request, for information changes and non-renewals.")
+    contract_id: Optional[strawberry.ID] = strawberry.field(description="The contract, for non-renewals.")
+    status: Optional[str] = strawberry.field(description="The request's or registration's status now.")
+    at: datetime = strawberry.field(description="When.")
+
+
+def is_status_change(event: dict[str, Any]) -> bool:
+    return bool(event["contractId"] and event["toStatus"] and event["fromStatus"] != event["toStatus"]
+                and event["toStatus"] in ContractStatus.__members__)
+
+
+class Visibility:
+    """Which partners' events an actor may see (S-5); a manager's partners are looked up
+    once each and remembered for the subscription's life."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+        self._managed: dict[str, bool] = {}
+
+    async def allows(self, partner_id: str | None) -> bool:
+        if partner_id is None:
+            return False
+        if self.actor.role is Role.ADMIN:
+            return True
+        if self.actor.is_partner:
+            return partner_id == str(self.actor.partner_id)
+        if self.actor.role is Role.CHANNEL_MANAGER:
+            if partner_id not in self._managed:
+                self._managed[partner_id] = await Partner.filter(
+                    id=UUID(partner_id), manager_id=self.actor.user_id
+                ).exists()
+            return self._managed[partner_id]
+        return False
+
+
+async def _batches(info: Info[Context, None]) -> AsyncGenerator[list[dict[str, Any]], None]:
+    async with info.context.request.app.state.broadcaster.subscribe() as queue:
+        while True:
+            batch = await queue.get()
+            if batch is None:
+                raise DomainError(
+                    ErrorCode.INVALID_STATE,
+                    "This subscription fell too far behind and was closed; "
+                    "fetch what you missed with contractEvents(after:) and subscribe again.",
+                )
+            yield batch["events"]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Status changes of one contract, or of every contract the viewer may see."
+    )
+    async def contract_status_changed(
+        self, info: Info[Context, None], contract_id: Optional[strawberry.ID] = None
+    ) -> AsyncGenerator[ContractStatusChange, None]:
+        actor = info.context.actor
+        access.require_signed_in(actor)
+        only = str((await access.get_contract(actor, contract_id)).id) if contract_id else None
+        visibility = Visibility(actor)
+        async for batch in _batches(info):
+            for event in batch:
+                if not is_status_change(event) or (only and event["contractId"] != only):
+                    continue
+                if await visibility.allows(event["partnerId"]):
+                    yield ContractStatusChange.of(event)
+
+    @strawberry.subscription(description="Managers: new requests in the review queue, and decisions on them.")
+    async def review_queue_changed(self, info: Info[Context, None]) -> AsyncGenerator[ReviewQueueChange, None]:
+        actor = info.context.actor
+        access.require_manager(actor)
+        visibility = Visibility(actor)
+        async for batch in _batches(info):
+            for event in batch:
+                if event["action"] not in events.REVIEW_QUEUE_ACTIONS:
+                    continue
+                if await visibility.allows(event["partnerId"]):
+                    yield ReviewQueueChange(
+                        cursor=strawberry.ID(str(event["id"])),
+                        action=event["action"],
+                        partner_id=strawberry.ID(event["partnerId"]),
+                        request_id=strawberry.ID(event["subjectId"]) if event["subjectId"] else None,
+                        contract_id=strawberry.ID(event["contractId"]) if event["contractId"] else None,
+                        status=event["toStatus"],
+                        at=datetime.fromisoformat(event["at"]),
+                    )

@@ -1,0 +1,72 @@
+"""Real processes for tests that cross process boundaries: uvicorn API processes and arq
+workers, sharing the test run's database, Redis and data directory."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def environment(settings, **overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "QUEUE_NAME": settings.queue_name,
+        "EVENTS_CHANNEL": settings.events_channel,
+    })
+    env.update(overrides)
+    return env
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict[str, str]):
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "ops.cli", *args], env=env, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.popen.stdout.read().decode() if self.popen.poll() is not None else "(running)"
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+def start_api(env: dict[str, str], timeout: float = 60) -> tuple[Process, str]:
+    port = free_port()
+    process = Process(["api", "--port", str(port)], env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        if process.popen.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.stop()
+    raise RuntimeError(f"API did not start:\n{process.output()}")
+
+
+def start_worker(env: dict[str, str]) -> Process:
+    return Process(["worker"], env)
