@@ -51,7 +51,11 @@ class Partner(Model):
 
     class Meta:
         table = "partners"
-        indexes = (("manager_id", "created_at"), ("registration_status", "created_at"))
+        indexes = (
+            ("manager_id", "created_at"),
+            ("registration_status", "created_at"),
+            ("created_at", "id"),
+        )
 
 
 class ContractTemplate(Model):
@@ -113,7 +117,13 @@ class Contract(Model):
 
     class Meta:
         table = "contracts"
-        indexes = (("partner_id", "created_at"), ("status", "expires_on"))
+        # Newest-first keyset pages, overall and by status; expiry windows.
+        indexes = (
+            ("partner_id", "created_at"),
+            ("status", "expires_on"),
+            ("created_at", "id"),
+            ("status", "created_at", "id"),
+        )
 
 
 class InfoChangeRequest(Model):

@@ -9,11 +9,20 @@ from typing import Any
 from arq import ArqRedis
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Max
 
 from domain import clock
 from domain.actors import Actor
 from domain.lifecycle import ReviewStatus, business_date
-from domain.models import Contract, ContractTemplate, NonRenewalRequest, Partner, User
+from domain.models import (
+    AuditEvent,
+    Contract,
+    ContractTemplate,
+    Document,
+    NonRenewalRequest,
+    Partner,
+    User,
+)
 from domain.services import access
 from domain.services.accounts import user_for_token
 from domain.settings import Settings
@@ -34,7 +43,19 @@ def request_id_of(conn: HTTPConnection) -> str:
 
 
 async def _by_id(model: Any, ids: list[Any]) -> list[Any]:
-    rows = {row.id: row for row in await model.filter(id__in=set(ids))}
+    rows = {row.pk: row for row in await model.filter(pk__in=set(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def _latest_events(ids: list[Any]) -> list[Any]:
+    """Each contract's newest audit event, in two queries for any number of contracts."""
+    newest = await (
+        AuditEvent.filter(contract_id__in=set(ids))
+        .annotate(newest=Max("id"))
+        .group_by("contract_id")
+        .values_list("newest", flat=True)
+    )
+    rows = {row.contract_id: row for row in await AuditEvent.filter(id__in=list(newest))}
     return [rows.get(i) for i in ids]
 
 
@@ -73,6 +94,16 @@ class Context:
     contracts: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Contract, ids)))
     successors: DataLoader = field(default_factory=lambda: DataLoader(_successors))
     non_renewal_holds: DataLoader = field(default_factory=lambda: DataLoader(_non_renewal_holds))
+    latest_events: DataLoader = field(default_factory=lambda: DataLoader(_latest_events))
+    documents: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Document, ids)))
+    consoles: DataLoader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.consoles = DataLoader(self._consoles_open)
+
+    async def _consoles_open(self, partner_ids: list[Any]) -> list[bool]:
+        open_for = await access.partners_with_console_open(set(partner_ids), self.today)
+        return [i in open_for for i in partner_ids]
 
     @property
     def today(self) -> date:

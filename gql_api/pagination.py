@@ -1,7 +1,8 @@
-"""Keyset pagination: newest first, by (created_at, id). Cursors are opaque to clients."""
+"""Keyset pagination: newest first by (created_at, id), or soonest expiry first by
+(expires_on, id). Cursors are opaque to clients."""
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -43,12 +44,43 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
 
 
-async def page(queryset: QuerySet, first: int, after: str | None) -> tuple[list, PageInfo]:
+def _expiry_cursor(expires_on: date, id_: object) -> str:
+    return base64.urlsafe_b64encode(f"expiry|{expires_on.isoformat()}|{id_}".encode()).decode()
+
+
+def _decode_expiry_cursor(cursor: str) -> tuple[date, UUID]:
+    try:
+        kind, expires_on, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        if kind != "expiry":
+            raise ValueError(kind)
+        return date.fromisoformat(expires_on), UUID(id_)
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
+
+
+async def page(
+    queryset: QuerySet, first: int, after: str | None, soonest_expiry: bool = False
+) -> tuple[list, PageInfo]:
     if not 1 <= first <= MAX_PAGE:
         raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for 1 to {MAX_PAGE} items.", "first")
+    if soonest_expiry:
+        # A window of expiry dates reads best soonest first, and the (status, expires_on)
+        # index serves it; newest-first would scan contracts by creation date instead.
+        if after:
+            expires_on, id_ = _decode_expiry_cursor(after)
+            queryset = queryset.filter(
+                Q(expires_on__gte=expires_on) & (Q(expires_on__gt=expires_on) | Q(id__gt=id_))
+            )
+        rows = await queryset.order_by("expires_on", "id").limit(first + 1)
+        more, rows = len(rows) > first, rows[:first]
+        end = _expiry_cursor(rows[-1].expires_on, rows[-1].id) if rows else None
+        return rows, PageInfo(end_cursor=end, has_next_page=more)
     if after:
         created_at, id_ = decode_cursor(after)
-        queryset = queryset.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=id_))
+        # The first condition alone bounds an index range scan; the second breaks ties.
+        queryset = queryset.filter(
+            Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=id_))
+        )
     rows = await queryset.order_by("-created_at", "-id").limit(first + 1)
     more = len(rows) > first
     rows = rows[:first]

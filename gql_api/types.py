@@ -111,7 +111,7 @@ class Partner:
 
     @strawberry.field(description="Whether a contract is in force, so the partner console is open (S-4).")
     async def console_access(self, info: Info[Context, None]) -> bool:
-        return await access.console_open(self.model.id, info.context.today)
+        return await info.context.consoles.load(self.model.id)
 
 
 @strawberry.type(description="The signed, sealed PDF of a contract.")
@@ -275,13 +275,13 @@ class Contract:
         return self.model.auto_renewed
 
     @strawberry.field(description="The sealed PDF, once signing completes (S-12).")
-    async def document(self) -> Optional[SignedDocument]:
+    async def document(self, info: Info[Context, None]) -> Optional[SignedDocument]:
         digest = self.model.document_id  # type: ignore[attr-defined]
         if digest is None:
             return None
         return SignedDocument(
             sha256=digest,
-            size=(await models.Document.get(sha256=digest)).size,
+            size=(await info.context.documents.load(digest)).size,
             url=f"/contracts/{self.model.id}/document.pdf",
         )
 
@@ -324,6 +324,11 @@ class Contract:
     async def successor(self, info: Info[Context, None]) -> Optional["Contract"]:
         successor = await info.context.successors.load(self.model.id)
         return Contract(model=successor) if successor else None
+
+    @strawberry.field(description="The newest audit event of this contract.")
+    async def latest_event(self, info: Info[Context, None]) -> Optional["AuditEvent"]:
+        event = await info.context.latest_events.load(self.model.id)
+        return AuditEvent(model=event) if event else None
 
     @strawberry.field(description="The non-renewal request in review or approved, if any.")
     async def non_renewal_request(self, info: Info[Context, None]) -> Optional[NonRenewalRequest]:

@@ -112,6 +112,17 @@ async def console_open(partner_id: UUID, today: date) -> bool:
     return bool(await contracts_in_force(partner_id, today))
 
 
+async def partners_with_console_open(partner_ids: set[UUID], today: date) -> set[UUID]:
+    """console_open for many partners in one query."""
+    signed = await Contract.filter(
+        partner_id__in=partner_ids, status__in=(ContractStatus.SIGNED, ContractStatus.ACTIVE)
+    ).values("partner_id", "status", "effective_on", "expires_on")
+    return {
+        c["partner_id"] for c in signed
+        if is_in_force(ContractStatus(c["status"]), c["effective_on"], c["expires_on"], today)
+    }
+
+
 async def require_console(actor: Actor, today: date) -> None:
     """Partner-console operations answer CONTRACT_NOT_SIGNED until a contract is in force.
     Managers are not gated."""
