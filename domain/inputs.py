@@ -1,6 +1,8 @@
 """Checks on what people type. Each refusal names the field (S-24)."""
 
 import re
+from functools import lru_cache
+import unicodedata
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -28,7 +30,7 @@ def text(field: str, value: str | None, max_length: int, required: bool = True) 
         raise DomainError(
             ErrorCode.INVALID_INPUT, f"Use at most {max_length} characters.", field
         )
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in cleaned):
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in cleaned):
         raise DomainError(ErrorCode.INVALID_INPUT, "Control characters are not allowed.", field)
     return cleaned
 
@@ -95,6 +97,7 @@ def regions(field: str, codes: Iterable[str], markets: Iterable[str]) -> list[st
     return sorted(picked)
 
 
+@lru_cache(maxsize=512)
 def market_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
     if country is None:

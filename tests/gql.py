@@ -2,8 +2,10 @@
 
 import httpx
 
-from domain.auth import hash_password
+from domain import clock
+from domain.auth import hash_password, issue_token
 from domain.models import Role, User
+from domain.settings import Settings
 
 LOGIN = """
 mutation Login($email: String!, $password: String!) {
@@ -112,8 +114,24 @@ async def login(client: httpx.AsyncClient, email: str, password: str) -> str:
     return result["token"]
 
 
+_password_hash: list[str] = []
+
+
+def password_hash() -> str:
+    """One real argon2 hash of PASSWORD for every staff user: hashing costs 0.1 s or more."""
+    if not _password_hash:
+        _password_hash.append(hash_password(PASSWORD))
+    return _password_hash[0]
+
+
 async def make_manager(email: str = "manager@programme.example", role: Role = Role.CHANNEL_MANAGER) -> User:
-    return await User.create(email=email, name=email.split("@")[0], role=role, password_hash=hash_password(PASSWORD))
+    return await User.create(email=email, name=email.split("@")[0], role=role, password_hash=password_hash())
+
+
+async def token_for(settings: Settings, email: str) -> str:
+    """The token `login` would return, without its password check (argon2 costs 0.1 s)."""
+    user = await User.get(email=email)
+    return issue_token(settings, user.id, clock.now())[0]
 
 
 async def register(client: httpx.AsyncClient, email: str, **overrides) -> str:
@@ -137,3 +155,63 @@ async def preview_hash(client: httpx.AsyncClient, token: str, contract_id: str, 
     result = (await gql(client, PREVIEW, {"id": contract_id, "regions": regions}, token))["contract"]
     assert result["preview"]["__typename"] == "ContractPreview", result
     return result["preview"]["contentHash"]
+
+
+REJECT = """
+mutation Reject($partnerId: ID!, $comment: String!) {
+  rejectRegistration(partnerId: $partnerId, comment: $comment) {
+    __typename
+    ... on RegistrationDecisionSuccess { partner { id registrationStatus reviewComment } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+
+REQUEST_INFO_CHANGE = """
+mutation Change($input: RequestInfoChangeInput!) {
+  requestInfoChange(input: $input) {
+    __typename
+    ... on InfoChangeRequestSuccess { request { id status reason changes { field before after } } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+
+REVIEW_INFO_CHANGE = """
+mutation Review($id: ID!, $approve: Boolean!, $comment: String) {
+  reviewInfoChange(requestId: $id, approve: $approve, comment: $comment) {
+    __typename
+    ... on InfoChangeRequestSuccess { request { id status comment } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+
+AUDIT_EVENTS = """
+query Events($contractId: ID, $partnerId: ID) {
+  auditEvents(contractId: $contractId, partnerId: $partnerId, first: 500) {
+    nodes { action actorRole actorId fromStatus toStatus partnerId contractId detail }
+  }
+}
+"""
+
+
+async def post(client: httpx.AsyncClient, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    """The whole GraphQL response, errors included."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def error_code(client: httpx.AsyncClient, query: str, variables: dict | None = None, token: str | None = None) -> str:
+    """The extensions.code of a query refused with a GraphQL error (list queries)."""
+    body = await post(client, query, variables, token)
+    assert body.get("errors"), body
+    return body["errors"][0]["extensions"]["code"]
+
+
+async def sign_with_preview(client: httpx.AsyncClient, token: str, contract_id: str, regions: list[str]) -> dict:
+    content_hash = await preview_hash(client, token, contract_id, regions)
+    sign = {"contractId": contract_id, "regions": regions, "acknowledged": True, "contentHash": content_hash}
+    return (await gql(client, SIGN, {"input": sign}, token))["signContract"]

@@ -9,13 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-from dateutil.relativedelta import relativedelta
 
 from domain.documents import check_pdf
+from domain.lifecycle import term_end
 from domain.settings import Settings
 from ops.demo_data import MANAGERS
 from tests.conftest import REDIS_URL, RUN_ID, create_database, drop_database
@@ -136,7 +136,7 @@ async def test_signing_path_end_to_end(platform):
     assert contract["status"] == "ACTIVE", contract
     today = datetime.now(UTC).date()
     assert contract["effectiveOn"] == today.isoformat()
-    assert contract["expiresOn"] == (today + relativedelta(months=12) - timedelta(days=1)).isoformat()
+    assert contract["expiresOn"] == term_end(today, 12).isoformat()
     assert [r["code"] for r in contract["regions"]] == ["DE", "FR"]
     assert contract["contentHash"] == shown["contentHash"]
 

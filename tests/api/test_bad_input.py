@@ -1,0 +1,239 @@
+"""Bad input through the API is refused by field, and changes nothing (S-7, S-24)."""
+
+import base64
+import uuid
+
+import pytest
+
+from tests.dbstate import all_rows, row_counts
+from tests.gql import (
+    CONTRACT,
+    PARTNER_INFO,
+    PASSWORD,
+    REGISTER,
+    REQUEST_INFO_CHANGE,
+    SIGN,
+    approved_partner,
+    gql,
+    login,
+    make_manager,
+    post,
+    preview_hash,
+    register,
+    token_for,
+)
+
+CONTRACTS_PAGE = """
+query Page($first: Int!, $after: String) {
+  contracts(first: $first, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } }
+}
+"""
+PARTNERS_PAGE = """
+query Page($first: Int!, $after: String) {
+  partners(first: $first, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } }
+}
+"""
+INFO_CHANGES_PAGE = """
+query Page($first: Int!, $after: String) {
+  infoChangeRequests(first: $first, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } }
+}
+"""
+EVENTS_PAGE = """
+query Page($contractId: ID!, $first: Int!, $after: ID) {
+  auditEvents(contractId: $contractId, first: $first, after: $after) { nodes { action } }
+}
+"""
+
+HUGE = "x" * 10_000
+
+
+def cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.fixture
+async def signer(client):
+    """A partner with its pushed contract, and the hash of the text it read."""
+    await make_manager()
+    manager = await login(client, "manager@programme.example", PASSWORD)
+    token, partner_id, contract_id = await approved_partner(client, manager, "acme@example.com")
+    content_hash = await preview_hash(client, token, contract_id, ["DE"])
+    return {"token": token, "manager": manager, "partner_id": partner_id, "contract_id": contract_id, "hash": content_hash}
+
+
+async def nothing_queued(redis, settings) -> bool:
+    return await redis.queued_jobs(queue_name=settings.queue_name) == []
+
+
+SIGN_CASES = [
+    ({"regions": ["XX"]}, "UNKNOWN_MARKET", "regions"),
+    ({"regions": ["ZZ"]}, "UNKNOWN_MARKET", "regions"),
+    ({"regions": ["DE", "DEU"]}, "UNKNOWN_MARKET", "regions"),
+    ({"regions": ["x" * 10_000]}, "UNKNOWN_MARKET", "regions"),
+    ({"regions": ["CH"]}, "UNSUPPORTED_MARKET", "regions"),
+    ({"regions": []}, "INVALID_INPUT", "regions"),
+    ({"acknowledged": False}, "NOT_ACKNOWLEDGED", "acknowledged"),
+    ({"contentHash": "a" * 10_000}, "INVALID_INPUT", "contentHash"),
+    ({"contentHash": ""}, "INVALID_INPUT", "contentHash"),
+    ({"contentHash": "0" * 64}, "STALE_CONTRACT", "contentHash"),
+    ({"contractId": "not-a-contract-id"}, "INVALID_INPUT", "contractId"),
+    ({"contractId": "1" * 10_000}, "INVALID_INPUT", "contractId"),
+    ({"contractId": str(uuid.uuid4())}, "NOT_FOUND", "contractId"),
+]
+
+
+async def test_sign_contract_refuses_bad_input_by_field_and_changes_nothing(client, redis, settings, signer):
+    valid = {"contractId": signer["contract_id"], "regions": ["DE"], "acknowledged": True, "contentHash": signer["hash"]}
+    counts, rows = await row_counts(), await all_rows()
+
+    for bad, code, field in SIGN_CASES:
+        result = (await gql(client, SIGN, {"input": {**valid, **bad}}, signer["token"]))["signContract"]
+
+        case = str(bad)[:60]
+        assert result["__typename"] == "OperationError", (case, result)
+        assert (result["code"], result["field"]) == (code, field), (case, result)
+        assert "Traceback" not in result["message"] and len(result["message"]) < 200, case
+        assert await row_counts() == counts, case
+        assert await all_rows() == rows, case
+        assert await nothing_queued(redis, settings), case
+
+    contract = (await gql(client, CONTRACT, {"id": signer["contract_id"]}, signer["token"]))["contract"]
+    assert contract["status"] == "PENDING_SIGNATURE" and contract["regions"] == []
+    # ...and the partner can still sign.
+    signed = (await gql(client, SIGN, {"input": valid}, signer["token"]))["signContract"]
+    assert signed["__typename"] == "SignContractSuccess" and signed["contract"]["status"] == "SIGNING"
+    assert [job.function for job in await redis.queued_jobs(queue_name=settings.queue_name)] == ["sign_contract"]
+
+
+REGISTER_CASES = [
+    ({"legalName": HUGE}, "INVALID_INPUT", "legalName"),
+    ({"registrationNumber": HUGE}, "INVALID_INPUT", "registrationNumber"),
+    ({"address": HUGE}, "INVALID_INPUT", "address"),
+    ({"contactName": "Anna\x00Schmidt"}, "INVALID_INPUT", "contactName"),
+    ({"legalName": "   "}, "INVALID_INPUT", "legalName"),
+    ({"email": "not-an-email"}, "INVALID_INPUT", "email"),
+    ({"email": HUGE + "@example.com"}, "INVALID_INPUT", "email"),
+    ({"phone": "12345"}, "INVALID_INPUT", "phone"),
+    ({"phone": "030 1234567"}, "INVALID_INPUT", "phone"),
+    ({"phone": HUGE}, "INVALID_INPUT", "phone"),
+    ({"password": "short"}, "INVALID_INPUT", "password"),
+    ({"password": HUGE}, "INVALID_INPUT", "password"),
+    ({"email": "taken@example.com"}, "EMAIL_TAKEN", "email"),
+]
+
+
+async def test_register_partner_refuses_bad_input_by_field_and_changes_nothing(client, redis, settings):
+    await make_manager()
+    await gql(client, REGISTER, {"input": {**PARTNER_INFO, "email": "taken@example.com", "password": PASSWORD}})
+    counts, rows = await row_counts(), await all_rows()
+    valid = {**PARTNER_INFO, "email": "new@example.com", "password": PASSWORD}
+
+    for bad, code, field in REGISTER_CASES:
+        result = (await gql(client, REGISTER, {"input": {**valid, **bad}}))["registerPartner"]
+
+        case = str(bad)[:60]
+        assert result["__typename"] == "OperationError", (case, result)
+        assert (result["code"], result["field"]) == (code, field), (case, result)
+        assert await row_counts() == counts, case
+        assert await all_rows() == rows, case
+        assert await nothing_queued(redis, settings), case
+
+
+INFO_CHANGE_CASES = [
+    ({"reason": HUGE}, "INVALID_INPUT", "reason"),
+    ({"reason": "  "}, "INVALID_INPUT", "reason"),
+    ({"address": HUGE}, "INVALID_INPUT", "address"),
+    ({"legalName": "Acme\x1b[2J"}, "INVALID_INPUT", "legalName"),
+    ({"email": "not-an-email"}, "INVALID_INPUT", "email"),
+    ({"phone": "12345"}, "INVALID_INPUT", "phone"),
+    ({"address": None}, "NO_CHANGE", "changes"),
+    ({"address": PARTNER_INFO["address"]}, "NO_CHANGE", "changes"),
+]
+
+
+async def test_request_info_change_refuses_bad_input_by_field_and_changes_nothing(client, redis, settings, signer):
+    counts, rows = await row_counts(), await all_rows()
+
+    for bad, code, field in INFO_CHANGE_CASES:
+        change = {"address": "Neue Strasse 2, 10115 Berlin", "reason": "We moved.", **bad}
+        result = (await gql(client, REQUEST_INFO_CHANGE, {"input": change}, signer["token"]))["requestInfoChange"]
+
+        case = str(bad)[:60]
+        assert result["__typename"] == "OperationError", (case, result)
+        assert (result["code"], result["field"]) == (code, field), (case, result)
+        assert await row_counts() == counts, case
+        assert await all_rows() == rows, case
+        assert await nothing_queued(redis, settings), case
+
+
+@pytest.fixture
+async def manager(client, settings) -> str:
+    await make_manager()
+    return await token_for(settings, "manager@programme.example")
+
+
+PAGES = {"contracts": CONTRACTS_PAGE, "partners": PARTNERS_PAGE, "infoChangeRequests": INFO_CHANGES_PAGE}
+MALFORMED_CURSORS = [
+    "not-a-cursor",
+    "!!!",
+    "é",
+    "x" * 10_000,
+    cursor("hello"),
+    cursor("2025-01-01T00:00:00+00:00|not-a-uuid"),
+    cursor(f"yesterday|{uuid.uuid4()}"),
+    cursor(f"2025-01-01T00:00:00+00:00|{uuid.uuid4()}|extra"),
+    base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode(),
+    # Well-formed, but not a cursor this API issues: no timezone, or out of range in UTC.
+    cursor(f"2025-01-01T00:00:00|{uuid.uuid4()}"),
+    cursor(f"0001-01-01T00:00:00+14:00|{uuid.uuid4()}"),
+    cursor(f"9999-12-31T23:59:59-14:00|{uuid.uuid4()}"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+async def test_a_page_size_out_of_range_is_invalid_input(client, manager, name):
+    for first in (1000, 101, 0, -1):
+        body = await post(client, PAGES[name], {"first": first}, manager)
+
+        assert body["data"] is None, first
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "INVALID_INPUT", "field": "first"}, first
+        assert "1 to 100" in error["message"]
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+async def test_a_malformed_cursor_is_invalid_input(client, manager, name):
+    for after in MALFORMED_CURSORS:
+        body = await post(client, PAGES[name], {"first": 10, "after": after}, manager)
+
+        assert body["data"] is None, after[:40]
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "INVALID_INPUT", "field": "after"}, after[:40]
+
+
+async def test_a_cursor_from_a_page_gives_the_next_page(client, manager):
+    for n in range(3):
+        await register(client, f"p{n}@example.com")
+    first = (await gql(client, PARTNERS_PAGE, {"first": 2}, manager))["partners"]
+    assert len(first["nodes"]) == 2 and first["pageInfo"]["hasNextPage"] is True
+
+    rest = (await gql(client, PARTNERS_PAGE, {"first": 2, "after": first["pageInfo"]["endCursor"]}, manager))["partners"]
+
+    assert len(rest["nodes"]) == 1 and rest["pageInfo"]["hasNextPage"] is False
+    assert {n["id"] for n in first["nodes"]}.isdisjoint(n["id"] for n in rest["nodes"])
+
+
+async def test_audit_event_paging_refuses_bad_input(client, signer):
+    cases = [
+        ({"first": 1000}, "first"),
+        ({"first": 0}, "first"),
+        ({"first": 10, "after": "not-an-id"}, "after"),
+        ({"first": 10, "after": "1e3"}, "after"),
+        ({"first": 10, "after": "9" * 20}, "after"),  # beyond a 64-bit id
+        ({"first": 10, "after": "9" * 5000}, "after"),
+    ]
+    for variables, field in cases:
+        body = await post(client, EVENTS_PAGE, {"contractId": signer["contract_id"], **variables}, signer["manager"])
+
+        assert body["data"] is None, variables
+        assert body["errors"][0]["extensions"] == {"code": "INVALID_INPUT", "field": field}, variables

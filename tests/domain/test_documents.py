@@ -1,0 +1,219 @@
+"""domain/documents.py: the sealed PDF (S-10, S-12): it validates, tampering shows, and the
+store is content-addressed."""
+
+import hashlib
+from io import BytesIO
+
+import pytest
+from pyhanko.pdf_utils.generic import NameObject, pdf_string
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from domain.documents import (
+    DocumentStore,
+    check_pdf,
+    ensure_programme_certificate,
+    load_sealer,
+    render_pdf,
+    seal_pdf,
+    sha256,
+)
+from domain.settings import Settings
+
+TEXT = "PARTNER AGREEMENT\n\nLegal name: Acme Cloud GmbH\nRegistered address: Hauptstrasse 1, 10115 Berlin\n"
+FOOTER = "Contract 1. Signed online by anna@acme.example. Sealed by the Programme."
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path)
+
+
+@pytest.fixture
+async def sealed(settings) -> bytes:
+    return await seal_pdf(render_pdf(TEXT, FOOTER, settings), load_sealer(settings), reason="Partner contract 1")
+
+
+def flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+
+
+def to_unicode_maps(pdf: bytes) -> bytes:
+    """The ToUnicode CMaps of the first page's fonts: which characters its text is made of."""
+    reader = PdfFileReader(BytesIO(pdf))
+    page = reader.root["/Pages"]["/Kids"][0]
+    fonts = page["/Resources"]["/Font"]
+    return b"".join(
+        fonts[name]["/ToUnicode"].data for name in fonts if "/ToUnicode" in fonts[name]
+    )
+
+
+async def test_a_sealed_pdf_validates(settings, sealed):
+    check = await check_pdf(sealed, sha256(sealed), settings)
+    assert check.valid
+    assert check.sha256 == hashlib.sha256(sealed).hexdigest()
+    assert check.sha256_matches and check.signature_intact and check.signature_trusted and check.covers_whole_file
+    assert "Programme contract seal" in check.signer
+
+
+async def test_the_seal_is_a_pades_signature_field_with_the_reason(sealed):
+    reader = PdfFileReader(BytesIO(sealed))
+    [embedded] = reader.embedded_signatures
+    assert embedded.field_name == "ProgrammeSeal"
+    assert embedded.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    assert embedded.sig_object["/Reason"] == "Partner contract 1"
+
+
+async def test_an_unsealed_pdf_is_not_valid(settings):
+    pdf = render_pdf(TEXT, FOOTER, settings)
+    ensure_programme_certificate(settings)
+    check = await check_pdf(pdf, None, settings)
+    assert not check.valid and not check.signature_intact and check.signer is None
+
+
+async def test_a_different_hash_on_record_is_not_valid(settings, sealed):
+    check = await check_pdf(sealed, "0" * 64, settings)
+    assert check.signature_intact and not check.sha256_matches and not check.valid
+
+
+def _in_first_stream(sealed: bytes) -> int:
+    return sealed.index(b"stream\n") + len(b"stream\n") + 5
+
+
+def _in_signature_value(sealed: bytes) -> int:
+    return sealed.index(b"/Contents <") + len(b"/Contents <") + 100
+
+
+def _in_header(sealed: bytes) -> int:
+    return 5  # %PDF-1.x
+
+
+@pytest.mark.parametrize("where", [_in_first_stream, _in_signature_value, _in_header])
+async def test_flipping_one_byte_makes_it_invalid(settings, sealed, where):
+    tampered = flip(sealed, where(sealed))
+    assert tampered != sealed and len(tampered) == len(sealed)
+    # No hash on record: the seal alone must catch it.
+    check = await check_pdf(tampered, None, settings)
+    assert not check.valid
+    assert not check.signature_intact
+    assert not (await check_pdf(tampered, sha256(sealed), settings)).sha256_matches
+
+
+async def test_bytes_appended_after_the_seal_are_caught(settings, sealed):
+    check = await check_pdf(sealed + b"\n% added later\n", None, settings)
+    assert not check.covers_whole_file
+    assert not check.valid
+
+
+async def test_an_incremental_update_after_the_seal_is_caught(settings, sealed):
+    writer = IncrementalPdfFileWriter(BytesIO(sealed))
+    assert "/Info" in writer.trailer
+    info = writer.trailer["/Info"].get_object()
+    info[NameObject("/Title")] = pdf_string("Rewritten after sealing")
+    writer.update_container(info)
+    out = BytesIO()
+    writer.write(out)
+    check = await check_pdf(out.getvalue(), None, settings)
+    assert check.signature_intact  # the signed revision itself is untouched...
+    assert not check.covers_whole_file  # ...but something came after it
+    assert not check.valid
+
+
+async def test_a_seal_from_another_root_is_not_trusted(settings, tmp_path):
+    other = Settings(_env_file=None, data_dir=tmp_path / "other")
+    forged = await seal_pdf(render_pdf(TEXT, FOOTER, other), load_sealer(other), reason="x")
+    ensure_programme_certificate(settings)
+    check = await check_pdf(forged, None, settings)
+    assert check.signature_intact and not check.signature_trusted
+    assert not check.valid
+
+
+@pytest.mark.parametrize("legal_name", ["ООО «Акме Клауд»", "Ελληνική Εταιρεία Α.Ε.", "Şirket Çözümleri A.Ş."])
+async def test_non_latin1_text_renders_with_a_unicode_font_and_validates(settings, legal_name):
+    pdf = render_pdf(TEXT.replace("Acme Cloud GmbH", legal_name), FOOTER, settings)
+    sealed = await seal_pdf(pdf, load_sealer(settings), reason="Partner contract 2")
+    assert (await check_pdf(sealed, sha256(sealed), settings)).valid
+    assert b"DejaVu" in sealed  # a Unicode TrueType font is embedded, not a core font
+    maps = to_unicode_maps(sealed).upper()
+    for char in set(legal_name) - {" "}:
+        assert f"<{ord(char):04X}>".encode() in maps, char
+
+
+async def test_chinese_text_renders_and_validates(settings):
+    # DejaVu Sans has no CJK glyphs; the document still renders and seals. (Which glyphs
+    # appear is a font question: see the report on PDF_FONT_PATH.)
+    pdf = render_pdf(TEXT.replace("Acme Cloud GmbH", "阿克米云有限公司"), FOOTER, settings)
+    sealed = await seal_pdf(pdf, load_sealer(settings), reason="Partner contract 3")
+    assert (await check_pdf(sealed, sha256(sealed), settings)).valid
+
+
+async def test_latin1_text_uses_a_core_font(settings, sealed):
+    assert b"/Helvetica" in sealed and b"DejaVu" not in sealed
+    assert (await check_pdf(sealed, None, settings)).valid
+
+
+def test_rendering_is_deterministic(settings):
+    assert render_pdf(TEXT, FOOTER, settings) == render_pdf(TEXT, FOOTER, settings)
+
+
+def test_the_certificate_is_generated_once(settings):
+    ensure_programme_certificate(settings)
+    first = (settings.key_path.read_bytes(), settings.cert_path.read_bytes(), settings.ca_path.read_bytes())
+    ensure_programme_certificate(settings)
+    assert (settings.key_path.read_bytes(), settings.cert_path.read_bytes(), settings.ca_path.read_bytes()) == first
+    assert settings.key_path.stat().st_mode & 0o077 == 0  # the private key is private
+
+
+# --- the store --------------------------------------------------------------------------
+
+
+def test_the_store_is_content_addressed(tmp_path):
+    store = DocumentStore(tmp_path / "documents")
+    data = b"%PDF-1.7 sealed bytes"
+    digest = store.put(data)
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert store.path(digest) == tmp_path / "documents" / digest[:2] / f"{digest}.pdf"
+    assert store.get(digest) == data
+
+
+def test_putting_the_same_bytes_twice_is_harmless(tmp_path):
+    store = DocumentStore(tmp_path)
+    data = b"%PDF-1.7 sealed bytes"
+    first = store.put(data)
+    written = store.path(first).stat().st_mtime_ns
+    assert store.put(data) == first
+    assert store.path(first).stat().st_mtime_ns == written
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [f"{first}.pdf"]  # no temp files left
+
+
+def test_different_bytes_are_different_files(tmp_path):
+    store = DocumentStore(tmp_path)
+    assert store.put(b"one") != store.put(b"two")
+    assert len([p for p in tmp_path.rglob("*.pdf")]) == 2
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "",
+        "abc",
+        "g" * 64,
+        "A" * 64,  # upper case: one digest, one spelling
+        "a" * 63,
+        "a" * 65,
+        "../../../../etc/passwd",
+        "../" + "a" * 61,
+        "a" * 62 + "/x",
+    ],
+)
+def test_the_store_refuses_anything_but_a_hex_digest(tmp_path, digest):
+    store = DocumentStore(tmp_path)
+    with pytest.raises(ValueError):
+        store.path(digest)
+    with pytest.raises(ValueError):
+        store.get(digest)
+
+
+def test_a_missing_document_is_an_error_not_empty_bytes(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        DocumentStore(tmp_path).get("a" * 64)

@@ -1,0 +1,210 @@
+"""domain/inputs.py: what people type is checked, and each refusal names the field (S-7, S-24)."""
+
+import uuid
+
+import pytest
+
+from domain import inputs
+from domain.errors import DomainError, ErrorCode
+from domain.settings import DEFAULT_MARKETS
+
+MARKETS = ["DE", "FR", "GB", "JP", "SG", "US"]
+
+
+def refused(call, *args, **kwargs) -> DomainError:
+    with pytest.raises(DomainError) as error:
+        call(*args, **kwargs)
+    return error.value
+
+
+# --- regions (S-7) -----------------------------------------------------------------------
+
+
+def test_no_region_is_refused_naming_the_field():
+    error = refused(inputs.regions, "regions", [], MARKETS)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "regions")
+
+
+@pytest.mark.parametrize("code", ["XX", "ZZ", "1A", "DEU", "D", "", " ", "D E", "ÄÖ", "EU", "UK", "de-DE"])
+def test_a_code_that_is_not_iso_alpha_2_is_an_unknown_market(code):
+    error = refused(inputs.regions, "regions", ["DE", code], MARKETS)
+    assert (error.code, error.field) == (ErrorCode.UNKNOWN_MARKET, "regions")
+
+
+def test_an_unknown_market_error_names_the_code_but_not_all_of_a_huge_one():
+    assert "'XX'" in refused(inputs.regions, "regions", ["XX"], MARKETS).message
+    error = refused(inputs.regions, "regions", ["Q" * 10_000], MARKETS)
+    assert error.code is ErrorCode.UNKNOWN_MARKET and len(error.message) < 100
+
+
+@pytest.mark.parametrize("code", ["CH", "AQ", "KP", "ch"])
+def test_a_real_country_outside_the_programme_is_an_unsupported_market(code):
+    error = refused(inputs.regions, "regions", ["DE", code], MARKETS)
+    assert (error.code, error.field) == (ErrorCode.UNSUPPORTED_MARKET, "regions")
+    assert code.upper() in error.message
+
+
+def test_regions_are_upper_cased_deduplicated_and_sorted():
+    assert inputs.regions("regions", ["us", " fr ", "DE", "de", "Fr"], MARKETS) == ["DE", "FR", "US"]
+
+
+def test_the_order_of_clicks_does_not_matter():
+    assert inputs.regions("regions", ["SG", "JP"], MARKETS) == inputs.regions("regions", ["JP", "SG"], MARKETS)
+
+
+def test_every_default_market_is_accepted():
+    assert inputs.regions("regions", DEFAULT_MARKETS, DEFAULT_MARKETS) == sorted(DEFAULT_MARKETS)
+
+
+def test_too_many_regions_are_refused():
+    error = refused(inputs.regions, "regions", ["DE"] * 301, MARKETS)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "regions")
+
+
+def test_the_field_name_is_the_one_given():
+    assert refused(inputs.regions, "targetRegions", ["XX"], MARKETS).field == "targetRegions"
+
+
+# --- text -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["legalName", "reason", "address"])
+def test_ten_thousand_characters_are_refused_naming_the_field(field):
+    error = refused(inputs.text, field, "x" * 10_000, 200)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, field)
+    assert "200" in error.message
+
+
+def test_text_at_the_limit_passes_and_one_more_is_refused():
+    assert inputs.text("f", "x" * 200, 200) == "x" * 200
+    assert refused(inputs.text, "f", "x" * 201, 200).field == "f"
+
+
+def test_text_is_trimmed_before_it_is_measured():
+    assert inputs.text("f", "  Acme  ", 4) == "Acme"
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "\n\t"])
+def test_required_text_must_not_be_blank(value):
+    error = refused(inputs.text, "contactName", value, 200)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "contactName")
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_optional_text_may_be_blank(value):
+    assert inputs.text("comment", value, 200, required=False) == ""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Acme\x00Cloud",  # NUL: PostgreSQL cannot even store it
+        "Acme\x1b[31mCloud",  # a terminal escape
+        "Acme\rCloud",
+        "Acme\x08Cloud",
+        "Acme\x7fCloud",  # DEL
+        "Acme\x9bCloud",  # a C1 control (CSI)
+        "Acme\x85Cloud",  # a C1 control (NEL)
+    ],
+)
+def test_control_characters_are_refused(value):
+    error = refused(inputs.text, "legalName", value, 200)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "legalName")
+    assert "Control characters" in error.message
+
+
+@pytest.mark.parametrize("value", ["Line one\nLine two", "Col\tumn", "Ünïcödé GmbH", "株式会社アクメ", "ООО «Акме»"])
+def test_newlines_tabs_and_non_latin_text_pass(value):
+    assert inputs.text("address", value, 200) == value
+
+
+# --- email ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["not-an-email", "anna@", "@example.com", "anna@example", "anna example@x.com", ""])
+def test_a_bad_email_is_refused_naming_the_field(value):
+    error = refused(inputs.email, "email", value)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "email")
+
+
+def test_an_email_is_trimmed_and_its_domain_lower_cased():
+    assert inputs.email("email", "  Anna@Example.COM ") == "Anna@example.com"
+
+
+def test_an_oversized_email_is_refused():
+    error = refused(inputs.email, "email", "a" * 250 + "@example.com")
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "email")
+
+
+# --- phone ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, e164",
+    [
+        ("+49 30 1234567", "+49301234567"),
+        ("+49 (0)30 1234567", "+49301234567"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+1 (650) 253-0000", "+16502530000"),
+        ("  +65 6123 4567 ", "+6561234567"),
+    ],
+)
+def test_a_phone_number_is_stored_in_e164(value, e164):
+    assert inputs.phone("phone", value) == e164
+
+
+def test_one_number_has_one_spelling():
+    assert inputs.phone("phone", "+49 30 1234567") == inputs.phone("phone", "+49-30-123-4567")
+
+
+@pytest.mark.parametrize("value", ["030 1234567", "+49 12", "hello", "+999 1234567", "", "+" + "1" * 40])
+def test_a_bad_phone_number_is_refused_naming_the_field(value):
+    error = refused(inputs.phone, "phone", value)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "phone")
+
+
+# --- password ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [10, 11, 255, 256])
+def test_a_password_of_10_to_256_characters_passes(length):
+    assert inputs.password("password", "p" * length) == "p" * length
+
+
+@pytest.mark.parametrize("length", [0, 1, 9, 257, 10_000])
+def test_a_password_outside_10_to_256_characters_is_refused(length):
+    error = refused(inputs.password, "password", "p" * length)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "password")
+
+
+# --- ids --------------------------------------------------------------------------------
+
+
+def test_a_uuid_is_parsed():
+    value = uuid.uuid4()
+    assert inputs.parse_id("contractId", str(value)) == value
+    assert inputs.parse_id("contractId", str(value).upper()) == value
+
+
+@pytest.mark.parametrize(
+    "value", ["", "42", "not-a-uuid", "123e4567-e89b-12d3-a456-42661417400", "g" * 32, "1" * 10_000, "' OR 1=1 --"]
+)
+def test_a_malformed_id_is_refused_naming_the_field(value):
+    error = refused(inputs.parse_id, "contractId", value)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "contractId")
+
+
+# --- names ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, camel",
+    [("legal_name", "legalName"), ("registration_number", "registrationNumber"), ("email", "email")],
+)
+def test_errors_name_fields_as_the_api_spells_them(name, camel):
+    assert inputs.camel(name) == camel
+
+
+@pytest.mark.parametrize("code, name", [("DE", "Germany"), ("GB", "United Kingdom"), ("KR", "South Korea")])
+def test_market_names(code, name):
+    assert inputs.market_name(code) == name
