@@ -166,7 +166,7 @@ async def run(args) -> None:
             print(f"p99 at 200 = {results[200][1]:.1f} ms (goal <= 250 ms: {'met' if results[200][1] <= 250 else 'NOT met'}); "
                   f"p99 200 / p99 1 = {ratio:.1f} (goal <= 5: {'met' if ratio <= 5 else 'NOT met'})")
         if 1000 in results:
-            print(f"mean at 1,000 = see above; Hasura's bar for live queries is a mean under 1 s")
+            print("mean at 1,000 = see above; Hasura's bar for live queries is a mean under 1 s")
     finally:
         events.configure(None)
         api.terminate()

@@ -21,7 +21,7 @@ from domain.services.accounts import user_for_token
 from domain.settings import Settings, get_settings
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
-from gql_api.schema import schema
+from gql_api.schema import build_schema
 from workers import queue
 
 log = logging.getLogger("gql_api")
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
                 await db.close()
 
     graphql = GraphQLApp(
-        schema,
+        build_schema(production=settings.is_production),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

@@ -1,7 +1,10 @@
 """How errors leave the API: expected refusals keep their code; anything else is masked
-as INTERNAL with the request id, and logged with its stack."""
+as INTERNAL with the request id, and logged with its stack. In production, validation
+errors lose graphql-core's "Did you mean ...?" field suggestions, which would otherwise
+reveal the schema with introspection off."""
 
 import logging
+import re
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -9,6 +12,7 @@ from strawberry.extensions import SchemaExtension
 from domain.errors import DomainError
 
 log = logging.getLogger("gql_api")
+SUGGESTION = re.compile(r" Did you mean .*\?$")
 
 
 class ErrorCodes(SchemaExtension):
@@ -19,10 +23,12 @@ class ErrorCodes(SchemaExtension):
             return
         context = self.execution_context.context
         request_id = getattr(getattr(context, "actor", None), "request_id", None)
-        result.errors = [self._shape(error, request_id) for error in result.errors]
+        settings = getattr(context, "settings", None)
+        production = bool(settings and settings.is_production)
+        result.errors = [self._shape(error, request_id, production) for error in result.errors]
 
     @staticmethod
-    def _shape(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    def _shape(error: GraphQLError, request_id: str | None, production: bool) -> GraphQLError:
         original = error.original_error
         if isinstance(original, DomainError):
             return GraphQLError(
@@ -32,6 +38,11 @@ class ErrorCodes(SchemaExtension):
                 extensions={"code": original.code.value, "field": original.field},
             )
         if original is None:  # a syntax or validation error: the client's own doing
+            if production and SUGGESTION.search(error.message):
+                return GraphQLError(
+                    SUGGESTION.sub("", error.message), nodes=error.nodes, path=error.path,
+                    extensions=error.extensions,
+                )
             return error
         log.error("unexpected error, request %s", request_id, exc_info=original)
         return GraphQLError(

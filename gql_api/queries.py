@@ -1,4 +1,3 @@
-from datetime import timedelta
 from typing import Annotated, Optional
 
 import strawberry
@@ -7,11 +6,13 @@ from tortoise.expressions import Q, Subquery
 
 from domain import documents, events, inputs
 from domain.errors import DomainError, ErrorCode
-from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, RegistrationStatus, ReviewStatus
+from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.models import AuditEvent as AuditEventModel
 from domain.models import Document, Role
 from domain.services import access
+from domain.services import overview as contract_filters
 from gql_api.context import Context
+from gql_api.overview import overview_field
 from gql_api.pagination import Connection, after_cursor, page
 from gql_api.subscriptions import ContractStatusChange
 from gql_api.types import (
@@ -76,7 +77,7 @@ class Query:
             return OperationError.of(error)
         partner = await ctx.partners.load(partner_id)
         in_force = await access.contracts_in_force(partner_id, ctx.today)
-        return PartnerConsole(partner=Partner(model=partner), contracts_in_force=len(in_force))
+        return PartnerConsole(partner=Partner.of(partner), contracts_in_force=len(in_force))
 
     @strawberry.field(description="Contracts the viewer may see, newest first.")
     async def contracts(
@@ -88,30 +89,38 @@ class Query:
         partner_id: Optional[strawberry.ID] = None,
         expiring_within_days: Annotated[
             Optional[int],
-            strawberry.argument(description="Only contracts in force whose last day is within N days."),
+            strawberry.argument(
+                description="Only contracts in force whose last day is within N days, soonest first."
+            ),
+        ] = None,
+        renewal_status: Annotated[
+            Optional[RenewalStatus],
+            strawberry.argument(description="Only contracts with this renewal status."),
+        ] = None,
+        region: Annotated[
+            Optional[str],
+            strawberry.argument(description="Only contracts whose target regions include this market code."),
         ] = None,
     ) -> Connection[Contract]:
         queryset = access.contracts_visible_to(info.context.actor)
         if status:
             queryset = queryset.filter(status=status)
         if expiring_within_days is not None:
-            if not 0 <= expiring_within_days <= 3660:
-                raise DomainError(ErrorCode.INVALID_INPUT, "Give 0 to 3660 days.", "expiringWithinDays")
-            today = info.context.today
-            queryset = queryset.filter(
-                status__in=list(IN_FORCE_STATUSES),
-                expires_on__gte=today,
-                expires_on__lte=today + timedelta(days=expiring_within_days),
-            )
+            queryset = contract_filters.expiring_within(queryset, info.context.today, expiring_within_days)
+        if renewal_status:
+            queryset = queryset.filter(contract_filters.renewal_status_is(renewal_status))
+        if region is not None:
+            code = inputs.regions("region", [region], info.context.settings.markets)[0]
+            queryset = contract_filters.in_region(queryset, code)
         if partner_id:
             queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
-        rows, page_info = await page(queryset, first, after)
-        return Connection(nodes=[Contract(model=row) for row in rows], page_info=page_info)
+        rows, page_info = await page(queryset, first, after, soonest_expiry=expiring_within_days is not None)
+        return Connection(nodes=[Contract.of(row) for row in rows], page_info=page_info)
 
     @strawberry.field(description="One contract; NOT_FOUND when it is not the viewer's to see.")
     async def contract(self, info: Info[Context, None], id: strawberry.ID) -> ContractResult:
         try:
-            return Contract(model=await access.get_contract(info.context.actor, id, "id"))
+            return Contract.of(await access.get_contract(info.context.actor, id, "id"))
         except DomainError as error:
             return OperationError.of(error)
 
@@ -134,12 +143,12 @@ class Query:
                 Q(legal_name__icontains=term) | Q(registration_number__icontains=term) | Q(email__icontains=term)
             )
         rows, page_info = await page(queryset, first, after)
-        return Connection(nodes=[Partner(model=row) for row in rows], page_info=page_info)
+        return Connection(nodes=[Partner.of(row) for row in rows], page_info=page_info)
 
     @strawberry.field(description="One partner; NOT_FOUND when it is not the viewer's to see.")
     async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
         try:
-            return Partner(model=await access.get_partner(info.context.actor, id, "id"))
+            return Partner.of(await access.get_partner(info.context.actor, id, "id"))
         except DomainError as error:
             return OperationError.of(error)
 
@@ -195,7 +204,7 @@ class Query:
                 ErrorCode.INVALID_INPUT, "Give a contractId or a partnerId.", "contractId"
             )
         rows, page_info = await after_cursor(queryset, first, after)
-        return Connection(nodes=[AuditEvent(model=row) for row in rows], page_info=page_info)
+        return Connection(nodes=[AuditEvent.of(row) for row in rows], page_info=page_info)
 
     @strawberry.field(
         description="Contract status changes after a cursor, oldest first: what a "
@@ -243,3 +252,5 @@ class Query:
             covers_whole_file=check.covers_whole_file,
             valid=check.valid,
         )
+
+    overview = overview_field

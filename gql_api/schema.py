@@ -1,5 +1,6 @@
 import strawberry
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -28,16 +29,21 @@ class Mutation(
     pass
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=[
-        ErrorCodes,
-        ParserCache,
-        ValidationCache,
-        lambda: QueryDepthLimiter(max_depth=10),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
-        lambda: MaxTokensLimiter(max_token_count=2000),
-    ],
-)
+def build_schema(production: bool = False, limits: bool = True) -> strawberry.Schema:
+    """In production, introspection is off too (GraphiQL is off in gql_api.app).
+    `limits=False` exists to measure what the limits cost (bench/api_read.py)."""
+    extensions: list = [ErrorCodes, ParserCache, ValidationCache]
+    if limits:
+        extensions += [
+            lambda: QueryDepthLimiter(max_depth=10),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=2000),
+        ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+
+
+schema = build_schema()

@@ -32,7 +32,7 @@ class ContractStatusChange:
     @strawberry.field(description="The contract as it is now.")
     async def contract(self, info: Info[Context, None]) -> Optional[Contract]:
         try:
-            return Contract(model=await access.get_contract(info.context.actor, self.contract_id))
+            return Contract.of(await access.get_contract(info.context.actor, self.contract_id))
         except DomainError:
             return None
 

@@ -80,27 +80,26 @@ class ChannelManager:
 
 @strawberry.type(description="A reseller company in the programme.")
 class Partner:
+    # Plain fields, filled once: graphql-core reads them without a resolver call each.
     model: strawberry.Private[models.Partner]
+    id: strawberry.ID = strawberry.field(description="Partner id.")
+    info: PartnerInfo = strawberry.field(description="Current company information.")
+    registration_status: RegistrationStatus = strawberry.field(description="Registration review status.")
+    review_comment: Optional[str] = strawberry.field(
+        description="The manager's comment on the registration decision."
+    )
+    registered_at: datetime = strawberry.field(description="When the registration was submitted.")
 
-    @strawberry.field(description="Partner id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field(description="Current company information.")
-    def info(self) -> PartnerInfo:
-        return PartnerInfo.of(self.model.__dict__)
-
-    @strawberry.field(description="Registration review status.")
-    def registration_status(self) -> RegistrationStatus:
-        return self.model.registration_status
-
-    @strawberry.field(description="The manager's comment on the registration decision.")
-    def review_comment(self) -> Optional[str]:
-        return self.model.review_comment
-
-    @strawberry.field(description="When the registration was submitted.")
-    def registered_at(self) -> datetime:
-        return self.model.created_at
+    @classmethod
+    def of(cls, model: models.Partner) -> "Partner":
+        return cls(
+            model=model,
+            id=strawberry.ID(str(model.id)),
+            info=PartnerInfo.of(model.__dict__),
+            registration_status=model.registration_status,
+            review_comment=model.review_comment,
+            registered_at=model.created_at,
+        )
 
     @strawberry.field(description="The partner's channel manager.")
     async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
@@ -176,44 +175,56 @@ class NonRenewalRequest:
 
     @strawberry.field(description="The contract.")
     async def contract(self, info: Info[Context, None]) -> "Contract":
-        return Contract(model=await info.context.contracts.load(self.model.contract_id))  # type: ignore[attr-defined]
+        return Contract.of(await info.context.contracts.load(self.model.contract_id))  # type: ignore[attr-defined]
 
     @strawberry.field(description="The partner.")
     async def partner(self, info: Info[Context, None]) -> Partner:
-        return Partner(model=await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+        return Partner.of(await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="A partner contract: initial or renewal.")
 class Contract:
+    # Plain fields, filled once: graphql-core reads them without a resolver call each,
+    # which is most of the cost of a long list.
     model: strawberry.Private[models.Contract]
+    id: strawberry.ID = strawberry.field(description="Contract id.")
+    kind: ContractKind = strawberry.field(description="Initial contract or renewal.")
+    status: ContractStatus = strawberry.field(description="Current status.")
+    partner_snapshot: PartnerInfo = strawberry.field(
+        description="The partner information the contract is (or will be) signed with."
+    )
+    regions: list[Market] = strawberry.field(
+        description="Target countries/regions; empty until chosen at signing."
+    )
+    effective_on: Optional[date] = strawberry.field(
+        description="First day in force; set when signed (initial) or pushed (renewal)."
+    )
+    expires_on: Optional[date] = strawberry.field(description="Last day in force.")
+    signed_at: Optional[datetime] = strawberry.field(description="When the partner signed.")
+    sealed_at: Optional[datetime] = strawberry.field(description="When the programme sealed the document.")
+    signing_error: Optional[str] = strawberry.field(
+        description="Why signing failed, for the partner and the manager."
+    )
+    auto_renewed: bool = strawberry.field(description="Renewed by the system rather than by the partner.")
+    created_at: datetime = strawberry.field(description="When the contract was pushed.")
 
-    @strawberry.field(description="Contract id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field(description="Initial contract or renewal.")
-    def kind(self) -> ContractKind:
-        return self.model.kind
-
-    @strawberry.field(description="Current status.")
-    def status(self) -> ContractStatus:
-        return self.model.status
-
-    @strawberry.field(description="The partner information the contract is (or will be) signed with.")
-    def partner_snapshot(self) -> PartnerInfo:
-        return PartnerInfo.of(self.model.partner_snapshot)
-
-    @strawberry.field(description="Target countries/regions; empty until chosen at signing.")
-    def regions(self) -> list[Market]:
-        return [Market.of(code) for code in self.model.regions]
-
-    @strawberry.field(description="First day in force; set when signed (initial) or pushed (renewal).")
-    def effective_on(self) -> Optional[date]:
-        return self.model.effective_on
-
-    @strawberry.field(description="Last day in force.")
-    def expires_on(self) -> Optional[date]:
-        return self.model.expires_on
+    @classmethod
+    def of(cls, model: models.Contract) -> "Contract":
+        return cls(
+            model=model,
+            id=strawberry.ID(str(model.id)),
+            kind=model.kind,
+            status=model.status,
+            partner_snapshot=PartnerInfo.of(model.partner_snapshot),
+            regions=[Market.of(code) for code in model.regions],
+            effective_on=model.effective_on,
+            expires_on=model.expires_on,
+            signed_at=model.signed_at,
+            sealed_at=model.sealed_at,
+            signing_error=model.signing_error,
+            auto_renewed=model.auto_renewed,
+            created_at=model.created_at,
+        )
 
     @strawberry.field(description="expiresOn minus today (S-14).")
     def days_left(self, info: Info[Context, None]) -> Optional[int]:
@@ -258,22 +269,6 @@ class Contract:
             expires_on=shown.expires_on,
         )
 
-    @strawberry.field(description="When the partner signed.")
-    def signed_at(self) -> Optional[datetime]:
-        return self.model.signed_at
-
-    @strawberry.field(description="When the programme sealed the document.")
-    def sealed_at(self) -> Optional[datetime]:
-        return self.model.sealed_at
-
-    @strawberry.field(description="Why signing failed, for the partner and the manager.")
-    def signing_error(self) -> Optional[str]:
-        return self.model.signing_error
-
-    @strawberry.field(description="Renewed by the system rather than by the partner.")
-    def auto_renewed(self) -> bool:
-        return self.model.auto_renewed
-
     @strawberry.field(description="The sealed PDF, once signing completes (S-12).")
     async def document(self, info: Info[Context, None]) -> Optional[SignedDocument]:
         digest = self.model.document_id  # type: ignore[attr-defined]
@@ -287,11 +282,7 @@ class Contract:
 
     @strawberry.field(description="The partner this contract belongs to.")
     async def partner(self, info: Info[Context, None]) -> Partner:
-        return Partner(model=await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
-
-    @strawberry.field(description="When the contract was pushed.")
-    def created_at(self) -> datetime:
-        return self.model.created_at
+        return Partner.of(await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
 
     @strawberry.field(description="The Renew window; null until the term is known.")
     def renewal_window(self, info: Info[Context, None]) -> Optional[RenewalWindow]:
@@ -318,17 +309,17 @@ class Contract:
     async def predecessor(self, info: Info[Context, None]) -> Optional["Contract"]:
         if self.model.predecessor_id is None:  # type: ignore[attr-defined]
             return None
-        return Contract(model=await info.context.contracts.load(self.model.predecessor_id))  # type: ignore[attr-defined]
+        return Contract.of(await info.context.contracts.load(self.model.predecessor_id))  # type: ignore[attr-defined]
 
     @strawberry.field(description="The renewal of this contract, once there is one.")
     async def successor(self, info: Info[Context, None]) -> Optional["Contract"]:
         successor = await info.context.successors.load(self.model.id)
-        return Contract(model=successor) if successor else None
+        return Contract.of(successor) if successor else None
 
     @strawberry.field(description="The newest audit event of this contract.")
     async def latest_event(self, info: Info[Context, None]) -> Optional["AuditEvent"]:
         event = await info.context.latest_events.load(self.model.id)
-        return AuditEvent(model=event) if event else None
+        return AuditEvent.of(event) if event else None
 
     @strawberry.field(description="The non-renewal request in review or approved, if any.")
     async def non_renewal_request(self, info: Info[Context, None]) -> Optional[NonRenewalRequest]:
@@ -380,56 +371,41 @@ class InfoChangeRequest:
 
     @strawberry.field(description="The partner.")
     async def partner(self, info: Info[Context, None]) -> Partner:
-        return Partner(model=await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+        return Partner.of(await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="An append-only record of a state change (S-22).")
 class AuditEvent:
-    model: strawberry.Private[models.AuditEvent]
+    id: strawberry.ID = strawberry.field(description="Monotonically increasing id; also the cursor.")
+    at: datetime = strawberry.field(description="When.")
+    action: str = strawberry.field(description="What happened.")
+    actor_role: Optional[Role] = strawberry.field(description="The kind of actor; null for an anonymous one.")
+    actor_id: Optional[strawberry.ID] = strawberry.field(description="The acting user, if any.")
+    from_status: Optional[str] = strawberry.field(description="Status before.")
+    to_status: Optional[str] = strawberry.field(description="Status after.")
+    partner_id: Optional[strawberry.ID] = strawberry.field(description="The partner concerned.")
+    contract_id: Optional[strawberry.ID] = strawberry.field(description="The contract concerned, if any.")
+    request_id: Optional[str] = strawberry.field(description="The request that caused it.")
+    detail: JSON = strawberry.field(description="Details of the change.")
 
-    @strawberry.field(description="Monotonically increasing id; also the cursor.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
+    @classmethod
+    def of(cls, model: models.AuditEvent) -> "AuditEvent":
+        def some_id(value: object) -> strawberry.ID | None:
+            return strawberry.ID(str(value)) if value else None
 
-    @strawberry.field(description="When.")
-    def at(self) -> datetime:
-        return self.model.at
-
-    @strawberry.field(description="What happened.")
-    def action(self) -> str:
-        return self.model.action
-
-    @strawberry.field(description="The kind of actor; null for an anonymous one.")
-    def actor_role(self) -> Optional[Role]:
-        return self.model.actor_role
-
-    @strawberry.field(description="The acting user, if any.")
-    def actor_id(self) -> Optional[strawberry.ID]:
-        return strawberry.ID(str(self.model.actor_id)) if self.model.actor_id else None
-
-    @strawberry.field(description="Status before.")
-    def from_status(self) -> Optional[str]:
-        return self.model.from_status
-
-    @strawberry.field(description="Status after.")
-    def to_status(self) -> Optional[str]:
-        return self.model.to_status
-
-    @strawberry.field(description="The partner concerned.")
-    def partner_id(self) -> Optional[strawberry.ID]:
-        return strawberry.ID(str(self.model.partner_id)) if self.model.partner_id else None
-
-    @strawberry.field(description="The contract concerned, if any.")
-    def contract_id(self) -> Optional[strawberry.ID]:
-        return strawberry.ID(str(self.model.contract_id)) if self.model.contract_id else None
-
-    @strawberry.field(description="The request that caused it.")
-    def request_id(self) -> Optional[str]:
-        return self.model.request_id
-
-    @strawberry.field(description="Details of the change.")
-    def detail(self) -> JSON:
-        return self.model.detail
+        return cls(
+            id=strawberry.ID(str(model.id)),
+            at=model.at,
+            action=model.action,
+            actor_role=model.actor_role,
+            actor_id=some_id(model.actor_id),
+            from_status=model.from_status,
+            to_status=model.to_status,
+            partner_id=some_id(model.partner_id),
+            contract_id=some_id(model.contract_id),
+            request_id=model.request_id,
+            detail=model.detail,
+        )
 
 
 @strawberry.type(description="Who is logged in.")
@@ -456,7 +432,7 @@ class Viewer:
     async def partner(self, info: Info[Context, None]) -> Optional[Partner]:
         if self.user.partner_id is None:  # type: ignore[attr-defined]
             return None
-        return Partner(model=await info.context.partners.load(self.user.partner_id))  # type: ignore[attr-defined]
+        return Partner.of(await info.context.partners.load(self.user.partner_id))  # type: ignore[attr-defined]
 
     @strawberry.field(
         description="Whether the partner console is open (S-4): always for managers; for a "

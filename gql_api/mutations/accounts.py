@@ -50,7 +50,7 @@ class AccountMutations:
             partner = await registration.register_partner(fields, input.password, info.context.now)
         except DomainError as error:
             return OperationError.of(error)
-        return RegisterPartnerSuccess(partner=Partner(model=partner))
+        return RegisterPartnerSuccess(partner=Partner.of(partner))
 
     @strawberry.mutation(description="Log in with email and password.")
     async def login(self, info: Info[Context, None], email: str, password: str) -> LoginResult:

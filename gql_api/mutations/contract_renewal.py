@@ -43,7 +43,7 @@ class ContractRenewalMutations:
             contract = await renewal.renew_contract(ctx.actor, contract_id, ctx.now, ctx.settings)
         except DomainError as error:
             return OperationError.of(error)
-        return RenewContractSuccess(renewal=Contract(model=contract))
+        return RenewContractSuccess(renewal=Contract.of(contract))
 
     @strawberry.mutation(description="Ask not to renew a contract; allowed while daysLeft > 30.")
     async def non_renew_contract(self, info: Info[Context, None], input: NonRenewContractInput) -> NonRenewalResult:

@@ -50,4 +50,4 @@ class ContractSignMutations:
             return OperationError.of(error)
         if request.attempt is not None:
             await ctx.enqueue_signing(request.contract.id, request.attempt)
-        return SignContractSuccess(contract=Contract(model=request.contract))
+        return SignContractSuccess(contract=Contract.of(request.contract))

@@ -33,7 +33,7 @@ class RegistrationMutations:
             )
         except DomainError as error:
             return OperationError.of(error)
-        return RegistrationDecisionSuccess(partner=Partner(model=partner))
+        return RegistrationDecisionSuccess(partner=Partner.of(partner))
 
     @strawberry.mutation(description="Reject a registration, saying why (S-2).")
     async def reject_registration(
@@ -45,4 +45,4 @@ class RegistrationMutations:
             )
         except DomainError as error:
             return OperationError.of(error)
-        return RegistrationDecisionSuccess(partner=Partner(model=partner))
+        return RegistrationDecisionSuccess(partner=Partner.of(partner))
