@@ -142,7 +142,7 @@ async def fill(database_url: str, contracts: int) -> None:
     today, now = date.today(), datetime.now(UTC)
     rows = [Contract(id=uuid.uuid4(), partner_id=partners[i % len(partners)].id, template_id=template.id,
                      kind=ContractKind.INITIAL, status=ContractStatus.ACTIVE,
-                     partner_snapshot={"legal_name": "P"}, regions=["DE", "FR"],
+                     partner_snapshot=SNAPSHOT, regions=["DE", "FR"],
                      effective_on=today - timedelta(days=i % 300), expires_on=today + timedelta(days=365 - i % 300),
                      content_hash="0" * 64) for i in range(contracts)]
     await Contract.bulk_create(rows, batch_size=1000)
@@ -151,6 +151,10 @@ async def fill(database_url: str, contracts: int) -> None:
                                   for c in rows for action in ("CONTRACT_SIGNED", "CONTRACT_ACTIVATED")],
                                  batch_size=2000)
     await db.close()
+
+
+SNAPSHOT = {"legal_name": "Reseller GmbH", "registration_number": "R1", "address": "Road 1",
+            "contact_name": "C", "email": "c@example.com", "phone": "+4930123456"}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -170,7 +174,8 @@ async def sequential(client: httpx.AsyncClient, endpoint: str, first: int, count
         started = time.perf_counter()
         response = await client.request(**request_for(endpoint, first))
         times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200 and len(response.json()["data"]["contracts"]["nodes"]) == first
+        body = response.json()
+        assert response.status_code == 200 and body.get("data") and len(body["data"]["contracts"]["nodes"]) == first, (endpoint, body)
     return times
 
 

@@ -1,5 +1,6 @@
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -29,14 +30,22 @@ class Mutation(
     pass
 
 
+# The depth and alias limits' rule classes, made once. A limiter extension made per request
+# makes new rule classes each time, and ValidationCache, which keys on the rules, would
+# then never hit: validation would cost ten times more on every request.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=10).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+]
+
+
 def build_schema(production: bool = False, limits: bool = True) -> strawberry.Schema:
     """In production, introspection is off too (GraphiQL is off in gql_api.app).
     `limits=False` exists to measure what the limits cost (bench/api_read.py)."""
     extensions: list = [ErrorCodes, ParserCache, ValidationCache]
     if limits:
         extensions += [
-            lambda: QueryDepthLimiter(max_depth=10),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=2000),
         ]
     if production:
