@@ -157,6 +157,14 @@ SNAPSHOT = {"legal_name": "Reseller GmbH", "registration_number": "R1", "address
             "contact_name": "C", "email": "c@example.com", "phone": "+4930123456"}
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -207,7 +215,7 @@ async def main() -> None:
     admin = await asyncpg.connect(server)
     await admin.execute(f'CREATE DATABASE "{name}"')
     database_url = args.server.rsplit("/", 1)[0] + f"/{name}"
-    port = 8600 + os.getpid() % 300
+    port = free_port()
     api = None
     try:
         await fill(database_url, 2000)

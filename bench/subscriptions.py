@@ -42,6 +42,14 @@ SUBSCRIBE = json.dumps({"id": "1", "type": "subscribe", "payload": {
 PASSWORD = "bench-partner-password"
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -104,7 +112,7 @@ async def run(args) -> None:
     user = await setup(settings, (args.events + 1) * len(args.subscribers))
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
            "DATA_DIR": str(data_dir), "QUEUE_NAME": settings.queue_name, "EVENTS_CHANNEL": settings.events_channel}
-    port = 8700 + os.getpid() % 200
+    port = free_port()
     api = subprocess.Popen([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = await connect_redis(settings)

@@ -1,6 +1,7 @@
 """The Starlette app: /graphql (HTTP), the signed PDF download, and health checks."""
 
 import contextlib
+import gc
 import logging
 from typing import Any
 
@@ -106,6 +107,9 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
         events.configure(queue.event_publisher(app.state.queue, settings))
         app.state.broadcaster = Broadcaster(app.state.queue, settings.events_channel)
         await app.state.broadcaster.start()
+        # The schema, models and modules made at start-up live as long as the process:
+        # keep them out of the cyclic collector's full passes, which stalled requests.
+        gc.freeze()
         try:
             yield
         finally:
