@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     pdf_font_path: Path | None = None
 
     token_secret: str = ""
+    # Failed logins allowed per account and per client address within the window.
+    login_failures_per_account: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(30, ge=1)
+    login_failure_window_minutes: int = Field(15, ge=1)
     token_ttl_minutes: int = Field(12 * 60, ge=1)
     signing_max_tries: int = Field(5, ge=1, le=20)
     # Seconds before the first retry of a failed signing; doubled on each try, at most 30.

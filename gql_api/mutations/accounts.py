@@ -4,8 +4,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorCode
 from domain.services import accounts, registration
+from gql_api import throttle
 from gql_api.context import Context
 from gql_api.types import OperationError, Partner, Viewer
 
@@ -52,12 +53,18 @@ class AccountMutations:
             return OperationError.of(error)
         return RegisterPartnerSuccess(partner=Partner.of(partner))
 
-    @strawberry.mutation(description="Log in with email and password.")
+    @strawberry.mutation(
+        description="Log in with email and password. Throttled per account and per client address."
+    )
     async def login(self, info: Info[Context, None], email: str, password: str) -> LoginResult:
+        ctx = info.context
+        address = ctx.actor.client_ip
         try:
-            token, expires_at, user = await accounts.login(
-                email, password, info.context.now, info.context.settings
-            )
+            await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
+            token, expires_at, user = await accounts.login(email, password, ctx.now, ctx.settings)
         except DomainError as error:
+            if error.code is ErrorCode.INVALID_CREDENTIALS:
+                await throttle.record(ctx.queue, ctx.settings, email, address, success=False)
             return OperationError.of(error)
+        await throttle.record(ctx.queue, ctx.settings, email, address, success=True)
         return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer(user=user))
