@@ -65,7 +65,7 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
 
 async def requeue_stale_signings(ctx: dict) -> int:
     """Hand SIGNING contracts whose job never reached the queue to it again."""
-    stale = await signing.stale_signings(clock.now(), older_than_seconds=30)
+    stale = await signing.stale_signings(clock.now(), older_than_seconds=10)
     queued = 0
     for contract_id, attempt in stale:
         queued += await enqueue_signing(ctx["redis"], contract_id, attempt)
@@ -90,7 +90,7 @@ async def daily_sweep(ctx: dict) -> str:
 class WorkerSettings:
     functions = [func(sign_contract, name=SIGN_CONTRACT, timeout=60)]
     cron_jobs = [
-        cron(requeue_stale_signings, second={0, 30}, unique=True, run_at_startup=True),
+        cron(requeue_stale_signings, second=set(range(0, 60, 10)), unique=True, run_at_startup=True),
         cron(daily_sweep, minute=5, second=0, unique=True, run_at_startup=True, timeout=1800),
     ]
     on_startup = startup
