@@ -121,3 +121,13 @@ async def start_system_signing(conn: BaseDBAsyncClient, rows: Sequence[dict[str,
         (row["id"], row["signing_attempt"])
         for row in await _run(conn, sql, rows, _stamp(conn, signed_at))
     ]
+
+
+async def set_chain_hashes(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> int:
+    """{id, chain_hash} for events not chained yet. Returns how many were set."""
+    columns = {"id": "bigint", "chain_hash": "text"}
+    sql = (
+        f"UPDATE audit_events SET chain_hash = x.chain_hash FROM {_source(conn, columns)} "
+        "WHERE audit_events.id = x.id AND audit_events.chain_hash IS NULL RETURNING audit_events.id AS id"
+    )
+    return len(await _run(conn, sql, rows))

@@ -195,6 +195,9 @@ class AuditEvent(Model):
     detail = fields.JSONField(default=dict)
     request_id = fields.CharField(max_length=64, null=True)
     client_ip = fields.CharField(max_length=64, null=True)
+    # sha256(previous event's chain_hash + this event): set by the worker's chainer once
+    # the event has settled, so that an edit, a removal or a reordering shows (S-22).
+    chain_hash = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "audit_events"

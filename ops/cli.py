@@ -75,9 +75,30 @@ def cmd_worker(_: argparse.Namespace) -> None:
             delay = min(delay * 2, 10)
 
 
+def _port_or_free(port: int) -> int:
+    """`port` if nothing listens on it, or else any free one."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dashboard_command(port: int) -> list[str]:
+    """`streamlit run` for the channel managers' dashboard (dashboard/app.py, installed
+    beside this package)."""
+    app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--client.toolbarMode", "minimal", "--browser.gatherUsageStats", "false"]
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything on one machine: migrate, demo data, Redis (embedded unless REDIS_URL),
-    the API and the worker. Ctrl-C stops it all."""
+    the API, the worker and the managers' dashboard. Ctrl-C stops it all."""
     from ops.demo_data import seed
     from workers.queue import redis_url
 
@@ -86,13 +107,17 @@ def cmd_run(args: argparse.Namespace) -> None:
     logins = asyncio.run(seed(settings))
     env = {**os.environ, "REDIS_URL": redis_url(settings)}  # children share this Redis
     python = sys.executable
-    children = [
-        subprocess.Popen([python, "-m", "ops.cli", "api", "--port", str(args.port)], env=env),
-        subprocess.Popen([python, "-m", "ops.cli", "worker"], env=env),
-    ]
-    time.sleep(2)
     base = f"http://127.0.0.1:{args.port}"
+    dashboard_port = _port_or_free(args.dashboard_port)
+    commands = [
+        ([python, "-m", "ops.cli", "api", "--port", str(args.port)], env),
+        ([python, "-m", "ops.cli", "worker"], env),
+        (dashboard_command(dashboard_port), {**env, "DASHBOARD_API_URL": base}),
+    ]
+    children = [subprocess.Popen(command, env=child_env) for command, child_env in commands]
+    time.sleep(2)
     print(f"\nAPI and GraphiQL: {base}/graphql")
+    print(f"Dashboard:        http://127.0.0.1:{dashboard_port} (channel managers and admin)")
     print(f"Health:           {base}/health/ready")
     print(f"Database:         {settings.db_url}")
     print(f"Redis:            {env['REDIS_URL']}")
@@ -177,6 +202,28 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def cmd_verify_audit(_: argparse.Namespace) -> None:
+    """Walk the audit log's hash chain and report the first broken link (exit 1), if any."""
+    from domain import audit_chain, db
+
+    settings = get_settings()
+
+    async def run() -> int:
+        await db.init(settings)
+        try:
+            verdict = await audit_chain.verify()
+        finally:
+            await db.close()
+        if verdict.intact:
+            print(f"audit chain intact: {verdict.checked} events checked")
+            return 0
+        print(f"audit chain BROKEN at event {verdict.broken_at}: {verdict.reason} "
+              f"({verdict.checked} events before it are intact)")
+        return 1
+
+    sys.exit(asyncio.run(run()))
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from gql_api.schema import schema
 
@@ -197,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="Run the arq worker.").set_defaults(fn=cmd_worker)
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--dashboard-port", type=int, default=8501)
     run.set_defaults(fn=cmd_run)
     verify = sub.add_parser("verify-document", help=cmd_verify_document.__doc__)
     verify.add_argument("target", help="a contract id, or a path to a PDF")
@@ -204,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     sweep = sub.add_parser("sweep", help=cmd_sweep.__doc__)
     sweep.add_argument("--today", help="YYYY-MM-DD; the business date to sweep for")
     sweep.set_defaults(fn=cmd_sweep)
+    sub.add_parser("verify-audit", help=cmd_verify_audit.__doc__).set_defaults(fn=cmd_verify_audit)
     export = sub.add_parser("export-schema", help="Write the GraphQL schema (SDL).")
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(fn=cmd_export_schema)

@@ -5,7 +5,7 @@ import logging
 from arq import Retry, cron
 from arq.worker import func
 
-from domain import clock, db, documents, events
+from domain import audit_chain, clock, db, documents, events
 from domain.errors import DomainError
 from domain.lifecycle import business_date
 from domain.services import signing, sweep
@@ -87,11 +87,20 @@ async def daily_sweep(ctx: dict) -> str:
     return str(summary)
 
 
+async def chain_audit_events(ctx: dict) -> int:
+    """Link settled audit events into the hash chain; log the head for outside anchoring."""
+    chained = await audit_chain.chain_settled(clock.now())
+    if chained:
+        log.info("audit chain: %s events linked", chained)
+    return chained
+
+
 class WorkerSettings:
     functions = [func(sign_contract, name=SIGN_CONTRACT, timeout=60)]
     cron_jobs = [
         cron(requeue_stale_signings, second=set(range(0, 60, 10)), unique=True, run_at_startup=True),
         cron(daily_sweep, minute=5, second=0, unique=True, run_at_startup=True, timeout=1800),
+        cron(chain_audit_events, second=15, unique=True, run_at_startup=True, timeout=600),
     ]
     on_startup = startup
     on_shutdown = shutdown
