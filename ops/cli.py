@@ -96,6 +96,16 @@ def dashboard_command(port: int) -> list[str]:
             "--client.toolbarMode", "minimal", "--browser.gatherUsageStats", "false"]
 
 
+def cmd_worker_health(_: argparse.Namespace) -> None:
+    """Exit 0 when a worker has reported in within its health-check interval, else 1."""
+    from arq.worker import async_check_health
+
+    from workers.queue import redis_settings
+
+    settings = get_settings()
+    sys.exit(asyncio.run(async_check_health(redis_settings(settings), queue_name=settings.queue_name)))
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything on one machine: migrate, demo data, Redis (embedded unless REDIS_URL),
     the API, the worker and the managers' dashboard. Ctrl-C stops it all."""
@@ -242,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     api.add_argument("--workers", type=int, default=1)
     api.set_defaults(fn=cmd_api)
     sub.add_parser("worker", help="Run the arq worker.").set_defaults(fn=cmd_worker)
+    sub.add_parser("worker-health", help=cmd_worker_health.__doc__).set_defaults(fn=cmd_worker_health)
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--dashboard-port", type=int, default=8501)

@@ -109,6 +109,8 @@ class WorkerSettings:
     job_timeout = 60
     keep_result = 3600
     queue_name = get_settings().queue_name
+    # `partner-platform worker-health` reads the key this refreshes.
+    health_check_interval = 10
     redis_settings = None  # set by `partner-platform worker`, or from REDIS_URL below
 
 
