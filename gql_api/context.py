@@ -26,6 +26,7 @@ from domain.models import (
 from domain.services import access
 from domain.services.accounts import user_for_token
 from domain.settings import Settings
+from ops import logs
 from workers.queue import enqueue_signing
 
 log = logging.getLogger("gql_api")
@@ -142,12 +143,14 @@ async def build_context(conn: HTTPConnection, response: Any) -> Context:
     settings: Settings = conn.app.state.settings
     user = await user_for_token(bearer_token(conn), settings)
     client_ip = conn.client.host if conn.client else None
+    request_id = request_id_of(conn)
+    logs.request_id.set(request_id)  # every log line of this request carries it
     return Context(
         request=conn,
         response=response,
         settings=settings,
         queue=getattr(conn.app.state, "queue", None),
         user=user,
-        actor=access.actor_for(user, request_id_of(conn), client_ip),
+        actor=access.actor_for(user, request_id, client_ip),
         now=clock.now(),
     )

@@ -45,7 +45,10 @@ def cmd_seed_demo(_: argparse.Namespace) -> None:
 def cmd_api(args: argparse.Namespace) -> None:
     import uvicorn
 
-    uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    from ops import logs
+
+    uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_config=logs.configure())
 
 
 def cmd_worker(_: argparse.Namespace) -> None:
@@ -53,20 +56,19 @@ def cmd_worker(_: argparse.Namespace) -> None:
     with a growing pause, until Redis is back; its jobs are idempotent."""
     import logging
 
-    from arq.worker import run_worker
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from domain import db
-    from workers.main import WorkerSettings
+    from workers.main import run_worker
     from workers.queue import redis_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     log = logging.getLogger("workers")
     delay = 0.5
     while True:
         try:
-            run_worker(WorkerSettings, redis_settings=redis_settings(get_settings()))  # type: ignore[arg-type]
+            run_worker(redis_settings(get_settings()))
             return  # stopped by a signal
         except (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError) as exc:
             log.warning("worker lost Redis (%r); starting again in %.1f s", exc, delay)
