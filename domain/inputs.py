@@ -1,9 +1,9 @@
 """Checks on what people type. Each refusal names the field (S-24)."""
 
 import re
-from functools import lru_cache
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from uuid import UUID
 
 import phonenumbers

@@ -60,6 +60,7 @@ def cmd_worker(_: argparse.Namespace) -> None:
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from domain import db
+    from ops import logs
     from workers.main import run_worker
     from workers.queue import redis_settings
 

@@ -19,7 +19,18 @@ from domain.lifecycle import term_end
 from domain.settings import Settings
 from ops.demo_data import MANAGERS
 from tests.conftest import REDIS_URL, RUN_ID, create_database, drop_database
-from tests.gql import CONSOLE, CONTRACT, CONTRACTS, PARTNER_INFO, PASSWORD, PREVIEW, REGISTER, SIGN, gql, login
+from tests.gql import (
+    CONSOLE,
+    CONTRACT,
+    CONTRACTS,
+    PARTNER_INFO,
+    PASSWORD,
+    PREVIEW,
+    REGISTER,
+    SIGN,
+    gql,
+    login,
+)
 
 REQUEST_INFO_CHANGE = """
 mutation Change($input: RequestInfoChangeInput!) {

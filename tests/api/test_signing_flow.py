@@ -4,7 +4,17 @@ import asyncio
 
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document
-from tests.gql import CONSOLE, CONTRACT, SIGN, approved_partner, gql, login, make_manager, preview_hash, PASSWORD
+from tests.gql import (
+    CONSOLE,
+    CONTRACT,
+    PASSWORD,
+    SIGN,
+    approved_partner,
+    gql,
+    login,
+    make_manager,
+    preview_hash,
+)
 
 
 async def test_twenty_concurrent_signs_give_one_job_one_document_one_signed_event(client, redis, run_worker, settings):
