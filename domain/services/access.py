@@ -1,6 +1,7 @@
 """Who may see and do what (S-4, S-5)."""
 
 from datetime import date
+from typing import TypeVar
 from uuid import UUID
 
 from tortoise.queryset import QuerySet
@@ -10,6 +11,8 @@ from domain.errors import DomainError, ErrorCode, not_found
 from domain.inputs import parse_id
 from domain.lifecycle import ContractStatus, is_in_force
 from domain.models import Contract, InfoChangeRequest, NonRenewalRequest, Partner, Role, User
+
+M = TypeVar("M", Partner, Contract, InfoChangeRequest, NonRenewalRequest)
 
 
 def actor_for(user: User | None, request_id: str | None = None, client_ip: str | None = None) -> Actor:
@@ -42,48 +45,33 @@ def require_manager(actor: Actor) -> None:
         raise DomainError(ErrorCode.FORBIDDEN, "Only a channel manager can do this.")
 
 
-def partners_visible_to(actor: Actor) -> QuerySet[Partner]:
+def _visible(actor: Actor, model: type[M], partner: str, manager: str) -> QuerySet[M]:
+    """S-5, in one place: a partner sees its own, a channel manager its partners', an admin
+    all. `partner` and `manager` name the model's path to the partner id and its manager."""
     require_signed_in(actor)
     if actor.role is Role.ADMIN:
-        return Partner.all()
+        return model.all()
     if actor.role is Role.CHANNEL_MANAGER:
-        return Partner.filter(manager_id=actor.user_id)
+        return model.filter(**{manager: actor.user_id})
     if actor.is_partner:
-        return Partner.filter(id=actor.partner_id)
+        return model.filter(**{partner: actor.partner_id})
     raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+
+
+def partners_visible_to(actor: Actor) -> QuerySet[Partner]:
+    return _visible(actor, Partner, "id", "manager_id")
 
 
 def contracts_visible_to(actor: Actor) -> QuerySet[Contract]:
-    require_signed_in(actor)
-    if actor.role is Role.ADMIN:
-        return Contract.all()
-    if actor.role is Role.CHANNEL_MANAGER:
-        return Contract.filter(partner__manager_id=actor.user_id)
-    if actor.is_partner:
-        return Contract.filter(partner_id=actor.partner_id)
-    raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+    return _visible(actor, Contract, "partner_id", "partner__manager_id")
 
 
 def info_change_requests_visible_to(actor: Actor) -> QuerySet[InfoChangeRequest]:
-    require_signed_in(actor)
-    if actor.role is Role.ADMIN:
-        return InfoChangeRequest.all()
-    if actor.role is Role.CHANNEL_MANAGER:
-        return InfoChangeRequest.filter(partner__manager_id=actor.user_id)
-    if actor.is_partner:
-        return InfoChangeRequest.filter(partner_id=actor.partner_id)
-    raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+    return _visible(actor, InfoChangeRequest, "partner_id", "partner__manager_id")
 
 
 def non_renewal_requests_visible_to(actor: Actor) -> QuerySet[NonRenewalRequest]:
-    require_signed_in(actor)
-    if actor.role is Role.ADMIN:
-        return NonRenewalRequest.all()
-    if actor.role is Role.CHANNEL_MANAGER:
-        return NonRenewalRequest.filter(partner__manager_id=actor.user_id)
-    if actor.is_partner:
-        return NonRenewalRequest.filter(partner_id=actor.partner_id)
-    raise DomainError(ErrorCode.FORBIDDEN, "Not allowed.")
+    return _visible(actor, NonRenewalRequest, "partner_id", "partner__manager_id")
 
 
 async def get_contract(actor: Actor, contract_id: str, field: str = "contractId") -> Contract:
