@@ -184,7 +184,6 @@ async def complete_signing(
 ) -> Contract | None:
     """S-10, run by a worker. Idempotent: a re-run, or a stale attempt, changes nothing
     and returns None."""
-
     contract = await Contract.get_or_none(id=contract_id)
     if (
         contract is None
