@@ -14,4 +14,5 @@ test:
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	npm ci --prefix tests/node --no-audit --no-fund --silent
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
 	$(VENV)/bin/pytest -p no:cacheprovider

@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from domain.lifecycle import ContractKind, ContractStatus, RenewalStatus, ReviewStatus, renewal_status
+from domain.lifecycle import (
+    ContractKind,
+    ContractStatus,
+    RenewalStatus,
+    ReviewStatus,
+    renewal_status,
+)
 from domain.models import (
     AuditEvent,
     Contract,

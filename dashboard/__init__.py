@@ -1,0 +1,1 @@
+"""The channel managers' dashboard: a Streamlit app that is a GraphQL client of the API."""

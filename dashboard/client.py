@@ -1,0 +1,68 @@
+"""The dashboard's one way to the programme's data: the GraphQL API, with the manager's
+bearer token. Nothing here knows the database."""
+
+import os
+
+import httpx
+import streamlit as st
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+
+
+class ApiError(Exception):
+    """The API refused: a stable code and a message a person can act on."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class ApiUnavailable(Exception):
+    """The API could not be reached, or failed."""
+
+
+def api_url() -> str:
+    return os.environ.get("DASHBOARD_API_URL", DEFAULT_API_URL).rstrip("/")
+
+
+@st.cache_resource(show_spinner=False)
+def _http(base_url: str) -> httpx.Client:
+    """One pooled connection set per API, shared by every session of the dashboard."""
+    return httpx.Client(base_url=base_url, timeout=httpx.Timeout(20.0, connect=3.0))
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def execute(query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    """Run a query or mutation and return its data. A GraphQL error (a refused list
+    query) raises ApiError with its extensions.code."""
+    try:
+        response = _http(api_url()).post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=_headers(token)
+        )
+    except httpx.HTTPError as exc:
+        raise ApiUnavailable(f"The API at {api_url()} is not reachable ({type(exc).__name__}).") from exc
+    if response.status_code >= 500:
+        raise ApiUnavailable(f"The API at {api_url()} answered {response.status_code}.")
+    body = response.json()
+    if body.get("errors"):
+        error = body["errors"][0]
+        extensions = error.get("extensions") or {}
+        raise ApiError(extensions.get("code", "INVALID_INPUT"), error["message"], extensions.get("field"))
+    return body["data"]
+
+
+def download(path: str, token: str | None) -> bytes:
+    """A file the API serves to the signed-in manager, e.g. a contract's signed PDF."""
+    try:
+        response = _http(api_url()).get(path, headers=_headers(token))
+    except httpx.HTTPError as exc:
+        raise ApiUnavailable(f"The API at {api_url()} is not reachable ({type(exc).__name__}).") from exc
+    if response.status_code != 200:
+        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        raise ApiError(body.get("code", "NOT_FOUND"), body.get("message", f"Download failed ({response.status_code})."))
+    return response.content

@@ -1,0 +1,191 @@
+"""The GraphQL the dashboard sends. schema.graphql is the contract."""
+
+ERROR = "... on OperationError { code message field }"
+
+LOGIN = f"""
+mutation SignIn($email: String!, $password: String!) {{
+  login(email: $email, password: $password) {{
+    __typename
+    ... on LoginSuccess {{ token expiresAt viewer {{ id name email role }} }}
+    {ERROR}
+  }}
+}}
+"""
+
+MARKETS = "query Markets { markets { code name } }"
+
+PARTNER_INFO = "info { legalName registrationNumber address contactName email phone }"
+
+REVIEW_QUEUE = f"""
+query ReviewQueue($registrations: String, $infoChanges: String, $nonRenewals: String) {{
+  partners(first: 20, after: $registrations, registrationStatus: PENDING_REVIEW) {{
+    nodes {{ id registeredAt {PARTNER_INFO} manager {{ name }} }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+  infoChangeRequests(first: 20, after: $infoChanges, status: IN_REVIEW) {{
+    nodes {{
+      id createdAt reason changes {{ field before after }}
+      partner {{ id info {{ legalName }} }}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+  nonRenewalRequests(first: 20, after: $nonRenewals, status: IN_REVIEW) {{
+    nodes {{
+      id createdAt reason
+      partner {{ id info {{ legalName }} }}
+      contract {{
+        id kind status effectiveOn expiresOn daysLeft nonRenewalAllowedUntil
+        regions {{ code }} renewalWindow {{ opensOn closesOn }}
+      }}
+    }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
+APPROVE_REGISTRATION = f"""
+mutation ApproveRegistration($id: ID!, $comment: String) {{
+  decision: approveRegistration(partnerId: $id, comment: $comment) {{
+    __typename
+    ... on RegistrationDecisionSuccess {{ partner {{ id registrationStatus }} }}
+    {ERROR}
+  }}
+}}
+"""
+
+REJECT_REGISTRATION = f"""
+mutation RejectRegistration($id: ID!, $comment: String!) {{
+  decision: rejectRegistration(partnerId: $id, comment: $comment) {{
+    __typename
+    ... on RegistrationDecisionSuccess {{ partner {{ id registrationStatus }} }}
+    {ERROR}
+  }}
+}}
+"""
+
+REVIEW_INFO_CHANGE = f"""
+mutation ReviewInfoChange($id: ID!, $approve: Boolean!, $comment: String) {{
+  decision: reviewInfoChange(requestId: $id, approve: $approve, comment: $comment) {{
+    __typename
+    ... on InfoChangeRequestSuccess {{ request {{ id status }} }}
+    {ERROR}
+  }}
+}}
+"""
+
+REVIEW_NON_RENEWAL = f"""
+mutation ReviewNonRenewal($id: ID!, $approve: Boolean!, $comment: String) {{
+  decision: reviewNonRenewal(requestId: $id, approve: $approve, comment: $comment) {{
+    __typename
+    ... on NonRenewalSuccess {{ request {{ id status contract {{ renewalStatus }} }} }}
+    {ERROR}
+  }}
+}}
+"""
+
+PUSHED_CONTRACTS = """
+query PushedContracts($partnerId: ID!) {
+  contracts(first: 5, partnerId: $partnerId) { nodes { id kind status } }
+}
+"""
+
+PARTNERS = """
+query Partners($after: String, $search: String, $status: RegistrationStatus) {
+  partners(first: 20, after: $after, search: $search, registrationStatus: $status) {
+    nodes {
+      id registrationStatus registeredAt consoleAccess
+      info { legalName registrationNumber email }
+      manager { name }
+    }
+    pageInfo { endCursor hasNextPage }
+  }
+}
+"""
+
+CONTRACT_ROW = """
+id kind status effectiveOn expiresOn daysLeft renewalStatus
+regions { code }
+"""
+
+PARTNER = f"""
+query Partner($id: ID!, $after: ID) {{
+  partner(id: $id) {{
+    __typename
+    ... on Partner {{
+      id registrationStatus reviewComment registeredAt consoleAccess
+      {PARTNER_INFO}
+      manager {{ name email }}
+    }}
+    {ERROR}
+  }}
+  contracts(first: 50, partnerId: $id) {{ nodes {{ {CONTRACT_ROW} }} }}
+  auditEvents(partnerId: $id, first: 100, after: $after) {{
+    nodes {{ id at action actorRole fromStatus toStatus contractId detail }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
+CONTRACTS = f"""
+query Contracts(
+  $after: String, $status: ContractStatus, $renewalStatus: RenewalStatus, $region: String,
+  $expiringWithinDays: Int
+) {{
+  contracts(
+    first: 20, after: $after, status: $status, renewalStatus: $renewalStatus, region: $region,
+    expiringWithinDays: $expiringWithinDays
+  ) {{
+    nodes {{ {CONTRACT_ROW} partner {{ id info {{ legalName }} }} }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
+CONTRACT = f"""
+query Contract($id: ID!, $after: ID) {{
+  contract(id: $id) {{
+    __typename
+    ... on Contract {{
+      id kind status effectiveOn expiresOn daysLeft templateVersion contentHash
+      signedAt sealedAt signingError autoRenewed createdAt renewalStatus nonRenewalAllowedUntil
+      regions {{ code name }}
+      renewalWindow {{ opensOn closesOn isOpen }}
+      nonRenewalRequest {{ id status reason }}
+      predecessor {{ id }}
+      successor {{ id status }}
+      document {{ sha256 size url }}
+      partner {{ id info {{ legalName }} }}
+    }}
+    {ERROR}
+  }}
+  auditEvents(contractId: $id, first: 100, after: $after) {{
+    nodes {{ id at action actorRole fromStatus toStatus detail }}
+    pageInfo {{ endCursor hasNextPage }}
+  }}
+}}
+"""
+
+DOCUMENT_CHECK = f"""
+query DocumentCheck($id: ID!) {{
+  documentCheck(contractId: $id) {{
+    __typename
+    ... on DocumentCheck {{ sha256 sha256Matches signatureIntact signatureTrusted coversWholeFile valid }}
+    {ERROR}
+  }}
+}}
+"""
+
+OVERVIEW = """
+query Overview {
+  overview {
+    today
+    partnersByRegistrationStatus { status count }
+    contractsByStatus { status count }
+    expiring { withinDays count }
+    pendingReviews { kind count oldestSince oldestAgeSeconds }
+    signingLatency { since signings averageSeconds maxSeconds }
+    expiriesByMonth { month count }
+    signingsByDay { day count }
+  }
+}
+"""

@@ -1,0 +1,61 @@
+"""How the dashboard shows the API's data: tables and labels."""
+
+import json
+
+import pandas as pd
+
+from dashboard.session import when
+
+RENEWAL = {
+    "AUTO": "Renews automatically",
+    "RENEWAL_PENDING_SIGNATURE": "Renewal awaiting signature",
+    "RENEWED": "Renewed",
+    "NON_RENEWAL_IN_REVIEW": "Non-renewal in review",
+    "NOT_RENEWING": "Not renewing",
+}
+
+
+def words(value: str | None) -> str:
+    """PENDING_SIGNATURE -> Pending signature."""
+    if value in RENEWAL:
+        return RENEWAL[value]
+    return value.replace("_", " ").capitalize() if value else "—"
+
+
+def timeline(events: list[dict]) -> pd.DataFrame:
+    """Audit events, oldest first (S-22)."""
+    return pd.DataFrame(
+        [
+            {
+                "When": when(e["at"]),
+                "What": words(e["action"]),
+                "By": words(e["actorRole"]),
+                "From": e["fromStatus"] or "",
+                "To": e["toStatus"] or "",
+                "Contract": (e.get("contractId") or "")[:8],
+                "Details": json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else "",
+            }
+            for e in events
+        ],
+        columns=["When", "What", "By", "From", "To", "Contract", "Details"],
+    )
+
+
+def contracts(rows: list[dict], with_partner: bool = False) -> pd.DataFrame:
+    table = []
+    for c in rows:
+        row = {"Partner": c["partner"]["info"]["legalName"]} if with_partner else {}
+        row.update({
+            "Contract": c["id"][:8],
+            "Kind": words(c["kind"]),
+            "Status": words(c["status"]),
+            "Effective on": c["effectiveOn"] or "",
+            "Expires on": c["expiresOn"] or "",
+            "Days left": c["daysLeft"],
+            "Renewal": words(c["renewalStatus"]),
+            "Regions": ", ".join(r["code"] for r in c["regions"]),
+        })
+        table.append(row)
+    columns = (["Partner"] if with_partner else []) + [
+        "Contract", "Kind", "Status", "Effective on", "Expires on", "Days left", "Renewal", "Regions"]
+    return pd.DataFrame(table, columns=columns)

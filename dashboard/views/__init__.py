@@ -1,0 +1,1 @@
+"""The dashboard pages, one module each; st.navigation runs them as scripts."""

@@ -1,0 +1,143 @@
+import streamlit as st
+
+from dashboard import client, session, show
+from dashboard.queries import CONTRACT, CONTRACTS, DOCUMENT_CHECK, MARKETS
+
+STATUSES = ["PENDING_SIGNATURE", "SIGNING", "SIGNING_FAILED", "SIGNED", "ACTIVE", "EXPIRED"]
+RENEWAL_STATUSES = ["AUTO", "RENEWAL_PENDING_SIGNATURE", "RENEWED", "NON_RENEWAL_IN_REVIEW", "NOT_RENEWING"]
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def markets(api: str) -> dict[str, str]:
+    return {m["code"]: m["name"] for m in client.execute(MARKETS)["markets"]}
+
+
+def back_to_list() -> None:
+    st.session_state.pop("contract_id", None)
+    st.session_state["contracts-round"] = st.session_state.get("contracts-round", 0) + 1
+
+
+def open_partner(partner_id: str) -> None:
+    st.session_state["partner_id"] = partner_id
+    st.switch_page("views/partners.py")
+
+
+def signature_check(contract: dict) -> None:
+    st.subheader("Signature")
+    document = contract["document"]
+    if document is None:
+        st.info("No signed document yet: the programme seals it once the partner has signed.")
+        return
+    check = session.call(DOCUMENT_CHECK, {"id": contract["id"]})["documentCheck"]
+    if check["__typename"] == "OperationError":
+        st.warning(check["message"])
+    elif check["valid"]:
+        st.success("The seal is valid: the PDF is the one recorded at sealing, intact, sealed by the "
+                   "programme, and nothing was added after sealing.")
+    else:
+        failed = [label for key, label in [
+            ("sha256Matches", "the file is not the one recorded at sealing"),
+            ("signatureIntact", "the signed bytes were changed"),
+            ("signatureTrusted", "the seal does not chain to the programme's root"),
+            ("coversWholeFile", "something was added after sealing"),
+        ] if not check[key]]
+        st.error("The seal does not validate: " + "; ".join(failed) + ".")
+    st.caption(f"SHA-256 {document['sha256']} · {document['size']:,} bytes")
+    try:
+        pdf = client.download(document["url"], session.token())
+    except (client.ApiError, client.ApiUnavailable) as error:
+        st.warning(f"The signed PDF cannot be downloaded now: {error}")
+        return
+    st.download_button("Download signed PDF", pdf, file_name=f"contract-{contract['id']}.pdf",
+                       mime="application/pdf", key="contract-download", on_click="ignore")
+
+
+def contract_page(contract_id: str) -> None:
+    st.button("← All contracts", key="contracts-back", on_click=back_to_list)
+    after = session.pager_cursor(f"contract-events-{contract_id}", ())
+    data = session.call(CONTRACT, {"id": contract_id, "after": after})
+    contract = data["contract"]
+    if contract["__typename"] == "OperationError":
+        st.error(contract["message"])
+        return
+    partner = contract["partner"]
+    st.title(f"Contract {contract['id'][:8]}")
+    st.caption(f"{show.words(contract['kind'])} contract of {partner['info']['legalName']} · id {contract['id']}")
+    if st.button(f"Open {partner['info']['legalName']}", key="contract-partner"):
+        open_partner(partner["id"])
+
+    status, days, renewal = st.columns(3)
+    status.metric("Status", show.words(contract["status"]))
+    days.metric("Days left", contract["daysLeft"] if contract["daysLeft"] is not None else "—")
+    renewal.metric("Renewal", show.words(contract["renewalStatus"]))
+    if contract["signingError"]:
+        st.error(f"Signing failed: {contract['signingError']}")
+
+    window = contract["renewalWindow"]
+    hold = contract["nonRenewalRequest"]
+    st.subheader("Dates")
+    st.table({
+        "": ["Effective on", "Expires on", "Renewal window", "Non-renewal allowed until", "Non-renewal request",
+             "Signed", "Sealed", "Template version", "Auto-renewed", "Renewal of", "Renewed by"],
+        "Value": [
+            contract["effectiveOn"] or "—",
+            contract["expiresOn"] or "—",
+            f"{window['opensOn']} to {window['closesOn']} ({'open' if window['isOpen'] else 'closed'} today)"
+            if window else "—",
+            contract["nonRenewalAllowedUntil"] or "—",
+            f"{show.words(hold['status'])}: {hold['reason'] or '(no reason given)'}" if hold else "—",
+            session.when(contract["signedAt"]),
+            session.when(contract["sealedAt"]),
+            str(contract["templateVersion"]),
+            "Yes" if contract["autoRenewed"] else "No",
+            contract["predecessor"]["id"][:8] if contract["predecessor"] else "—",
+            f"{contract['successor']['id'][:8]} ({show.words(contract['successor']['status'])})"
+            if contract["successor"] else "—",
+        ],
+    })
+    st.subheader("Regions")
+    st.write(", ".join(f"{r['name']} ({r['code']})" for r in contract["regions"]) or "Not chosen yet.")
+
+    signature_check(contract)
+
+    st.subheader("Audit timeline")
+    events = data["auditEvents"]
+    st.dataframe(show.timeline(events["nodes"]).drop(columns=["Contract"]), hide_index=True, width="stretch")
+    if events["pageInfo"]["hasNextPage"] or after:
+        session.pager(f"contract-events-{contract_id}", events["pageInfo"], len(events["nodes"]))
+
+
+def contract_list() -> None:
+    st.title("Contracts")
+    names = markets(client.api_url())
+    status_box, renewal_box, region_box, expiring_box = st.columns(4)
+    status = status_box.selectbox("Status", STATUSES, index=None, format_func=show.words,
+                                  key="contracts-status", placeholder="Any")
+    renewal = renewal_box.selectbox("Renewal status", RENEWAL_STATUSES, index=None, format_func=show.words,
+                                    key="contracts-renewal", placeholder="Any")
+    region = region_box.selectbox("Region", list(names), index=None, key="contracts-region",
+                                  format_func=lambda code: f"{names[code]} ({code})", placeholder="Any")
+    expiring = expiring_box.number_input("Expiring within (days)", min_value=0, max_value=3660, value=None,
+                                         step=1, key="contracts-expiring", placeholder="Any")
+    filters = {"status": status, "renewalStatus": renewal, "region": region,
+               "expiringWithinDays": int(expiring) if expiring is not None else None}
+    after = session.pager_cursor("contracts", tuple(filters.values()))
+    page = session.call(CONTRACTS, {"after": after, **filters})["contracts"]
+    nodes = page["nodes"]
+    if not nodes:
+        st.info("No contract matches these filters." if any(filters.values()) else "No contracts yet.")
+        return
+    picked = st.dataframe(show.contracts(nodes, with_partner=True), hide_index=True, on_select="rerun",
+                          selection_mode="single-row", width="stretch",
+                          key=f"contracts-table-{st.session_state.get('contracts-round', 0)}")
+    st.caption("Select a contract to open its page.")
+    session.pager("contracts", page["pageInfo"], len(nodes))
+    if picked.selection.rows:
+        st.session_state["contract_id"] = nodes[picked.selection.rows[0]]["id"]
+        st.rerun()
+
+
+if contract_id := st.session_state.get("contract_id"):
+    contract_page(contract_id)
+else:
+    contract_list()
