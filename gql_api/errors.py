@@ -16,9 +16,21 @@ SUGGESTION = re.compile(r" Did you mean .*\?$")
 
 
 class ErrorCodes(SchemaExtension):
+    _streamed = False
+
     def on_operation(self):
         yield
-        result = self.execution_context.result
+        if not self._streamed:  # a subscription's results were shaped one by one
+            self._shape_result(self.execution_context.result)
+
+    def on_stream_result(self, result):
+        """Each result a subscription sends, its refusals included: on_operation alone
+        runs only when the subscription ends, after the client has had the result."""
+        self._streamed = True
+        self._shape_result(result)
+        yield
+
+    def _shape_result(self, result) -> None:
         if not result or not result.errors:
             return
         context = self.execution_context.context

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import time_machine
 
+from domain.lifecycle import term_end
 from tests.gql import CONTRACT, PASSWORD, SIGN, approved_partner, gql, login, preview_hash
 
 MANAGER = "manager@programme.example"
@@ -42,3 +43,13 @@ async def tokens(client, email: str) -> tuple[str, str]:
 def day(expires_on: str, days_left: int) -> date:
     """The business date on which daysLeft is `days_left`."""
     return date.fromisoformat(expires_on) - timedelta(days=days_left)
+
+
+def signed_on_for(days_left_today: int, term_months: int, today: date) -> date:
+    """The signing day of an initial contract that has daysLeft `days_left_today` today,
+    for tests that run on the real clock (API processes, WebSockets) yet need a date rule."""
+    for back in range(1, 31 * (term_months + 1)):
+        signed_on = today - timedelta(days=back)
+        if (term_end(signed_on, term_months) - today).days == days_left_today:
+            return signed_on
+    raise ValueError(f"no signing day gives daysLeft {days_left_today} on {today}")

@@ -23,6 +23,7 @@ from domain.models import Contract, ContractTemplate, NonRenewalRequest, Partner
 from domain.services.access import (
     get_contract,
     non_renewal_requests_visible_to,
+    require_console,
     require_manager,
     require_partner,
 )
@@ -54,6 +55,7 @@ def _refuse_for_hold(request: NonRenewalRequest) -> DomainError:
 async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings: Settings) -> Contract:
     """S-18, S-19: create the renewal in PENDING_SIGNATURE. Asking twice returns the same renewal."""
     require_partner(actor)
+    await require_console(actor, business_date(now, settings.tz))  # S-4
     contract = await get_contract(actor, contract_id)
     _require_in_force(contract)
     existing = await Contract.get_or_none(predecessor_id=contract.id)
@@ -116,6 +118,7 @@ async def request_non_renewal(
 ) -> NonRenewalRequest:
     """S-15, S-16: while daysLeft > 30; one open request per contract."""
     require_partner(actor)
+    await require_console(actor, business_date(now, settings.tz))  # S-4
     if not confirmed:
         raise DomainError(
             ErrorCode.NOT_ACKNOWLEDGED, "Confirm the current contract information first.", "confirmed"
@@ -202,6 +205,7 @@ async def withdraw_non_renewal(
     actor: Actor, request_id: str, now: datetime, settings: Settings
 ) -> tuple[NonRenewalRequest, SweepResult]:
     require_partner(actor)
+    await require_console(actor, business_date(now, settings.tz))  # S-4
     request = await _get_request(actor, request_id)
     return await _decide(actor, request, ReviewStatus.WITHDRAWN, None, now, settings)
 
