@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     signing_retry_delay: float = Field(1.0, ge=0)
     # How often the worker polls Redis for jobs; low, because partners wait on signing.
     worker_poll_delay: float = Field(0.05, gt=0)
+    # A worker holds each job it runs (its arq in-progress key) as a lease of this many
+    # seconds, renewed every third of it: no other worker starts the job while it is
+    # renewed, and a job whose worker died runs again this long after the last renewal.
+    job_lease_seconds: float = Field(15.0, ge=1, le=600)
 
     @field_validator("timezone")
     @classmethod

@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -23,12 +25,35 @@ from domain.settings import Settings, get_settings
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
 from gql_api.schema import build_schema
+from ops import logs
 from workers import queue
 
 log = logging.getLogger("gql_api")
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An error outside the operation (the database gone while the context looks up
+        the viewer) answers like one inside it: INTERNAL with the request id, the stack in
+        the log. Without this, Starlette answers a bare 500 with no id to quote."""
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        logs.request_id.set(None)
+        request = Request(scope=scope, receive=receive)
+        try:  # as GraphQL.__call__ does, but for the last clause
+            response = await self.run(request)
+        except HTTPException as e:
+            response = PlainTextResponse(e.reason, status_code=e.status_code)
+        except Exception:
+            request_id = logs.request_id.get() or request_id_of(request)
+            log.exception("unexpected error, request %s", request_id)
+            message = f"Internal error. Quote request id {request_id} when you report it."
+            response = JSONResponse(
+                {"errors": [{"message": message, "extensions": {"code": "INTERNAL", "requestId": request_id}}]},
+                status_code=500,
+            )
+        await response(scope, receive, send)
+
     async def get_context(self, request: Any, response: Any) -> Context:
         return await build_context(request, response)
 

@@ -141,10 +141,10 @@ def token_from_params(params: dict[str, Any] | None) -> str | None:
 
 async def build_context(conn: HTTPConnection, response: Any) -> Context:
     settings: Settings = conn.app.state.settings
-    user = await user_for_token(bearer_token(conn), settings)
-    client_ip = conn.client.host if conn.client else None
     request_id = request_id_of(conn)
     logs.request_id.set(request_id)  # every log line of this request carries it
+    user = await user_for_token(bearer_token(conn), settings)
+    client_ip = conn.client.host if conn.client else None
     return Context(
         request=conn,
         response=response,

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -36,9 +37,28 @@ class Process:
             [sys.executable, "-m", "ops.cli", *args], env=env, start_new_session=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
+        # Read the output as it comes: a busy process (uvicorn logs every request) would
+        # otherwise fill the pipe and block on its next write.
+        self._lines: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.popen.stdout:
+            self._lines.append(line)
 
     def output(self) -> str:
-        return self.popen.stdout.read().decode() if self.popen.poll() is not None else "(running)"
+        """What the process printed: all of it once it has exited, so far while it runs."""
+        if self.popen.poll() is None:
+            return b"".join(self._lines).decode(errors="replace") + "\n(running)"
+        self._reader.join(timeout=10)
+        return b"".join(self._lines).decode(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: no handler, no clean-up."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=20)
 
     def stop(self) -> None:
         if self.popen.poll() is None:
