@@ -11,6 +11,7 @@ Goals: p99 <= 250 ms at 200 subscribers, and p99 at 200 <= 5 x p99 at 1."""
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -116,6 +117,11 @@ async def run(args) -> None:
     api = subprocess.Popen([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = await connect_redis(settings)
+    spy = None
+    if os.environ.get("BENCH_PYSPY"):  # profile the API process while it fans out
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-o", os.environ["BENCH_PYSPY"],
+                                "-f", "raw", "--pid", str(api.pid), "--duration", "60", "-r", "200"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sent: dict[str, float] = {}
     publish = event_publisher(redis, settings)
 
@@ -148,6 +154,8 @@ async def run(args) -> None:
             for start in range(0, count, 100):
                 await asyncio.gather(*(s.start() for s in subscribers[start:start + 100]))
             await asyncio.sleep(1.0)
+            gc.collect()
+            gc.freeze()  # the clients' own GC pauses would count as delivery time
             latencies, worst = [], []
             for number in range(args.events + 1):
                 contract = pending.pop()

@@ -133,8 +133,10 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
         app.state.broadcaster = Broadcaster(app.state.queue, settings.events_channel)
         await app.state.broadcaster.start()
         # The schema, models and modules made at start-up live as long as the process:
-        # keep them out of the cyclic collector's full passes, which stalled requests.
+        # keep them out of the cyclic collector's full passes, which stalled requests; and
+        # collect less often, since requests make many short-lived objects without cycles.
         gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
         try:
             yield
         finally:

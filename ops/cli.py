@@ -47,8 +47,10 @@ def cmd_api(args: argparse.Namespace) -> None:
 
     from ops import logs
 
+    # No per-message deflate: status messages are a few hundred bytes, and compressing each
+    # one for each subscriber cost more CPU than anything else in the fan-out.
     uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=logs.configure())
+                workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False)
 
 
 def cmd_worker(_: argparse.Namespace) -> None:
