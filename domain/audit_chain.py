@@ -41,10 +41,16 @@ def link(previous: str, event: dict[str, Any]) -> str:
     return hashlib.sha256(previous.encode() + canonical(event)).hexdigest()
 
 
+async def head() -> tuple[int, str]:
+    """The newest chained event's id and hash: worth keeping outside the database, since
+    a deletion of the newest events leaves no broken link behind."""
+    newest = await AuditEvent.filter(chain_hash__not_isnull=True).order_by("-id").first()
+    return (newest.id, newest.chain_hash) if newest else (0, GENESIS)
+
+
 async def chain_settled(now: datetime) -> int:
     """Chain every settled event not chained yet. Returns how many were chained."""
-    head = await AuditEvent.filter(chain_hash__not_isnull=True).order_by("-id").first()
-    previous, after = (head.chain_hash, head.id) if head else (GENESIS, 0)
+    after, previous = await head()
     chained = 0
     while True:
         rows = await (

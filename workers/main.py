@@ -172,7 +172,8 @@ async def chain_audit_events(ctx: dict) -> int:
     """Link settled audit events into the hash chain; log the head for outside anchoring."""
     chained = await audit_chain.chain_settled(clock.now())
     if chained:
-        log.info("audit chain: %s events linked", chained)
+        head = await audit_chain.head()
+        log.info("audit chain: %s events linked; head is event %s, %s", chained, *head)
     return chained
 
 
