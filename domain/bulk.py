@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain.lifecycle import UNSIGNED
+
 # column -> PostgreSQL type, for the rows' JSON
 CONTRACT_COLUMNS = {
     "id": "uuid", "partner_id": "uuid", "template_id": "int", "kind": "text", "status": "text",
@@ -114,7 +116,7 @@ async def start_system_signing(conn: BaseDBAsyncClient, rows: Sequence[dict[str,
         f"signed_at = {stamp}, updated_at = {stamp}, version = contracts.version + 1 "
         f"FROM {_source(conn, columns)} "
         "WHERE contracts.id = x.id AND contracts.version = x.version "
-        "AND contracts.status IN ('PENDING_SIGNATURE', 'SIGNING_FAILED') "
+        f"AND contracts.status IN ({', '.join(repr(str(status)) for status in sorted(UNSIGNED))}) "
         "RETURNING contracts.id AS id, contracts.signing_attempt AS signing_attempt"
     )
     return [

@@ -36,9 +36,10 @@ def text(field: str, value: str | None, max_length: int, required: bool = True) 
 
 
 def email(field: str, value: str) -> str:
+    """Lower case throughout: one mailbox, one spelling, for the login and its uniqueness."""
     raw = text(field, value, 254)
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        return validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise DomainError(ErrorCode.INVALID_INPUT, str(exc), field) from None
 

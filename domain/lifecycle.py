@@ -46,9 +46,9 @@ TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
     S.EXPIRED: frozenset(),
 }
 
-# Statuses whose text and snapshot may still change: nothing has been signed yet.
+# Statuses whose text and snapshot may still change: nothing has been signed yet, and the
+# partner (or, for a renewal on day 30, the system) may sign.
 UNSIGNED = frozenset({S.PENDING_SIGNATURE, S.SIGNING_FAILED})
-SIGNABLE = UNSIGNED
 
 
 def check_transition(current: ContractStatus, target: ContractStatus) -> None:
@@ -121,8 +121,6 @@ NON_RENEWAL_CLOSES_DAYS_LEFT = 31
 AUTO_RENEW_DAYS_LEFT = 30
 
 IN_FORCE_STATUSES = frozenset({S.SIGNED, S.ACTIVE})
-# A successor in one of these is a renewal that is not yet signed.
-RENEWAL_UNSIGNED = frozenset({S.PENDING_SIGNATURE, S.SIGNING_FAILED})
 
 
 class RenewalStatus(StrEnum):
@@ -169,7 +167,7 @@ def renewal_status(
         return RenewalStatus.NON_RENEWAL_IN_REVIEW
     if successor_status is None:
         return RenewalStatus.AUTO
-    if successor_status in RENEWAL_UNSIGNED:
+    if successor_status in UNSIGNED:
         return RenewalStatus.RENEWAL_PENDING_SIGNATURE
     return RenewalStatus.RENEWED
 
@@ -186,16 +184,20 @@ def auto_renewal(
     successor_status: ContractStatus | None,
     non_renewal_status: ReviewStatus | None,
     today: date,
+    hold_released: bool = False,
 ) -> AutoRenewal:
     """What auto-renewal does for a contract today (S-20). From day 30 on, and also after
-    expiry, so that a sweep that was down for days catches up."""
-    if status not in IN_FORCE_STATUSES or today < auto_renew_day(expires_on):
+    expiry, so that a sweep that was down for days catches up. A contract whose
+    non-renewal was still in review when it expired renews once that request is rejected
+    or withdrawn (`hold_released`): the request only held the renewal (S-17)."""
+    renewable = (IN_FORCE_STATUSES | {S.EXPIRED}) if hold_released else IN_FORCE_STATUSES
+    if status not in renewable or today < auto_renew_day(expires_on):
         return AutoRenewal.NONE
     if non_renewal_status in (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED):
         return AutoRenewal.NONE
     if successor_status is None:
         return AutoRenewal.CREATE
-    if successor_status in RENEWAL_UNSIGNED:
+    if successor_status in UNSIGNED:
         return AutoRenewal.COMPLETE
     return AutoRenewal.NONE
 

@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -101,6 +101,16 @@ class Context:
 
     def __post_init__(self) -> None:
         self.consoles = DataLoader(self._consoles_open)
+
+    def refresh(self) -> None:
+        """A WebSocket's context lives as long as its connection: before each event, read
+        the clock again and empty the DataLoaders, so that the event shows the contract
+        as it is now, not as it was when the client connected."""
+        self.now = clock.now()
+        for spec in fields(self):
+            if spec.default_factory is not MISSING:
+                setattr(self, spec.name, spec.default_factory())
+        self.__post_init__()
 
     async def _consoles_open(self, partner_ids: list[Any]) -> list[bool]:
         open_for = await access.partners_with_console_open(set(partner_ids), self.today)

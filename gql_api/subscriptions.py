@@ -120,6 +120,7 @@ class Subscription:
                 if not is_status_change(event) or (only and event["contractId"] != only):
                     continue
                 if await visibility.allows(event["partnerId"]):
+                    info.context.refresh()
                     yield ContractStatusChange.of(event)
 
     @strawberry.subscription(description="Managers: new requests in the review queue, and decisions on them.")
@@ -132,6 +133,7 @@ class Subscription:
                 if event["action"] not in events.REVIEW_QUEUE_ACTIONS:
                     continue
                 if await visibility.allows(event["partnerId"]):
+                    info.context.refresh()
                     yield ReviewQueueChange(
                         cursor=strawberry.ID(str(event["id"])),
                         action=event["action"],

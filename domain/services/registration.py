@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.functions import Count
 
@@ -56,27 +57,29 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
     }
     inputs.password("password", password)
     password_hash = hash_password(password)
-    async with events.transaction():
-        if await User.filter(email=cleaned["email"]).exists():
-            raise DomainError(
-                ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email"
+    taken = DomainError(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
+    try:
+        async with events.transaction():
+            if await User.filter(email=cleaned["email"]).exists():
+                raise taken
+            manager = await _least_busy_manager()
+            partner = await Partner.create(**cleaned, manager=manager)
+            user = await User.create(
+                email=cleaned["email"],
+                name=cleaned["contact_name"],
+                password_hash=password_hash,
+                role=Role.PARTNER,
+                partner=partner,
             )
-        manager = await _least_busy_manager()
-        partner = await Partner.create(**cleaned, manager=manager)
-        user = await User.create(
-            email=cleaned["email"],
-            name=cleaned["contact_name"],
-            password_hash=password_hash,
-            role=Role.PARTNER,
-            partner=partner,
-        )
-        await audit.record(
-            Actor(role=Role.PARTNER, user_id=user.id, partner_id=partner.id),
-            "REGISTRATION_SUBMITTED",
-            now,
-            partner_id=partner.id,
-            to_status=RegistrationStatus.PENDING_REVIEW,
-        )
+            await audit.record(
+                Actor(role=Role.PARTNER, user_id=user.id, partner_id=partner.id),
+                "REGISTRATION_SUBMITTED",
+                now,
+                partner_id=partner.id,
+                to_status=RegistrationStatus.PENDING_REVIEW,
+            )
+    except IntegrityError:  # the same email registered at the same moment
+        raise taken from None
     return partner
 
 

@@ -1,6 +1,6 @@
 """Renewal and non-renewal, as the partner and the channel manager drive them (S-15 to S-19)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
 
@@ -8,11 +8,11 @@ from domain import audit, events, inputs
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import (
-    IN_FORCE_STATUSES,
     ContractKind,
     ContractStatus,
     ReviewStatus,
     business_date,
+    is_in_force,
     non_renewal_allowed_until,
     non_renewal_open,
     renewal_term,
@@ -34,9 +34,13 @@ from domain.settings import Settings
 HOLDING = (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED)
 
 
-def _require_in_force(contract: Contract) -> None:
-    if contract.status not in IN_FORCE_STATUSES or contract.expires_on is None:
-        raise DomainError(ErrorCode.INVALID_STATE, f"This contract is {contract.status}, not in force.")
+def _require_in_force(contract: Contract, today: date) -> None:
+    if not is_in_force(contract.status, contract.effective_on, contract.expires_on, today):
+        raise DomainError(ErrorCode.INVALID_STATE, "This contract is not in force.")
+
+
+class _Changed(Exception):
+    """The contract's version moved under us: a concurrent renew or non-renewal."""
 
 
 async def _holding_request(contract: Contract) -> NonRenewalRequest | None:
@@ -55,16 +59,16 @@ def _refuse_for_hold(request: NonRenewalRequest) -> DomainError:
 async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings: Settings) -> Contract:
     """S-18, S-19: create the renewal in PENDING_SIGNATURE. Asking twice returns the same renewal."""
     require_partner(actor)
-    await require_console(actor, business_date(now, settings.tz))  # S-4
+    today = business_date(now, settings.tz)
+    await require_console(actor, today)  # S-4
     contract = await get_contract(actor, contract_id)
-    _require_in_force(contract)
+    _require_in_force(contract, today)
     existing = await Contract.get_or_none(predecessor_id=contract.id)
     if existing:
         return existing
     hold = await _holding_request(contract)
     if hold:
         raise _refuse_for_hold(hold)
-    today = business_date(now, settings.tz)
     if not renewal_window_open(contract.expires_on, today):  # type: ignore[arg-type]
         opens_on, closes_on = renewal_window(contract.expires_on)  # type: ignore[arg-type]
         raise DomainError(
@@ -77,6 +81,12 @@ async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings
     effective_on, expires_on = renewal_term(contract.expires_on, settings.term_months)  # type: ignore[arg-type]
     try:
         async with events.transaction():
+            # Renew and non-renewal both bump the contract's version: of two at once, one
+            # wins, and the other sees what the winner did.
+            if not await Contract.filter(id=contract.id, version=contract.version).update(
+                version=contract.version + 1
+            ):
+                raise _Changed
             renewal = await Contract.create(
                 partner=partner,
                 template=template,
@@ -97,8 +107,14 @@ async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings
                 to_status=ContractStatus.PENDING_SIGNATURE,
                 detail={"kind": ContractKind.RENEWAL, "predecessorId": str(contract.id)},
             )
-    except IntegrityError:  # a concurrent click or the sweep created it first
-        return await Contract.get(predecessor_id=contract.id)
+    except (IntegrityError, _Changed):  # a concurrent click, the sweep, or a non-renewal
+        existing = await Contract.get_or_none(predecessor_id=contract.id)
+        if existing:
+            return existing
+        hold = await _holding_request(contract)
+        if hold:
+            raise _refuse_for_hold(hold) from None
+        raise DomainError(ErrorCode.INVALID_STATE, "The contract changed meanwhile; try again.") from None
     return renewal
 
 
@@ -125,24 +141,25 @@ async def request_non_renewal(
         )
     reason = inputs.text("reason", reason, COMMENT_MAX, required=False)
     contract = await get_contract(actor, contract_id)
-    _require_in_force(contract)
     today = business_date(now, settings.tz)
+    _require_in_force(contract, today)
     if not non_renewal_open(contract.expires_on, today):  # type: ignore[arg-type]
         raise DomainError(
             ErrorCode.NON_RENEWAL_WINDOW_CLOSED,
             f"A non-renewal had to be requested by {non_renewal_allowed_until(contract.expires_on)}; "  # type: ignore[arg-type]
             "in the last 30 days it is no longer possible.",
         )
-    if await Contract.filter(predecessor_id=contract.id).exists():
-        raise DomainError(
-            ErrorCode.ALREADY_RENEWED,
-            "This contract already has a renewal. Contact your channel manager.",
-        )
     async with events.transaction():
-        # Bumping the contract's version serialises concurrent requests: one open at a time.
+        # Bumping the contract's version serialises concurrent requests, and a renew at the
+        # same moment: one open request at a time, and never beside a renewal.
         bumped = await Contract.filter(id=contract.id, version=contract.version).update(
             version=contract.version + 1
         )
+        if await Contract.filter(predecessor_id=contract.id).exists():
+            raise DomainError(
+                ErrorCode.ALREADY_RENEWED,
+                "This contract already has a renewal. Contact your channel manager.",
+            )
         hold = await _holding_request(contract)
         if hold:
             raise _refuse_for_hold(hold)

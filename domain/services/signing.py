@@ -3,7 +3,7 @@
 import re
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from tortoise.expressions import F
 
@@ -13,7 +13,7 @@ from domain.contract_text import content_hash, render
 from domain.documents import DocumentStore, render_pdf, seal_pdf
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
-    SIGNABLE,
+    UNSIGNED,
     ContractKind,
     ContractStatus,
     ReviewStatus,
@@ -21,8 +21,9 @@ from domain.lifecycle import (
     initial_term,
     status_after_sealing,
 )
-from domain.models import Contract, ContractTemplate, Document, InfoChangeRequest, User
+from domain.models import Contract, ContractTemplate, Document, InfoChangeRequest, Partner, User
 from domain.services.access import get_contract, require_partner
+from domain.services.registration import snapshot_of
 from domain.settings import Settings
 
 HEX_64 = re.compile(r"^[0-9a-f]{64}$")
@@ -101,7 +102,7 @@ async def sign_contract(
             ErrorCode.INVALID_INPUT, "Send the contentHash of the text you read.", "contentHash"
         )
     contract = await get_contract(actor, contract_id)
-    if contract.status not in SIGNABLE:
+    if contract.status not in UNSIGNED:
         if contract.content_hash == shown_hash:
             return SignRequest(contract, None)
         raise DomainError(ErrorCode.INVALID_STATE, f"This contract is already {contract.status}.")
@@ -242,10 +243,17 @@ async def complete_signing(
 
 
 async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetime) -> bool:
-    """After the last retry: SIGNING_FAILED, with the reason for the partner and the manager."""
+    """After the last retry: SIGNING_FAILED, with the reason for the partner and the manager.
+    The contract is unsigned again, so it drops what the failed attempt fixed (the hash, and
+    an initial contract's dates) and shows the partner's information as it is now: signing
+    again reads and signs today's text."""
     contract = await Contract.get_or_none(id=contract_id)
     if contract is None:
         return False
+    partner = await Partner.get(id=contract.partner_id)  # type: ignore[attr-defined]
+    unsigned: dict = {"content_hash": None, "partner_snapshot": snapshot_of(partner)}
+    if contract.kind is ContractKind.INITIAL:
+        unsigned.update(effective_on=None, expires_on=None)
     async with events.transaction():
         failed = await Contract.filter(
             id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt
@@ -253,6 +261,7 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
             status=ContractStatus.SIGNING_FAILED,
             signing_error=reason[:2000],
             version=F("version") + 1,
+            **unsigned,
         )
         if failed:
             await audit.record(
@@ -263,7 +272,12 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
                 contract_id=contract.id,
                 from_status=ContractStatus.SIGNING,
                 to_status=ContractStatus.SIGNING_FAILED,
-                detail={"reason": reason[:2000], "attempt": attempt},
+                detail={
+                    "reason": reason[:2000],
+                    "attempt": attempt,
+                    "contentHash": contract.content_hash,
+                    "effectiveOn": contract.effective_on.isoformat() if contract.effective_on else None,
+                },
             )
     return bool(failed)
 
@@ -271,9 +285,7 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
 async def stale_signings(now: datetime, older_than_seconds: float) -> list[tuple[str, int]]:
     """Signings that no worker has finished for a while: their job may never have reached
     the queue (Redis down at the time), so they are handed to it again."""
-    from datetime import timedelta
-
     rows = await Contract.filter(
-        status=ContractStatus.SIGNING, updated_at__lt=now - timedelta(seconds=older_than_seconds)
+        status=ContractStatus.SIGNING, signed_at__lt=now - timedelta(seconds=older_than_seconds)
     ).values_list("id", "signing_attempt")
     return [(str(contract_id), attempt) for contract_id, attempt in rows]

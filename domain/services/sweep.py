@@ -76,17 +76,25 @@ async def auto_renew(
     today: date, now: datetime, settings: Settings, contract_ids: list[UUID] | None = None
 ) -> SweepResult:
     """S-20: from day 30, renew every contract that has no signed renewal and no
-    non-renewal approved or in review. `contract_ids` limits it to a few contracts (a
-    non-renewal rejected after day 30 renews at once)."""
+    non-renewal approved or in review. `contract_ids` limits it to the contracts whose
+    non-renewal was just rejected or withdrawn: past day 30 they renew at once, even if
+    they expired while the request was in review."""
     result = SweepResult()
     horizon = today + timedelta(days=AUTO_RENEW_DAYS_LEFT)
-    scope = Q(status__in=IN_FORCE, expires_on__lte=horizon)
-    if contract_ids is not None:
+    released = contract_ids is not None
+    statuses = [*IN_FORCE, ContractStatus.EXPIRED] if released else IN_FORCE
+    scope = Q(status__in=statuses, expires_on__lte=horizon)
+    nested = Q(predecessor__status__in=statuses, predecessor__expires_on__lte=horizon)
+    held = Q(contract__status__in=statuses, contract__expires_on__lte=horizon)
+    owning = Q(contracts__status__in=statuses, contracts__expires_on__lte=horizon)
+    if released:
         scope &= Q(id__in=contract_ids)
+        nested &= Q(predecessor_id__in=contract_ids)
+        held &= Q(contract_id__in=contract_ids)
+        owning &= Q(contracts__id__in=contract_ids)
     due = await Contract.filter(scope).values("id", "partner_id", "status", "expires_on", "regions")
     if not due:
         return result
-    nested = Q(predecessor__status__in=IN_FORCE, predecessor__expires_on__lte=horizon)
     successors = {
         row["predecessor_id"]: row
         for row in await Contract.filter(nested).values(
@@ -97,15 +105,12 @@ async def auto_renew(
     holds = {
         row["contract_id"]: ReviewStatus(row["status"])
         for row in await NonRenewalRequest.filter(
-            status__in=[ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED],
-            contract__status__in=IN_FORCE, contract__expires_on__lte=horizon,
+            held, status__in=[ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED]
         ).values("contract_id", "status")
     }
     partners = {
         row["id"]: row
-        for row in await Partner.filter(
-            contracts__status__in=IN_FORCE, contracts__expires_on__lte=horizon
-        ).distinct().values("id", *SNAPSHOT_FIELDS)
+        for row in await Partner.filter(owning).distinct().values("id", *SNAPSHOT_FIELDS)
     }
     templates = {t.id: t for t in await ContractTemplate.all()}
     current = max(templates.values(), key=lambda t: t.version)
@@ -117,7 +122,7 @@ async def auto_renew(
         decision = auto_renewal(
             ContractStatus(contract["status"]), contract["expires_on"],
             ContractStatus(successor["status"]) if successor else None,
-            holds.get(contract["id"]), today,
+            holds.get(contract["id"]), today, hold_released=released,
         )
         if decision is AutoRenewal.CREATE:
             effective_on, expires_on = renewal_term(contract["expires_on"], settings.term_months)

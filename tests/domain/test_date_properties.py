@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from domain.lifecycle import (
     IN_FORCE_STATUSES,
-    RENEWAL_UNSIGNED,
+    UNSIGNED,
     AutoRenewal,
     ContractStatus,
     ReviewStatus,
@@ -202,7 +202,7 @@ def test_auto_renewal_acts_only_on_contracts_in_force_without_a_hold_from_day_30
         assert action is AutoRenewal.NONE
     elif successor is None:
         assert action is AutoRenewal.CREATE
-    elif successor in RENEWAL_UNSIGNED:
+    elif successor in UNSIGNED:
         assert action is AutoRenewal.COMPLETE  # a renewal the partner started and left
     else:
         assert action is AutoRenewal.NONE  # already being signed, or signed
