@@ -11,7 +11,12 @@ running once arq has set that key and counted the try (arq:retry:<job id>)."""
 import asyncio
 import time
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
+from arq.constants import (
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from arq.jobs import Job
 
 from domain import documents
