@@ -14,13 +14,15 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
 from tortoise import connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tortoise.expressions import Q  # noqa: E402
 
 from domain import db  # noqa: E402
 from domain.actors import Actor  # noqa: E402
@@ -30,7 +32,6 @@ from domain.services import access  # noqa: E402
 from domain.services.templates import install_bundled_templates  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from gql_api.pagination import decode_cursor, encode_cursor  # noqa: E402
-from tortoise.expressions import Q  # noqa: E402
 
 TODAY = date(2027, 6, 1)
 

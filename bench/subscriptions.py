@@ -117,11 +117,6 @@ async def run(args) -> None:
     api = subprocess.Popen([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = await connect_redis(settings)
-    spy = None
-    if os.environ.get("BENCH_PYSPY"):  # profile the API process while it fans out
-        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-o", os.environ["BENCH_PYSPY"],
-                                "-f", "raw", "--pid", str(api.pid), "--duration", "60", "-r", "200"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sent: dict[str, float] = {}
     publish = event_publisher(redis, settings)
 
