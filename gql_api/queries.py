@@ -2,13 +2,13 @@ from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 
 from domain import documents, events, inputs
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.models import AuditEvent as AuditEventModel
-from domain.models import Document, Role
+from domain.models import Document
 from domain.services import access
 from domain.services import overview as contract_filters
 from gql_api.context import Context
@@ -218,16 +218,11 @@ class Query:
         first: int = 100,
     ) -> Connection[ContractStatusChange]:
         actor = info.context.actor
-        queryset = AuditEventModel.filter(contract_id__not_isnull=True, to_status__in=list(ContractStatus))
+        queryset = access.audit_events_visible_to(actor).filter(
+            contract_id__not_isnull=True, to_status__in=list(ContractStatus)
+        )
         if contract_id:
             queryset = queryset.filter(contract_id=(await access.get_contract(actor, contract_id)).id)
-        elif actor.role is Role.CHANNEL_MANAGER:
-            queryset = queryset.filter(
-                partner_id__in=Subquery(access.partners_visible_to(actor).values("id"))
-            )
-        elif actor.role is not Role.ADMIN:
-            access.require_partner(actor)
-            queryset = queryset.filter(partner_id=actor.partner_id)
         rows, page_info = await after_cursor(queryset, first, after)
         changes = [ContractStatusChange.of(events.message(row)) for row in rows]
         return Connection(nodes=[c for c in changes if c.old_status != c.new_status], page_info=page_info)

@@ -12,7 +12,7 @@ from domain import events
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus
-from domain.models import Partner, Role
+from domain.models import Role
 from domain.services import access
 from gql_api.context import Context
 from gql_api.types import Contract
@@ -67,27 +67,19 @@ def is_status_change(event: dict[str, Any]) -> bool:
 
 
 class Visibility:
-    """Which partners' events an actor may see (S-5); a manager's partners are looked up
-    once each and remembered for the subscription's life."""
+    """Which partners' events an actor may see (access.sees_partner, S-5), each partner
+    looked up once and remembered for the subscription's life."""
 
     def __init__(self, actor: Actor):
         self.actor = actor
-        self._managed: dict[str, bool] = {}
+        self._seen: dict[str, bool] = {}
 
     async def allows(self, partner_id: str | None) -> bool:
         if partner_id is None:
             return False
-        if self.actor.role is Role.ADMIN:
-            return True
-        if self.actor.is_partner:
-            return partner_id == str(self.actor.partner_id)
-        if self.actor.role is Role.CHANNEL_MANAGER:
-            if partner_id not in self._managed:
-                self._managed[partner_id] = await Partner.filter(
-                    id=UUID(partner_id), manager_id=self.actor.user_id
-                ).exists()
-            return self._managed[partner_id]
-        return False
+        if partner_id not in self._seen:
+            self._seen[partner_id] = await access.sees_partner(self.actor, UUID(partner_id))
+        return self._seen[partner_id]
 
 
 async def _batches(info: Info[Context, None]) -> AsyncGenerator[list[dict[str, Any]], None]:

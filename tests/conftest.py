@@ -59,6 +59,7 @@ async def settings(tmp_path_factory) -> Settings:
         database_url=url,
         redis_url=REDIS_URL,
         queue_name=f"arq:test:{RUN_ID}",
+        events_channel=f"events:test:{RUN_ID}",  # Redis may be shared with other runs
     )
     documents.ensure_programme_certificate(settings)
     await db.migrate(settings)

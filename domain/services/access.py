@@ -4,13 +4,22 @@ from datetime import date
 from typing import TypeVar
 from uuid import UUID
 
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.inputs import parse_id
 from domain.lifecycle import ContractStatus, is_in_force
-from domain.models import Contract, InfoChangeRequest, NonRenewalRequest, Partner, Role, User
+from domain.models import (
+    AuditEvent,
+    Contract,
+    InfoChangeRequest,
+    NonRenewalRequest,
+    Partner,
+    Role,
+    User,
+)
 
 M = TypeVar("M", Partner, Contract, InfoChangeRequest, NonRenewalRequest)
 
@@ -72,6 +81,25 @@ def info_change_requests_visible_to(actor: Actor) -> QuerySet[InfoChangeRequest]
 
 def non_renewal_requests_visible_to(actor: Actor) -> QuerySet[NonRenewalRequest]:
     return _visible(actor, NonRenewalRequest, "partner_id", "partner__manager_id")
+
+
+def audit_events_visible_to(actor: Actor) -> QuerySet[AuditEvent]:
+    """The same rule for audit events, which name their partner without a foreign key."""
+    require_signed_in(actor)
+    if actor.role is Role.ADMIN:
+        return AuditEvent.all()
+    if actor.is_partner:
+        return AuditEvent.filter(partner_id=actor.partner_id)
+    return AuditEvent.filter(partner_id__in=Subquery(partners_visible_to(actor).values("id")))
+
+
+async def sees_partner(actor: Actor, partner_id: UUID) -> bool:
+    """Whether the actor may see this partner's records; a query only for a manager."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.is_partner:
+        return actor.partner_id == partner_id
+    return await partners_visible_to(actor).filter(id=partner_id).exists()
 
 
 async def get_contract(actor: Actor, contract_id: str, field: str = "contractId") -> Contract:

@@ -26,7 +26,7 @@ from domain.lifecycle import (
     business_date,
     renewal_status,
 )
-from domain.models import AuditEvent, Contract, NonRenewalRequest, Role
+from domain.models import Contract, NonRenewalRequest
 from domain.services import access
 from domain.services.renewal import HOLDING
 from domain.settings import Settings
@@ -188,12 +188,6 @@ def _latency_seconds() -> str:
     return f"(julianday(audit_events.at) - julianday({requested})) * 86400.0"
 
 
-def _events_visible_to(actor: Actor) -> QuerySet[AuditEvent]:
-    if actor.role is Role.ADMIN:
-        return AuditEvent.all()
-    return AuditEvent.filter(partner_id__in=Subquery(access.partners_visible_to(actor).values("id")))
-
-
 async def _count_by(queryset: QuerySet, column: str) -> dict[Any, int]:
     return dict(await queryset.annotate(n=Count("id")).group_by(column).values_list(column, "n"))
 
@@ -237,7 +231,7 @@ async def overview(actor: Actor, now: datetime, settings: Settings) -> Overview:
 
     first_day = today - timedelta(days=SIGNING_DAYS - 1)
     since = datetime.combine(first_day, time(0), tzinfo=settings.tz)
-    signed = _events_visible_to(actor).filter(action=SIGNED, at__gte=since)
+    signed = access.audit_events_visible_to(actor).filter(action=SIGNED, at__gte=since)
     per_day = await _count_by(signed.annotate(day=RawSQL(_business_day_of("at", settings, now))), "day")
     latency = _latency_seconds()
     row = (await signed.annotate(
