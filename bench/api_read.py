@@ -30,6 +30,8 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 
+from bench.common import free_port, pct  # noqa: E402
+
 QUERY = """query List($first: Int!) { contracts(first: $first) { nodes {
   id status kind effectiveOn expiresOn daysLeft regions { code }
   partner { id info { legalName } }
@@ -155,19 +157,6 @@ async def fill(database_url: str, contracts: int) -> None:
 
 SNAPSHOT = {"legal_name": "Reseller GmbH", "registration_number": "R1", "address": "Road 1",
             "contact_name": "C", "email": "c@example.com", "phone": "+4930123456"}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def request_for(endpoint: str, first: int) -> dict:

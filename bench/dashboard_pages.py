@@ -28,13 +28,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 from tortoise import connections
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import drop_database, fresh_database  # noqa: E402
 from domain import clock, db, documents  # noqa: E402
 from domain.auth import hash_password, issue_token  # noqa: E402
 from domain.lifecycle import ContractKind, ContractStatus, ReviewStatus, business_date, term_end  # noqa: E402
@@ -57,24 +57,6 @@ MANAGERS = 10
 GOAL_SECONDS = 2.0
 SNAPSHOT = {"legal_name": "P", "registration_number": "R", "address": "1 Road", "contact_name": "C",
             "email": "p@example.com", "phone": "+4930123456"}
-
-
-async def fresh_database(server: str, name: str) -> str:
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(server: str, name: str) -> None:
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def fill(count: int, today: date) -> dict:

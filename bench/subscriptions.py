@@ -27,6 +27,7 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import free_port, pct  # noqa: E402
 from domain import db, events  # noqa: E402
 from domain.auth import hash_password  # noqa: E402
 from domain.clock import now  # noqa: E402
@@ -41,19 +42,6 @@ from workers.queue import event_publisher  # noqa: E402
 SUBSCRIBE = json.dumps({"id": "1", "type": "subscribe", "payload": {
     "query": "subscription { contractStatusChanged { cursor contractId newStatus } }"}})
 PASSWORD = "bench-partner-password"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 class Subscriber:

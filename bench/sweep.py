@@ -17,11 +17,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from tortoise import connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import drop_database, fresh_database  # noqa: E402
 from domain import db  # noqa: E402
 from domain.lifecycle import ContractKind, ContractStatus  # noqa: E402
 from domain.models import AuditEvent, Contract, ContractTemplate, Partner  # noqa: E402
@@ -31,24 +31,6 @@ from domain.settings import Settings  # noqa: E402
 
 TODAY = date(2027, 6, 1)
 NOW = datetime(2027, 6, 1, 3, 0, tzinfo=UTC)
-
-
-async def fresh_database(server: str, name: str) -> str:
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(server: str, name: str) -> None:
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def fill(count: int) -> None:
