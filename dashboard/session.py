@@ -131,3 +131,15 @@ def pager(name: str, page_info: dict, shown: int) -> None:
         on_click=stack.append, args=(page_info["endCursor"],),
     )
     note.caption(f"Page {len(stack) + 1} · {shown} shown")
+
+
+def pick_row(name: str, kind: str, table, nodes: list[dict], page_info: dict) -> None:
+    """A page of list `name` as a table; selecting a row opens that item's page, by
+    putting its id in st.session_state[f"{kind}_id"]."""
+    picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
+                          width="stretch", key=f"{name}-table-{st.session_state.get(f'{name}-round', 0)}")
+    st.caption(f"Select a {kind} to open its page.")
+    pager(name, page_info, len(nodes))
+    if picked.selection.rows:
+        st.session_state[f"{kind}_id"] = nodes[picked.selection.rows[0]]["id"]
+        st.rerun()

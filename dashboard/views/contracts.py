@@ -127,14 +127,7 @@ def contract_list() -> None:
     if not nodes:
         st.info("No contract matches these filters." if any(filters.values()) else "No contracts yet.")
         return
-    picked = st.dataframe(show.contracts(nodes, with_partner=True), hide_index=True, on_select="rerun",
-                          selection_mode="single-row", width="stretch",
-                          key=f"contracts-table-{st.session_state.get('contracts-round', 0)}")
-    st.caption("Select a contract to open its page.")
-    session.pager("contracts", page["pageInfo"], len(nodes))
-    if picked.selection.rows:
-        st.session_state["contract_id"] = nodes[picked.selection.rows[0]]["id"]
-        st.rerun()
+    session.pick_row("contracts", "contract", show.contracts(nodes, with_partner=True), nodes, page["pageInfo"])
 
 
 if contract_id := st.session_state.get("contract_id"):

@@ -86,13 +86,7 @@ def partner_list() -> None:
         }
         for p in nodes
     ])
-    picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                          key=f"partners-table-{st.session_state.get('partners-round', 0)}", width="stretch")
-    st.caption("Select a partner to open its page.")
-    session.pager("partners", page["pageInfo"], len(nodes))
-    if picked.selection.rows:
-        st.session_state["partner_id"] = nodes[picked.selection.rows[0]]["id"]
-        st.rerun()
+    session.pick_row("partners", "partner", table, nodes, page["pageInfo"])
 
 
 if partner_id := st.session_state.get("partner_id"):
