@@ -22,6 +22,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.services import access
 from domain.services.accounts import user_for_token
 from domain.settings import Settings, get_settings
+from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
 from gql_api.schema import build_schema
@@ -32,6 +33,8 @@ log = logging.getLogger("gql_api")
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = fan_out.TransportWSHandler
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An error outside the operation (the database gone while the context looks up
         the viewer) answers like one inside it: INTERNAL with the request id, the stack in

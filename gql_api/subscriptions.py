@@ -14,6 +14,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus
 from domain.models import Role
 from domain.services import access
+from gql_api import fan_out
 from gql_api.context import Context
 from gql_api.types import Contract
 
@@ -83,7 +84,16 @@ class Visibility:
 
 
 async def _batches(info: Info[Context, None]) -> AsyncGenerator[list[dict[str, Any]], None]:
-    async with info.context.request.app.state.broadcaster.subscribe() as queue:
+    """The events this process relays: a partner's own only, anyone else's all (the caller
+    still checks each against S-5). A WebSocket subscriber joins the group that executes
+    each event once for everyone who asked the same (gql_api.fan_out), and gets nothing
+    here."""
+    broadcaster = info.context.request.app.state.broadcaster
+    if fan_out.joins_group():
+        await fan_out.join(info, broadcaster.groups)
+        return
+    actor = info.context.actor
+    async with broadcaster.subscribe(str(actor.partner_id) if actor.is_partner else None) as queue:
         while True:
             batch = await queue.get()
             if batch is None:

@@ -93,6 +93,17 @@ def audit_events_visible_to(actor: Actor) -> QuerySet[AuditEvent]:
     return AuditEvent.filter(partner_id__in=Subquery(partners_visible_to(actor).values("id")))
 
 
+def viewer_scope(actor: Actor) -> tuple:
+    """What decides, under S-5, which records an actor sees: actors with the same scope see
+    the same records (every admin; every user of one partner; one channel manager)."""
+    require_signed_in(actor)
+    if actor.role is Role.ADMIN:
+        return (actor.role,)
+    if actor.is_partner:
+        return (actor.role, actor.partner_id)
+    return (actor.role, actor.user_id)
+
+
 async def sees_partner(actor: Actor, partner_id: UUID) -> bool:
     """Whether the actor may see this partner's records; a query only for a manager."""
     if actor.role is Role.ADMIN:
