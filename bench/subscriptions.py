@@ -1,12 +1,15 @@
 """Commit-to-receipt latency of contractStatusChanged, at 1, 200 and 1,000 concurrent
 subscribers on one API process (uvicorn, its own OS process), on PostgreSQL and Redis.
 
-    .venv/bin/python bench/subscriptions.py [--subscribers 1 200 1000] [--events 40]
+    .venv/bin/python bench/subscriptions.py [--subscribers 1 200 1000] [--events 200]
 
 The bench process plays the worker: it signs contracts through the domain service, and
-its publisher notes the time at which each event left, after the commit. WebSocket
-clients (graphql-transport-ws, in this process) note when each event arrives. Events are
-sent one at a time, the next once every subscriber has the last one.
+its publisher notes the time at which each event left, after the commit. The subscribers
+are the npm graphql-ws reference client, each with its own WebSocket, all in one Node.js
+process of their own (bench/subscribers.mjs; `npm ci --prefix tests/node` installs it),
+and note when each event arrives; both processes read the same monotonic clock. Events
+are sent one at a time, the next once every subscriber has the last one; the first
+WARM_UP of each run are not counted.
 Goals: p99 <= 250 ms at 200 subscribers, and p99 at 200 <= 5 x p99 at 1."""
 
 import argparse
@@ -23,7 +26,6 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,33 +41,27 @@ from domain.settings import Settings  # noqa: E402
 from workers.queue import connect as connect_redis  # noqa: E402
 from workers.queue import event_publisher  # noqa: E402
 
-SUBSCRIBE = json.dumps({"id": "1", "type": "subscribe", "payload": {
-    "query": "subscription { contractStatusChanged { cursor contractId newStatus } }"}})
 PASSWORD = "bench-partner-password"
+# Events that warm each run up (the clients' JIT, the server's first executions), not counted.
+WARM_UP = 10
 
 
-class Subscriber:
-    def __init__(self, url: str, token: str):
-        self.url, self.token = url, token
-        self.arrivals: dict[str, float] = {}
-        self.task: asyncio.Task | None = None
+async def start_subscribers(url: str, token: str, count: int) -> asyncio.subprocess.Process:
+    """`count` graphql-ws reference clients in one Node.js process (bench/subscribers.mjs)."""
+    clients = await asyncio.create_subprocess_exec(
+        # A young generation big enough that the clients' own GC pauses don't count as delivery time.
+        "node", "--max-semi-space-size=64", str(Path(__file__).with_name("subscribers.mjs")), url, token, str(count),
+        stdout=asyncio.subprocess.PIPE, limit=1 << 22,
+    )
+    line = await asyncio.wait_for(clients.stdout.readline(), 60)
+    assert line.strip() == b"ready", line
+    return clients
 
-    async def start(self) -> None:
-        self.socket = await connect(self.url, subprotocols=["graphql-transport-ws"], max_queue=None)
-        await self.socket.send(json.dumps({"type": "connection_init", "payload": {"token": self.token}}))
-        assert json.loads(await self.socket.recv())["type"] == "connection_ack"
-        await self.socket.send(SUBSCRIBE)
-        self.task = asyncio.create_task(self.listen())
 
-    async def listen(self) -> None:
-        async for raw in self.socket:
-            message = json.loads(raw)
-            if message["type"] == "next":
-                self.arrivals[message["payload"]["data"]["contractStatusChanged"]["contractId"]] = time.perf_counter()
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await self.socket.close()
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def setup(settings: Settings, contracts: int):
@@ -98,18 +94,18 @@ async def run(args) -> None:
     settings = Settings(_env_file=None, database_url=args.server.rsplit("/", 1)[0] + f"/{name}",
                         redis_url=args.redis, data_dir=data_dir, queue_name=f"arq:{name}",
                         events_channel=f"events:{name}")
-    user = await setup(settings, (args.events + 1) * len(args.subscribers))
+    user = await setup(settings, (WARM_UP + args.events) * len(args.subscribers))
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
            "DATA_DIR": str(data_dir), "QUEUE_NAME": settings.queue_name, "EVENTS_CHANNEL": settings.events_channel}
     port = free_port()
     api = subprocess.Popen([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = await connect_redis(settings)
-    sent: dict[str, float] = {}
+    sent: dict[str, int] = {}
     publish = event_publisher(redis, settings)
 
     async def timed_publisher(messages):
-        at = time.perf_counter()
+        at = time.monotonic_ns()
         for message in messages:
             sent[message["contractId"]] = at
         await publish(messages)
@@ -133,31 +129,33 @@ async def run(args) -> None:
         print(f"contractStatusChanged: commit to receipt, one API process, {os.cpu_count()} cores, "
               f"{args.events} events per run")
         for count in args.subscribers:
-            subscribers = [Subscriber(f"ws://127.0.0.1:{port}/graphql", token) for _ in range(count)]
-            for start in range(0, count, 100):
-                await asyncio.gather(*(s.start() for s in subscribers[start:start + 100]))
-            await asyncio.sleep(1.0)
+            clients = await start_subscribers(f"ws://127.0.0.1:{port}/graphql", token, count)
+            await asyncio.sleep(1.0)  # the server registers each subscription after its client sends it
             gc.collect()
-            gc.freeze()  # the clients' own GC pauses would count as delivery time
+            gc.freeze()  # this process's GC pauses, between commit and publish, would count too
             latencies, worst = [], []
-            for number in range(args.events + 1):
+            cpu = {}
+            for number in range(WARM_UP + args.events):
                 contract = pending.pop()
                 shown = signing.contract_text(contract, template, business_date(now(), settings.tz), settings, ["DE"])
                 await signing.sign_contract(actor, str(contract.id), ["DE"], True, shown.content_hash, now(), settings)
-                key = str(contract.id)
-                deadline = time.perf_counter() + 10
-                while any(key not in s.arrivals for s in subscribers) and time.perf_counter() < deadline:
-                    await asyncio.sleep(0.002)
-                arrived = [s.arrivals[key] - sent[key] for s in subscribers if key in s.arrivals]
-                assert len(arrived) == count, f"{count - len(arrived)} subscribers missed an event"
-                if number:  # the first event warms each subscription up and is not counted
+                line = json.loads(await asyncio.wait_for(clients.stdout.readline(), 10))
+                assert line["contractId"] == str(contract.id), line
+                arrived = [(int(at) - sent[line["contractId"]]) / 1e9 for at in line["arrivals"]]
+                if number == WARM_UP:
+                    cpu = {"api": cpu_seconds(api.pid), "clients": cpu_seconds(clients.pid)}
+                if number >= WARM_UP:
                     latencies.extend(arrived)
                     worst.append(round(max(arrived) * 1000, 1))
-            await asyncio.gather(*(s.stop() for s in subscribers))
+            per_receipt = {who: (cpu_seconds(pid) - cpu[who]) / (count * args.events) * 1e6
+                           for who, pid in (("api", api.pid), ("clients", clients.pid))}
+            clients.kill()
+            await clients.wait()
             ms = [v * 1000 for v in latencies]
             results[count] = (pct(ms, 50), pct(ms, 99))
             print(f"  {count:>5} subscribers: p50 {results[count][0]:7.1f} ms  p99 {results[count][1]:7.1f} ms  "
-                  f"mean {statistics.fmean(ms):7.1f} ms  ({len(ms)} receipts)")
+                  f"mean {statistics.fmean(ms):7.1f} ms  ({len(ms)} receipts; CPU per receipt: "
+                  f"API {per_receipt['api']:.0f} µs, subscribers {per_receipt['clients']:.0f} µs)")
             if args.verbose:
                 print(f"        slowest receipt per event (ms): {worst}")
         if 1 in results and 200 in results:
@@ -180,7 +178,7 @@ async def run(args) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1, 200, 1000])
-    parser.add_argument("--events", type=int, default=40)
+    parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
