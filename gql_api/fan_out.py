@@ -5,12 +5,11 @@ same records under S-5 (access.viewer_scope), would get identical results. So th
 group: the group runs that subscription once, through the schema like any other (its
 resolver, limits and error codes), encodes each result once, and writes it to every
 member's socket. Per subscriber an event then costs one string and one socket write,
-instead of one execution of the selection set (bench/subscriptions.py, issue #4)."""
+instead of one execution of the selection set (bench/subscriptions.py)."""
 
 import asyncio
 import contextlib
 import dataclasses
-import logging
 from contextvars import ContextVar
 from typing import Any
 
@@ -23,8 +22,6 @@ from strawberry.types import Info
 
 from domain.errors import DomainError, ErrorCode
 from domain.services import access
-
-log = logging.getLogger("gql_api.fan_out")
 
 # A member whose socket takes no data for this long is cut off with an error, as a
 # subscriber too far behind always was, rather than holding up its whole group.
@@ -40,6 +37,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
     async def run_operation(self, operation: Operation) -> None:
         _operation.set(operation)  # the operation's own task: seen by its resolver only
         await super().run_operation(operation)
+
+
+def fell_behind() -> DomainError:
+    return DomainError(
+        ErrorCode.INVALID_STATE,
+        "This subscription fell too far behind and was closed; "
+        "fetch what you missed with contractEvents(after:) and subscribe again.",
+    )
 
 
 def joins_group() -> bool:
@@ -112,7 +117,7 @@ class Group:
             try:
                 async with asyncio.timeout(SLOW_CLIENT_SECONDS) as deadline:
                     while position < len(members):
-                        if position % 32 == 0:  # a timer per write would cost a fifth of the write
+                        if position % 32 == 0:  # rescheduling for every write cost an eighth of the fan-out
                             deadline.reschedule(loop.time() + SLOW_CLIENT_SECONDS)
                         member = members[position]
                         position += 1
@@ -124,11 +129,7 @@ class Group:
                             self.leave(member)
             except TimeoutError:
                 self.leave(member)
-                member.end(DomainError(
-                    ErrorCode.INVALID_STATE,
-                    "This subscription fell too far behind and was closed; "
-                    "fetch what you missed with contractEvents(after:) and subscribe again.",
-                ))
+                member.end(fell_behind())
 
     def leave(self, member: Member) -> None:
         self.members.pop(member, None)

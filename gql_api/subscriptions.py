@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from domain import events
 from domain.actors import Actor
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError
 from domain.lifecycle import ContractStatus
 from domain.models import Role
 from domain.services import access
@@ -97,11 +97,7 @@ async def _batches(info: Info[Context, None]) -> AsyncGenerator[list[dict[str, A
         while True:
             batch = await queue.get()
             if batch is None:
-                raise DomainError(
-                    ErrorCode.INVALID_STATE,
-                    "This subscription fell too far behind and was closed; "
-                    "fetch what you missed with contractEvents(after:) and subscribe again.",
-                )
+                raise fan_out.fell_behind()
             yield batch["events"]
 
 
