@@ -79,6 +79,9 @@ async def test_subscribers_who_ask_the_same_share_a_group_and_each_gets_what_it_
     one = await subscribe(host, token_a, ONE_CONTRACT, "one", {"id": contract_a})
     managers = await subscribe(host, manager, EVERY_CONTRACT, "m")
     other_partner = await subscribe(host, token_b, EVERY_CONTRACT, "b")
+    completed = await subscribe(host, token_a, EVERY_CONTRACT, "done")
+    await members_become(app, 7)
+    await completed.send(json.dumps({"id": "done", "type": "complete"}))  # leaves its group
     await members_become(app, 6)
     # Same query, same partner: one group. Other variables, another viewer: groups of their own.
     assert sorted(len(group.members) for group in app.state.broadcaster.groups.values()) == [1, 1, 1, 3]
@@ -98,14 +101,16 @@ async def test_subscribers_who_ask_the_same_share_a_group_and_each_gets_what_it_
     assert [m["payload"] for m in received[same[0]]] == [m["payload"] for m in received[same[1]]] \
         == [m["payload"] for m in received[same[2]]]
     assert all(m["payload"]["data"]["contractStatusChanged"]["contract"]["id"] == contract_a for m in received[one])
-    # Partner B shares no group with A and sees none of A's events.
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(other_partner.recv(), 0.5)
+    # Partner B shares no group with A and sees none of A's events; a completed operation
+    # is sent nothing more.
+    for ws in (other_partner, completed):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.5)
 
     for ws in same:
         await ws.close()
     await members_become(app, 3)
-    for ws in (one, managers, other_partner):
+    for ws in (one, managers, other_partner, completed):
         await ws.close()
     await members_become(app, 0)
     assert app.state.broadcaster.groups == {}
