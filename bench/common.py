@@ -1,8 +1,14 @@
-"""What several benchmarks need: a throw-away PostgreSQL database, a free port, a percentile."""
+"""What several benchmarks need: a throw-away PostgreSQL database, a free port, the API's
+readiness, a process's CPU time, a percentile."""
 
+import asyncio
+import os
 import socket
+from collections.abc import Callable
+from pathlib import Path
 
 import asyncpg
+import httpx
 
 
 async def fresh_database(server: str, name: str) -> str:
@@ -29,6 +35,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def wait_ready(http: httpx.AsyncClient, alive: Callable[[], bool], seconds: float = 30) -> str | None:
+    """Until the API at `http` answers /health/ready: None once it does, else what went wrong."""
+    for _ in range(int(seconds * 10)):
+        if not alive():
+            return "exited"
+        try:
+            if (await http.get("/health/ready")).status_code == 200:
+                return None
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    return "did not become ready"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:

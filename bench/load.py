@@ -61,17 +61,17 @@ from arq.constants import (
 )
 from redis.asyncio import Redis
 
+from bench.common import drop_database, free_port, fresh_database
 from bench.sign_throughput import (
     REDIS_URL,
     SERVER_URL,
     BenchError,
     Proc,
     Signer,
-    admin,
     database_url,
-    free_port,
     make_signers,
     pct,
+    wait_ready,
 )
 from domain import auth, clock, db
 from domain.lifecycle import ContractStatus
@@ -331,7 +331,7 @@ async def main(args: argparse.Namespace) -> int:
           f"1 worker, {args.pool_size or 'default (5)'} DB connections each; PostgreSQL {urlsplit(SERVER_URL).netloc}, Redis {REDIS_URL}; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
     try:
-        await admin(f'CREATE DATABASE "{db_name}"')
+        await fresh_database(SERVER_URL, db_name)
         db_created = orm_up = True
         t = time.monotonic()
         signers = await make_signers(settings, partner_clients * args.partners_per_client)
@@ -348,17 +348,7 @@ async def main(args: argparse.Namespace) -> int:
         procs.append(worker)
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=60, trust_env=False) as http:
-            for _ in range(600):
-                if not api.alive():
-                    raise BenchError(f"the API exited:\n{api.tail()}")
-                try:
-                    if (await http.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise BenchError(f"the API did not become ready:\n{api.tail()}")
+            await wait_ready(http, api, seconds=60)
 
             stats = Stats()
             start = time.monotonic()
@@ -412,7 +402,7 @@ async def main(args: argparse.Namespace) -> int:
         finally:
             await redis.aclose()
             if db_created:
-                await admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+                await drop_database(SERVER_URL, db_name)
             if args.keep_logs:
                 print(f"logs kept in {data_dir}")
             else:

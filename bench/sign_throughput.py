@@ -46,7 +46,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,7 +58,6 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import asyncpg
 import httpx
 from arq.constants import (
     in_progress_key_prefix,
@@ -69,6 +67,8 @@ from arq.constants import (
 )
 from redis.asyncio import Redis
 
+from bench.common import cpu_seconds, drop_database, free_port, fresh_database
+from bench.common import wait_ready as common_wait_ready
 from domain import auth, clock, db, documents
 from domain.lifecycle import ContractStatus, business_date
 from domain.models import AuditEvent, Contract, ContractTemplate, Role, User
@@ -149,14 +149,6 @@ def database_url(name: str) -> str:
     return urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
 
 
-async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(SERVER_URL.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def make_signers(settings: Settings, count: int) -> list[Signer]:
     """Partners registered and approved through the domain services; each gets a token
     and the contentHash its preview would show."""
@@ -205,12 +197,6 @@ async def make_signers(settings: Settings, count: int) -> list[Signer]:
 # ---------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Proc:
     def __init__(self, name: str, argv: list[str], env: dict, log_path: Path):
         self.name = name
@@ -222,9 +208,7 @@ class Proc:
         )
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.popen.pid)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -244,17 +228,10 @@ class Proc:
         self._log.close()
 
 
-async def wait_ready(http: httpx.AsyncClient, api: Proc) -> None:
-    for _ in range(300):  # 30 s at most
-        if not api.alive():
-            raise BenchError(f"the API exited:\n{api.tail()}")
-        try:
-            if (await http.get("/health/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise BenchError(f"the API did not become ready:\n{api.tail()}")
+async def wait_ready(http: httpx.AsyncClient, api: Proc, seconds: float = 30) -> None:
+    problem = await common_wait_ready(http, api.alive, seconds)
+    if problem:
+        raise BenchError(f"the API {problem}:\n{api.tail()}")
 
 
 # ---------------------------------------------------------------- the timed calls
@@ -481,7 +458,7 @@ async def main(args: argparse.Namespace) -> int:
     print(f"signing benchmark {run_id}: PostgreSQL {urlsplit(SERVER_URL).netloc}, Redis {REDIS_URL}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work slows every figure)")
     try:
-        await admin(f'CREATE DATABASE "{db_name}"')
+        await fresh_database(SERVER_URL, db_name)
         db_created = True
         documents.ensure_programme_certificate(settings)
         t = time.monotonic()
@@ -585,7 +562,7 @@ async def main(args: argparse.Namespace) -> int:
         finally:
             await redis.aclose()
             if db_created:
-                await admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+                await drop_database(SERVER_URL, db_name)
             if args.profile:
                 print(f"worker profile written to {args.profile}")
             if args.keep_logs:

@@ -27,12 +27,11 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, pct  # noqa: E402
+from bench.common import cpu_seconds, drop_database, free_port, fresh_database, pct, wait_ready  # noqa: E402
 from domain import db, events  # noqa: E402
 from domain.auth import hash_password, issue_token  # noqa: E402
 from domain.clock import now  # noqa: E402
@@ -67,12 +66,6 @@ async def start_subscribers(url: str, tokens: list[str], receipts: int, data_dir
     return clients
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def setup(settings: Settings, contracts_of: list[int]) -> list[User]:
     """Partners (one user each) with `contracts_of[i]` contracts to sign for partner i."""
     await db.migrate(settings)
@@ -100,13 +93,9 @@ async def setup(settings: Settings, contracts_of: list[int]) -> list[User]:
 
 
 async def run(args) -> None:
-    server = args.server.replace("postgres://", "postgresql://", 1)
     name = f"pc_bench_subs_{os.getpid()}"
-    conn = await asyncpg.connect(server)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
     data_dir = Path("/tmp") / name
-    settings = Settings(_env_file=None, database_url=args.server.rsplit("/", 1)[0] + f"/{name}",
+    settings = Settings(_env_file=None, database_url=await fresh_database(args.server, name),
                         redis_url=args.redis, data_dir=data_dir, queue_name=f"arq:{name}",
                         events_channel=f"events:{name}")
 
@@ -140,13 +129,9 @@ async def run(args) -> None:
     events.configure(timed_publisher)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(200):
-                try:
-                    if (await client.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            problem = await wait_ready(client, lambda: api.poll() is None)
+            if problem:
+                raise RuntimeError(f"the API {problem}")
         tokens = [issue_token(settings, user.id, now())[0] for user in users]
         pending: dict[uuid.UUID, list[Contract]] = {user.partner_id: [] for user in users}
         for contract in await Contract.filter(status=ContractStatus.PENDING_SIGNATURE):
@@ -202,9 +187,7 @@ async def run(args) -> None:
         api.wait(timeout=20)
         await redis.aclose()
         await db.close()
-        conn = await asyncpg.connect(server)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        await drop_database(args.server, name)
 
 
 if __name__ == "__main__":
