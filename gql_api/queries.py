@@ -14,7 +14,7 @@ from domain.services import overview as contract_filters
 from gql_api.context import Context
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, after_cursor, page
-from gql_api.subscriptions import ContractStatusChange
+from gql_api.subscriptions import ContractStatusChange, is_status_change
 from gql_api.types import (
     AuditEvent,
     Contract,
@@ -224,8 +224,9 @@ class Query:
         if contract_id:
             queryset = queryset.filter(contract_id=(await access.get_contract(actor, contract_id)).id)
         rows, page_info = await after_cursor(queryset, first, after)
-        changes = [ContractStatusChange.of(events.message(row)) for row in rows]
-        return Connection(nodes=[c for c in changes if c.old_status != c.new_status], page_info=page_info)
+        messages = [events.message(row) for row in rows]
+        changes = [ContractStatusChange.of(m) for m in messages if is_status_change(m)]
+        return Connection(nodes=changes, page_info=page_info)
 
     @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")
     async def document_check(self, info: Info[Context, None], contract_id: strawberry.ID) -> DocumentCheckResult:
