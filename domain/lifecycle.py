@@ -116,11 +116,15 @@ def term_continues(
 
 # Renewal and non-renewal (S-15 to S-21). Counted in daysLeft = expiresOn - today.
 RENEWAL_OPENS_DAYS_LEFT = 45
-RENEWAL_CLOSES_DAYS_LEFT = 31
-NON_RENEWAL_CLOSES_DAYS_LEFT = 31
 AUTO_RENEW_DAYS_LEFT = 30
+# Both close the day before auto-renewal: Renew, and asking not to renew, while daysLeft > 30.
+RENEWAL_CLOSES_DAYS_LEFT = AUTO_RENEW_DAYS_LEFT + 1
+NON_RENEWAL_CLOSES_DAYS_LEFT = AUTO_RENEW_DAYS_LEFT + 1
 
 IN_FORCE_STATUSES = frozenset({S.SIGNED, S.ACTIVE})
+
+# A non-renewal request in one of these holds the contract's renewal (S-17, S-18, S-20).
+HOLDS_RENEWAL = frozenset({ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED})
 
 
 class RenewalStatus(StrEnum):
@@ -193,7 +197,7 @@ def auto_renewal(
     renewable = (IN_FORCE_STATUSES | {S.EXPIRED}) if hold_released else IN_FORCE_STATUSES
     if status not in renewable or today < auto_renew_day(expires_on):
         return AutoRenewal.NONE
-    if non_renewal_status in (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED):
+    if non_renewal_status in HOLDS_RENEWAL:
         return AutoRenewal.NONE
     if successor_status is None:
         return AutoRenewal.CREATE

@@ -13,7 +13,7 @@ from tortoise.functions import Max
 
 from domain import clock
 from domain.actors import Actor
-from domain.lifecycle import ReviewStatus, business_date
+from domain.lifecycle import HOLDS_RENEWAL, business_date
 from domain.models import (
     AuditEvent,
     Contract,
@@ -70,7 +70,7 @@ async def _non_renewal_holds(ids: list[Any]) -> list[Any]:
     rows = {
         row.contract_id: row  # type: ignore[attr-defined]
         for row in await NonRenewalRequest.filter(
-            contract_id__in=set(ids), status__in=(ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED)
+            contract_id__in=set(ids), status__in=HOLDS_RENEWAL
         )
     }
     return [rows.get(i) for i in ids]

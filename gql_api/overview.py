@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from domain.lifecycle import ContractStatus, RegistrationStatus
 from domain.services import overview as figures
+from domain.services.overview import EXPIRING_WITHIN_DAYS
 from gql_api.context import Context
 
 ReviewKindType = strawberry.enum(figures.ReviewKind, description="What waits in the review queue.")
@@ -67,7 +68,8 @@ class Overview:
     )
     contracts_by_status: list[ContractStatusCount] = strawberry.field(description="Contracts by status.")
     expiring: list[ExpiringCount] = strawberry.field(
-        description="Contracts in force expiring within 30, 45 and 90 days."
+        description="Contracts in force expiring within "
+        + ", ".join(map(str, EXPIRING_WITHIN_DAYS[:-1])) + f" and {EXPIRING_WITHIN_DAYS[-1]} days."
     )
     pending_reviews: list[PendingReviewCount] = strawberry.field(
         description="The review queue: how many wait, and for how long."

@@ -10,6 +10,9 @@ from strawberry.types import Info
 from domain import inputs, models
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
+    NON_RENEWAL_CLOSES_DAYS_LEFT,
+    RENEWAL_CLOSES_DAYS_LEFT,
+    RENEWAL_OPENS_DAYS_LEFT,
     ContractKind,
     ContractStatus,
     RegistrationStatus,
@@ -136,8 +139,8 @@ ContractPreviewResult = Annotated[
 
 @strawberry.type(description="The days in which the partner may Renew (S-18).")
 class RenewalWindow:
-    opens_on: date = strawberry.field(description="First day (daysLeft = 45).")
-    closes_on: date = strawberry.field(description="Last day (daysLeft = 31).")
+    opens_on: date = strawberry.field(description=f"First day (daysLeft = {RENEWAL_OPENS_DAYS_LEFT}).")
+    closes_on: date = strawberry.field(description=f"Last day (daysLeft = {RENEWAL_CLOSES_DAYS_LEFT}).")
     is_open: bool = strawberry.field(description="Whether Renew is possible today.")
 
 
@@ -295,7 +298,7 @@ class Contract:
             is_open=renewal_window_open(self.model.expires_on, info.context.today),
         )
 
-    @strawberry.field(description="The last day a non-renewal may be requested (daysLeft = 31).")
+    @strawberry.field(description=f"The last day a non-renewal may be requested (daysLeft = {NON_RENEWAL_CLOSES_DAYS_LEFT}).")
     def non_renewal_allowed_until(self) -> Optional[date]:
         return non_renewal_allowed_until(self.model.expires_on) if self.model.expires_on else None
 

@@ -10,7 +10,7 @@ from tortoise.queryset import QuerySet
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.inputs import parse_id
-from domain.lifecycle import ContractStatus, is_in_force
+from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, is_in_force
 from domain.models import (
     AuditEvent,
     Contract,
@@ -129,7 +129,7 @@ async def get_partner(actor: Actor, partner_id: str, field: str = "partnerId") -
 
 async def contracts_in_force(partner_id: UUID, today: date) -> list[Contract]:
     signed = await Contract.filter(
-        partner_id=partner_id, status__in=(ContractStatus.SIGNED, ContractStatus.ACTIVE)
+        partner_id=partner_id, status__in=IN_FORCE_STATUSES
     )
     return [c for c in signed if is_in_force(c.status, c.effective_on, c.expires_on, today)]
 
@@ -142,7 +142,7 @@ async def console_open(partner_id: UUID, today: date) -> bool:
 async def partners_with_console_open(partner_ids: set[UUID], today: date) -> set[UUID]:
     """console_open for many partners in one query."""
     signed = await Contract.filter(
-        partner_id__in=partner_ids, status__in=(ContractStatus.SIGNED, ContractStatus.ACTIVE)
+        partner_id__in=partner_ids, status__in=IN_FORCE_STATUSES
     ).values("partner_id", "status", "effective_on", "expires_on")
     return {
         c["partner_id"] for c in signed

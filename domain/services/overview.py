@@ -18,7 +18,10 @@ from tortoise.queryset import QuerySet
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
+    AUTO_RENEW_DAYS_LEFT,
+    HOLDS_RENEWAL,
     IN_FORCE_STATUSES,
+    RENEWAL_OPENS_DAYS_LEFT,
     ContractStatus,
     RegistrationStatus,
     RenewalStatus,
@@ -28,10 +31,9 @@ from domain.lifecycle import (
 )
 from domain.models import Contract, NonRenewalRequest
 from domain.services import access
-from domain.services.renewal import HOLDING
 from domain.settings import Settings
 
-EXPIRING_WITHIN_DAYS = (30, 45, 90)
+EXPIRING_WITHIN_DAYS = (AUTO_RENEW_DAYS_LEFT, RENEWAL_OPENS_DAYS_LEFT, 90)
 EXPIRY_MONTHS = 12
 SIGNING_DAYS = 30
 SIGNED = "CONTRACT_SIGNED"
@@ -73,7 +75,7 @@ def in_region(queryset: QuerySet[Contract], code: str) -> QuerySet[Contract]:
 # follows. tests/domain/test_overview.py checks the filter against the rule on every
 # combination, in the database.
 SUCCESSOR_STATES: tuple[ContractStatus | None, ...] = (None, *ContractStatus)
-HOLD_STATES: tuple[ReviewStatus | None, ...] = (None, *HOLDING)
+HOLD_STATES: tuple[ReviewStatus | None, ...] = (None, *HOLDS_RENEWAL)
 
 
 def _holding(status: ReviewStatus) -> Q:
@@ -82,7 +84,7 @@ def _holding(status: ReviewStatus) -> Q:
 
 def _hold_is(hold: ReviewStatus | None) -> Q:
     if hold is None:
-        return ~Q(id__in=Subquery(NonRenewalRequest.filter(status__in=list(HOLDING)).values("contract_id")))
+        return ~Q(id__in=Subquery(NonRenewalRequest.filter(status__in=list(HOLDS_RENEWAL)).values("contract_id")))
     return _holding(hold)
 
 

@@ -12,8 +12,9 @@ from domain.auth import hash_password
 from domain.contract_text import SNAPSHOT_FIELDS
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus
-from domain.models import Contract, ContractTemplate, Partner, Role, User
+from domain.models import Contract, Partner, Role, User
 from domain.services.access import get_partner, require_manager
+from domain.services.templates import current_template
 
 MAX_LENGTHS = {
     "legal_name": 200,
@@ -123,9 +124,7 @@ async def _decide(
 
 async def push_initial_contract(actor: Actor, partner: Partner, now: datetime) -> Contract:
     """S-2: the initial contract appears in the partner's list; no one has to ask."""
-    template = await ContractTemplate.all().order_by("-version").first()
-    if template is None:
-        raise DomainError(ErrorCode.INVALID_STATE, "No contract template is configured.")
+    template = await current_template()
     contract = await Contract.create(
         partner=partner,
         template=template,

@@ -8,6 +8,8 @@ from domain import audit, events, inputs
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import (
+    AUTO_RENEW_DAYS_LEFT,
+    HOLDS_RENEWAL,
     ContractKind,
     ContractStatus,
     ReviewStatus,
@@ -19,7 +21,7 @@ from domain.lifecycle import (
     renewal_window,
     renewal_window_open,
 )
-from domain.models import Contract, ContractTemplate, NonRenewalRequest, Partner
+from domain.models import Contract, NonRenewalRequest, Partner
 from domain.services.access import (
     get_contract,
     non_renewal_requests_visible_to,
@@ -29,9 +31,8 @@ from domain.services.access import (
 )
 from domain.services.registration import COMMENT_MAX, snapshot_of
 from domain.services.sweep import SweepResult, auto_renew
+from domain.services.templates import current_template
 from domain.settings import Settings
-
-HOLDING = (ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED)
 
 
 def _require_in_force(contract: Contract, today: date) -> None:
@@ -44,7 +45,7 @@ class _Changed(Exception):
 
 
 async def _holding_request(contract: Contract) -> NonRenewalRequest | None:
-    return await NonRenewalRequest.filter(contract_id=contract.id, status__in=HOLDING).first()
+    return await NonRenewalRequest.filter(contract_id=contract.id, status__in=HOLDS_RENEWAL).first()
 
 
 def _refuse_for_hold(request: NonRenewalRequest) -> DomainError:
@@ -76,7 +77,7 @@ async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings
             f"This contract can be renewed from {opens_on} to {closes_on}. "
             "After that it renews automatically unless a non-renewal was approved.",
         )
-    template = await ContractTemplate.all().order_by("-version").first()
+    template = await current_template()
     partner = await Partner.get(id=contract.partner_id)  # type: ignore[attr-defined]
     effective_on, expires_on = renewal_term(contract.expires_on, settings.term_months)  # type: ignore[arg-type]
     try:
@@ -147,7 +148,7 @@ async def request_non_renewal(
         raise DomainError(
             ErrorCode.NON_RENEWAL_WINDOW_CLOSED,
             f"A non-renewal had to be requested by {non_renewal_allowed_until(contract.expires_on)}; "  # type: ignore[arg-type]
-            "in the last 30 days it is no longer possible.",
+            f"in the last {AUTO_RENEW_DAYS_LEFT} days it is no longer possible.",
         )
     async with events.transaction():
         # Bumping the contract's version serialises concurrent requests, and a renew at the

@@ -21,6 +21,7 @@ from domain.actors import system
 from domain.contract_text import SNAPSHOT_FIELDS, content_hash, render
 from domain.lifecycle import (
     AUTO_RENEW_DAYS_LEFT,
+    HOLDS_RENEWAL,
     IN_FORCE_STATUSES,
     AutoRenewal,
     ContractKind,
@@ -32,6 +33,7 @@ from domain.lifecycle import (
     term_continues,
 )
 from domain.models import Contract, ContractTemplate, NonRenewalRequest, Partner
+from domain.services.templates import current_template
 from domain.settings import Settings
 
 IN_FORCE = list(IN_FORCE_STATUSES)
@@ -105,7 +107,7 @@ async def auto_renew(
     holds = {
         row["contract_id"]: ReviewStatus(row["status"])
         for row in await NonRenewalRequest.filter(
-            held, status__in=[ReviewStatus.IN_REVIEW, ReviewStatus.APPROVED]
+            held, status__in=list(HOLDS_RENEWAL)
         ).values("contract_id", "status")
     }
     partners = {
@@ -113,7 +115,7 @@ async def auto_renew(
         for row in await Partner.filter(owning).distinct().values("id", *SNAPSHOT_FIELDS)
     }
     templates = {t.id: t for t in await ContractTemplate.all()}
-    current = max(templates.values(), key=lambda t: t.version)
+    current = await current_template()
 
     at = bulk.stamp(now)
     created, completed, audit_rows = [], [], []

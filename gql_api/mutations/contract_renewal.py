@@ -4,6 +4,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.errors import DomainError
+from domain.lifecycle import AUTO_RENEW_DAYS_LEFT, RENEWAL_CLOSES_DAYS_LEFT, RENEWAL_OPENS_DAYS_LEFT
 from domain.services import renewal
 from gql_api.context import Context
 from gql_api.types import Contract, NonRenewalRequest, OperationError
@@ -35,7 +36,8 @@ NonRenewalResult = Annotated[NonRenewalSuccess | OperationError, strawberry.unio
 @strawberry.type
 class ContractRenewalMutations:
     @strawberry.mutation(
-        description="Renew a contract in its window (daysLeft 45 to 31); asking twice returns the same renewal."
+        description=f"Renew a contract in its window (daysLeft {RENEWAL_OPENS_DAYS_LEFT} to {RENEWAL_CLOSES_DAYS_LEFT}); "
+        "asking twice returns the same renewal."
     )
     async def renew_contract(self, info: Info[Context, None], contract_id: strawberry.ID) -> RenewContractResult:
         ctx = info.context
@@ -45,7 +47,7 @@ class ContractRenewalMutations:
             return OperationError.of(error)
         return RenewContractSuccess(renewal=Contract.of(contract))
 
-    @strawberry.mutation(description="Ask not to renew a contract; allowed while daysLeft > 30.")
+    @strawberry.mutation(description=f"Ask not to renew a contract; allowed while daysLeft > {AUTO_RENEW_DAYS_LEFT}.")
     async def non_renew_contract(self, info: Info[Context, None], input: NonRenewContractInput) -> NonRenewalResult:
         ctx = info.context
         try:
@@ -56,7 +58,7 @@ class ContractRenewalMutations:
             return OperationError.of(error)
         return NonRenewalSuccess(request=NonRenewalRequest(model=request))
 
-    @strawberry.mutation(description="Withdraw an open non-renewal request; past day 30 the contract renews at once.")
+    @strawberry.mutation(description=f"Withdraw an open non-renewal request; past day {AUTO_RENEW_DAYS_LEFT} the contract renews at once.")
     async def withdraw_non_renewal(self, info: Info[Context, None], request_id: strawberry.ID) -> NonRenewalResult:
         ctx = info.context
         try:
@@ -67,7 +69,7 @@ class ContractRenewalMutations:
         return NonRenewalSuccess(request=NonRenewalRequest(model=request))
 
     @strawberry.mutation(
-        description="Approve or reject a non-renewal. Rejected past day 30, the contract renews at once."
+        description=f"Approve or reject a non-renewal. Rejected past day {AUTO_RENEW_DAYS_LEFT}, the contract renews at once."
     )
     async def review_non_renewal(
         self, info: Info[Context, None], request_id: strawberry.ID, approve: bool, comment: Optional[str] = None
