@@ -10,6 +10,7 @@ from domain.contract_text import SNAPSHOT_FIELDS
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import UNSIGNED, RegistrationStatus, ReviewStatus
 from domain.models import Contract, InfoChangeRequest, Partner
+from domain.services import reviews
 from domain.services.access import info_change_requests_visible_to, require_manager, require_partner
 from domain.services.registration import COMMENT_MAX, clean_partner_field, snapshot_of
 
@@ -76,14 +77,10 @@ async def review_info_change(
         raise not_found("information change request", "requestId")
     target = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     async with events.transaction():
-        decided = await InfoChangeRequest.filter(
-            id=request.id, status=ReviewStatus.IN_REVIEW
-        ).update(status=target, reviewer_id=actor.user_id, comment=comment or None, decided_at=now)
-        if not decided:
-            await request.refresh_from_db()
-            raise DomainError(
-                ErrorCode.ALREADY_DECIDED, f"This request was already decided: {request.status}."
-            )
+        await reviews.decide(
+            request, "status", ReviewStatus.IN_REVIEW, target, "request",
+            reviewer_id=actor.user_id, comment=comment or None, decided_at=now,
+        )
         await audit.record(
             actor,
             f"INFO_CHANGE_{target}",

@@ -13,6 +13,7 @@ from domain.contract_text import SNAPSHOT_FIELDS
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus
 from domain.models import Contract, Partner, Role, User
+from domain.services import reviews
 from domain.services.access import get_partner, require_manager
 from domain.services.templates import current_template
 
@@ -93,20 +94,10 @@ async def _decide(
     )
     partner = await get_partner(actor, partner_id)
     async with events.transaction():
-        changed = await Partner.filter(
-            id=partner.id, registration_status=RegistrationStatus.PENDING_REVIEW
-        ).update(
-            registration_status=target,
-            review_comment=comment or None,
-            reviewed_at=now,
-            version=F("version") + 1,
+        await reviews.decide(
+            partner, "registration_status", RegistrationStatus.PENDING_REVIEW, target, "registration",
+            review_comment=comment or None, reviewed_at=now, version=F("version") + 1,
         )
-        if not changed:
-            await partner.refresh_from_db()
-            raise DomainError(
-                ErrorCode.ALREADY_DECIDED,
-                f"This registration was already decided: {partner.registration_status}.",
-            )
         await audit.record(
             actor,
             f"REGISTRATION_{target}",
