@@ -161,8 +161,8 @@ async def signed_for_real(settings: Settings, manager: User) -> str:
     contract = await Contract.get(partner_id=partner.id)
     actor = access.actor_for(await User.get(partner_id=partner.id))
     shown = signing.contract_text(contract, await contract.template, business_date(now, settings.tz), settings, ["DE"])
-    request = await signing.sign_contract(actor, str(contract.id), ["DE"], True, shown.content_hash, now, settings)
-    await signing.complete_signing(str(contract.id), request.attempt, clock.now(), settings,  # type: ignore[arg-type]
+    signed = await signing.sign_contract(actor, str(contract.id), ["DE"], True, shown.content_hash, now, settings)
+    await signing.complete_signing(str(contract.id), signed.signing_attempt, clock.now(), settings,  # type: ignore[arg-type]
                                    documents.load_sealer(settings), documents.DocumentStore(settings.documents_path))
     return str(contract.id)
 

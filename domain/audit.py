@@ -35,5 +35,5 @@ async def record(
         request_id=actor.request_id,
         client_ip=actor.client_ip,
     )
-    events.collect([events.message(event)])
+    events.collect([events.stored(event)])
     return event

@@ -81,15 +81,18 @@ async def insert_renewals(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]
 
 
 async def insert_audit_events(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> list[dict]:
-    """Returns the stored events, with their ids (without `detail`)."""
+    """Returns the stored events, with their ids."""
     names = ", ".join(AUDIT_COLUMNS)
     values = ", ".join(f"x.{name}" for name in AUDIT_COLUMNS)
-    returned = ", ".join(["id", *(name for name in AUDIT_COLUMNS if name != "detail")])
     sql = (
         f"INSERT INTO audit_events ({names}) SELECT {values} "
-        f"FROM {_source(conn, AUDIT_COLUMNS)} RETURNING {returned}"
+        f"FROM {_source(conn, AUDIT_COLUMNS)} RETURNING id, {names}"
     )
-    return await _run(conn, sql, rows)
+    stored = await _run(conn, sql, rows)
+    for row in stored:  # JSON text from either database's raw driver
+        if isinstance(row["detail"], str):
+            row["detail"] = orjson.loads(row["detail"])
+    return stored
 
 
 async def set_statuses(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]], updated_at: datetime) -> list[Any]:
@@ -125,11 +128,12 @@ async def start_system_signing(conn: BaseDBAsyncClient, rows: Sequence[dict[str,
     ]
 
 
-async def set_chain_hashes(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> int:
-    """{id, chain_hash} for events not chained yet. Returns how many were set."""
-    columns = {"id": "bigint", "chain_hash": "text"}
+async def set_chain_links(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]]) -> int:
+    """{id, chain_seq, chain_hash} for events not chained yet. Returns how many were set."""
+    columns = {"id": "bigint", "chain_seq": "bigint", "chain_hash": "text"}
     sql = (
-        f"UPDATE audit_events SET chain_hash = x.chain_hash FROM {_source(conn, columns)} "
-        "WHERE audit_events.id = x.id AND audit_events.chain_hash IS NULL RETURNING audit_events.id AS id"
+        f"UPDATE audit_events SET chain_seq = x.chain_seq, chain_hash = x.chain_hash "
+        f"FROM {_source(conn, columns)} "
+        "WHERE audit_events.id = x.id AND audit_events.chain_seq IS NULL RETURNING audit_events.id AS id"
     )
     return len(await _run(conn, sql, rows))

@@ -1,25 +1,52 @@
-"""Events for subscribers (S-23): the audit events a transaction wrote, handed to the
-process's publisher once that transaction has committed, so that no subscriber ever
-sees a change that was rolled back.
+"""The one after-commit path.
 
-Each process (API, worker, command line) sets its publisher once with `configure`;
-without one, events are only stored, as audit events always are."""
+A service records what happened as audit events, in its own transaction (domain/audit.py).
+Everything that follows from them (the subscription event, the sealing job, and next the
+notifications) is a *reaction* to those events, and runs only after the commit, so that a
+rolled-back change sends nothing. No caller has to remember anything: writing the audit
+event is the declaration.
+
+Each reaction runs from two places:
+- at once, in the process that committed, with the events it has just written: fast, and
+  best-effort;
+- from the durable record, by the worker's relay (`catch_up`), which follows the audit
+  log's hash chain with a cursor per reaction and retries until the reaction succeeds, so
+  that a crash between the commit and the send, or Redis down for a minute, loses nothing.
+
+A reaction is therefore idempotent: a sealing job is deduplicated by its job id, a
+notification by its key. Publishing to live subscribers runs only at once: a subscriber
+that missed an event catches up with contractEvents(after:).
+
+Each process (API, worker, command line) sets its reactions once with `configure`; with
+none, events are only stored, as audit events always are."""
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from domain.models import AuditEvent
+from domain.audit_chain import FIELDS, head
+from domain.models import AuditEvent, EventCursor
 
 log = logging.getLogger("domain.events")
 
-Publisher = Callable[[list[dict[str, Any]]], Awaitable[None]]
-_publisher: Publisher | None = None
-_pending: ContextVar[list[dict[str, Any]] | None] = ContextVar("pending_events", default=None)
+# An audit event's stored fields (audit_chain.FIELDS), as reactions receive them.
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reaction:
+    name: str  # the name of its cursor over the audit log
+    run: Callable[[list[Event]], Awaitable[None]]
+    durable: bool = True  # also run from the record by the relay, not only at once
+
+
+_reactions: tuple[Reaction, ...] = ()
+_pending: ContextVar[list[Event] | None] = ContextVar("pending_events", default=None)
 
 REVIEW_QUEUE_ACTIONS = frozenset({
     "REGISTRATION_SUBMITTED", "REGISTRATION_APPROVED", "REGISTRATION_REJECTED",
@@ -29,38 +56,57 @@ REVIEW_QUEUE_ACTIONS = frozenset({
 })
 
 
-def configure(publisher: Publisher | None) -> None:
-    global _publisher
-    _publisher = publisher
+def configure(*reactions: Reaction) -> None:
+    global _reactions
+    _reactions = reactions
 
 
-def message(event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
+def durable_reactions() -> tuple[Reaction, ...]:
+    return tuple(reaction for reaction in _reactions if reaction.durable)
+
+
+def stored(event: AuditEvent) -> Event:
+    return {name: getattr(event, name) for name in FIELDS}
+
+
+def message(event: Event | AuditEvent) -> dict[str, Any]:
     """What subscribers receive: the audit event's public fields, in the API's spelling."""
-    get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
-    at = get("at")
+    if isinstance(event, AuditEvent):
+        event = stored(event)
+    at = event["at"]
     return {
-        "id": get("id"),
+        "id": event["id"],
         "at": at if isinstance(at, str) else at.isoformat(),
-        "action": get("action"),
-        "actorRole": str(get("actor_role")) if get("actor_role") else None,
-        "partnerId": str(get("partner_id")) if get("partner_id") else None,
-        "contractId": str(get("contract_id")) if get("contract_id") else None,
-        "subjectId": str(get("subject_id")) if get("subject_id") else None,
-        "fromStatus": get("from_status"),
-        "toStatus": get("to_status"),
+        "action": event["action"],
+        "actorRole": str(event["actor_role"]) if event["actor_role"] else None,
+        "partnerId": str(event["partner_id"]) if event["partner_id"] else None,
+        "contractId": str(event["contract_id"]) if event["contract_id"] else None,
+        "subjectId": str(event["subject_id"]) if event["subject_id"] else None,
+        "fromStatus": event["from_status"],
+        "toStatus": event["to_status"],
     }
 
 
-def collect(messages: list[dict[str, Any]]) -> None:
+def collect(recorded: Sequence[Event]) -> None:
     pending = _pending.get()
     if pending is not None:
-        pending.extend(messages)
+        pending.extend(recorded)
+
+
+async def react(recorded: list[Event], reactions: Sequence[Reaction]) -> None:
+    for reaction in reactions:
+        try:
+            await reaction.run(recorded)
+        except Exception:  # noqa: BLE001
+            # Stored all the same: the relay runs durable reactions from the record.
+            log.warning("reaction %s failed for %s events; the relay will catch up",
+                        reaction.name, len(recorded), exc_info=True)
 
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[Any]:
-    """`in_transaction()`, and then, once committed, publish what it recorded. A nested
-    call joins the outer transaction and publishes with it."""
+    """`in_transaction()`, and then, once committed, run the reactions to what it recorded.
+    A nested call joins the outer transaction and reacts with it."""
     outer = _pending.get()
     if outer is not None:
         async with in_transaction() as conn:
@@ -73,9 +119,31 @@ async def transaction() -> AsyncIterator[Any]:
         committed = _pending.get() or []
     finally:
         _pending.reset(token)
-    if committed and _publisher is not None:
-        try:
-            await _publisher(committed)
-        except Exception:  # noqa: BLE001
-            # Stored all the same; clients catch up with contractEvents(after:).
-            log.warning("could not publish %s events", len(committed), exc_info=True)
+    if committed:
+        await react(committed, _reactions)
+
+
+async def catch_up(reaction: Reaction, batch: int = 1000) -> int:
+    """Run `reaction` over the chained events past its cursor, oldest first, and move the
+    cursor only once it succeeded. A cursor starts at the chain's head when first used: a
+    new reaction does not replay history. Returns how many events it saw."""
+    cursor = await EventCursor.get_or_none(consumer=reaction.name)
+    if cursor is None:
+        position, _ = await head()
+        cursor, _ = await EventCursor.get_or_create(consumer=reaction.name, defaults={"position": position})
+    seen, position = 0, cursor.position
+    while True:
+        rows = await (
+            AuditEvent.filter(chain_seq__gt=position).order_by("chain_seq").limit(batch)
+            .values(*FIELDS, "chain_seq")
+        )
+        if not rows:
+            return seen
+        await reaction.run(rows)
+        moved = await EventCursor.filter(consumer=reaction.name, position=position).update(
+            position=rows[-1]["chain_seq"]
+        )
+        if not moved:  # another relay moved it meanwhile; it carries on from there
+            return seen
+        position = rows[-1]["chain_seq"]
+        seen += len(rows)

@@ -195,10 +195,39 @@ class AuditEvent(Model):
     detail = fields.JSONField(default=dict)
     request_id = fields.CharField(max_length=64, null=True)
     client_ip = fields.CharField(max_length=64, null=True)
-    # sha256(previous event's chain_hash + this event): set by the worker's chainer once
-    # the event has settled, so that an edit, a removal or a reordering shows (S-22).
+    # The event's place in the hash chain, and sha256(the previous link's chain_hash + this
+    # event), both set by the worker's chainer after the event committed, so that an edit,
+    # a removal or a reordering shows (S-22). The chain's order is the order in which the
+    # chainer saw events commit, which no writer can set: see domain/audit_chain.py.
+    chain_seq = fields.BigIntField(null=True, unique=True)
     chain_hash = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "audit_events"
         indexes = (("contract_id", "id"), ("partner_id", "id"))
+
+
+class AuditSeal(Model):
+    """The chain's head at a moment, signed with the programme's key: a deletion of the
+    newest events leaves no broken link, but it leaves the chain shorter than a seal."""
+
+    id = fields.BigIntField(primary_key=True)
+    chain_seq = fields.BigIntField()
+    chain_hash = fields.CharField(max_length=64)
+    sealed_at = fields.DatetimeField()
+    signature = fields.TextField()
+
+    class Meta:
+        table = "audit_seals"
+
+
+class EventCursor(Model):
+    """How far one consumer of the audit log (the after-commit path) has come, as a
+    position in the hash chain (AuditEvent.chain_seq)."""
+
+    consumer = fields.CharField(max_length=60, primary_key=True)
+    position = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "event_cursors"

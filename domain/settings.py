@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # seconds, renewed every third of it: no other worker starts the job while it is
     # renewed, and a job whose worker died runs again this long after the last renewal.
     job_lease_seconds: float = Field(15.0, ge=1, le=600)
+    # How often the worker signs the audit chain's head, when it moved (domain/audit_chain.py).
+    audit_seal_interval_seconds: int = Field(300, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
         if manage_orm:
             await db.init(settings)
         app.state.queue = await queue.connect(settings)
-        events.configure(queue.event_publisher(app.state.queue, settings))
+        events.configure(*queue.reactions(app.state.queue, settings))
         app.state.broadcaster = Broadcaster(app.state.queue, settings.events_channel)
         await app.state.broadcaster.start()
         # The schema, models and modules made at start-up live as long as the process:
@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             yield
         finally:
             await app.state.broadcaster.stop()
-            events.configure(None)
+            events.configure()
             await app.state.queue.aclose()
             if manage_orm:
                 await db.close()

@@ -27,7 +27,6 @@ from domain.services import access
 from domain.services.accounts import user_for_token
 from domain.settings import Settings
 from ops import logs
-from workers.queue import enqueue_signing
 
 log = logging.getLogger("gql_api")
 
@@ -119,20 +118,6 @@ class Context:
     @property
     def today(self) -> date:
         return business_date(self.now, self.settings.tz)
-
-    async def enqueue_sealing(self, jobs: list[tuple[str, int]]) -> None:
-        for contract_id, attempt in jobs:
-            await self.enqueue_signing(contract_id, attempt)
-
-    async def enqueue_signing(self, contract_id: object, attempt: int) -> None:
-        """After commit. If Redis is down the contract stays SIGNING, and the worker's
-        reconciler hands it to the queue once Redis is back."""
-        if self.queue is None:
-            return
-        try:
-            await enqueue_signing(self.queue, contract_id, attempt)
-        except Exception:  # noqa: BLE001
-            log.warning("could not enqueue signing of %s; the reconciler will", contract_id, exc_info=True)
 
 
 def token_from_params(params: dict[str, Any] | None) -> str | None:

@@ -193,13 +193,13 @@ def cmd_verify_document(args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
-    """Run the daily sweep for a date (default: today), and queue the sealing it asks for."""
+    """Run the daily sweep for a date (default: today), as the worker's daily_sweep does."""
     from datetime import date
 
     from domain import clock, db, events
     from domain.lifecycle import business_date
     from domain.services.sweep import run_daily_sweep
-    from workers.queue import connect, enqueue_signing, event_publisher
+    from workers.queue import connect, reactions
 
     settings = get_settings()
     today = date.fromisoformat(args.today) if args.today else business_date(clock.now(), settings.tz)
@@ -207,22 +207,20 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     async def run() -> None:
         await db.init(settings)
         pool = await connect(settings)
-        events.configure(event_publisher(pool, settings))
+        events.configure(*reactions(pool, settings))  # the renewals it signs get sealed
         try:
             result = await run_daily_sweep(today, clock.now(), settings)
-            for contract_id, attempt in result.to_seal:
-                await enqueue_signing(pool, contract_id, attempt)
         finally:
+            events.configure()
             await pool.aclose()
             await db.close()
-        summary = {k: v for k, v in vars(result).items() if k != "to_seal"}
-        print(f"sweep for {today}: {summary}; {len(result.to_seal)} renewals queued for sealing")
+        print(f"sweep for {today}: {vars(result)}")
 
     asyncio.run(run())
 
 
 def cmd_verify_audit(_: argparse.Namespace) -> None:
-    """Walk the audit log's hash chain and report the first broken link (exit 1), if any."""
+    """Walk the audit log's hash chain and check its seals; report the first break (exit 1)."""
     from domain import audit_chain, db
 
     settings = get_settings()
@@ -230,13 +228,16 @@ def cmd_verify_audit(_: argparse.Namespace) -> None:
     async def run() -> int:
         await db.init(settings)
         try:
-            verdict = await audit_chain.verify()
+            verdict = await audit_chain.verify(settings)
         finally:
             await db.close()
+        waiting = f"; {verdict.pending} newer events wait to be chained" if verdict.pending else ""
         if verdict.intact:
-            print(f"audit chain intact: {verdict.checked} events checked")
+            print(f"audit chain intact: {verdict.checked} events checked, "
+                  f"sealed up to link {verdict.sealed_to}{waiting}")
             return 0
-        print(f"audit chain BROKEN at event {verdict.broken_at}: {verdict.reason} "
+        where = f" at event {verdict.broken_at}" if verdict.broken_at else ""
+        print(f"audit chain BROKEN{where}: {verdict.reason} "
               f"({verdict.checked} events before it are intact)")
         return 1
 

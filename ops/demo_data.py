@@ -125,12 +125,12 @@ async def _sign(partner_actor, contract: Contract, regions: list[str], at: datet
     """The partner signs at `at`; the programme seals a couple of seconds later."""
     template = await contract.template
     shown = signing.contract_text(contract, template, business_date(at, settings.tz), settings, regions)
-    request = await signing.sign_contract(
+    signed = await signing.sign_contract(
         partner_actor, str(contract.id), regions, True, shown.content_hash, at, settings
     )
     sealed_at = at + timedelta(seconds=1.5 + (len(contract.partner_snapshot["legal_name"]) % 5) / 2)
     await signing.complete_signing(
-        str(contract.id), request.attempt, sealed_at, settings, sealer, store  # type: ignore[arg-type]
+        str(contract.id), signed.signing_attempt, sealed_at, settings, sealer, store  # type: ignore[arg-type]
     )
 
 

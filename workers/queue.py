@@ -1,13 +1,13 @@
 """Redis and the arq queue: where jobs go, and under which ids."""
 
 import time
-from typing import Any
 
 import orjson
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 
 from domain import events
+from domain.services import signing
 from domain.settings import Settings
 
 SIGN_CONTRACT = "sign_contract"
@@ -51,17 +51,33 @@ async def enqueue_signing(pool: ArqRedis, contract_id: object, attempt: int) -> 
 EVENTS_PER_MESSAGE = 500
 
 
-def event_publisher(redis: ArqRedis, settings: Settings) -> events.Publisher:
+def event_publisher(redis: ArqRedis, settings: Settings) -> events.Reaction:
     """Publish committed events on Redis pub/sub, where every API process relays them to
-    its own subscribers (S-23)."""
+    its own subscribers (S-23). At once only: a subscriber that missed one catches up with
+    contractEvents(after:)."""
 
-    async def publish(messages: list[dict[str, Any]]) -> None:
+    async def publish(recorded: list[events.Event]) -> None:
         published_at = time.time()
-        for start in range(0, len(messages), EVENTS_PER_MESSAGE):
-            chunk = messages[start:start + EVENTS_PER_MESSAGE]
+        for start in range(0, len(recorded), EVENTS_PER_MESSAGE):
+            chunk = [events.message(event) for event in recorded[start:start + EVENTS_PER_MESSAGE]]
             await redis.publish(
                 settings.events_channel,
                 orjson.dumps({"publishedAt": published_at, "events": chunk}),
             )
 
-    return publish
+    return events.Reaction("publish", publish, durable=False)
+
+
+def sealing(redis: ArqRedis) -> events.Reaction:
+    """Queue the sealing that a signature asks for (signing.to_seal)."""
+
+    async def enqueue(recorded: list[events.Event]) -> None:
+        for contract_id, attempt in signing.to_seal(recorded):
+            await enqueue_signing(redis, contract_id, attempt)
+
+    return events.Reaction("sealing", enqueue)
+
+
+def reactions(redis: ArqRedis, settings: Settings) -> tuple[events.Reaction, ...]:
+    """What every process (API, worker, command line) does after a commit."""
+    return event_publisher(redis, settings), sealing(redis)

@@ -22,6 +22,7 @@ from domain.lifecycle import (
     renewal_window_open,
 )
 from domain.models import Contract, NonRenewalRequest, Partner
+from domain.services import reviews
 from domain.services.access import (
     get_contract,
     non_renewal_requests_visible_to,
@@ -30,7 +31,7 @@ from domain.services.access import (
     require_partner,
 )
 from domain.services.registration import COMMENT_MAX, snapshot_of
-from domain.services.sweep import SweepResult, auto_renew
+from domain.services.sweep import auto_renew
 from domain.services.templates import current_template
 from domain.settings import Settings
 
@@ -193,35 +194,29 @@ async def _get_request(actor: Actor, request_id: str) -> NonRenewalRequest:
 async def _decide(
     actor: Actor, request: NonRenewalRequest, target: ReviewStatus, comment: str | None,
     now: datetime, settings: Settings,
-) -> tuple[NonRenewalRequest, SweepResult]:
+) -> NonRenewalRequest:
     async with events.transaction():
-        decided = await NonRenewalRequest.filter(id=request.id, status=ReviewStatus.IN_REVIEW).update(
-            status=target,
-            reviewer_id=actor.user_id if actor.is_manager else None,
-            comment=comment or None,
-            decided_at=now,
+        await reviews.decide(
+            request, "status", ReviewStatus.IN_REVIEW, target, "request",
+            reviewer_id=actor.user_id if actor.is_manager else None, comment=comment or None, decided_at=now,
         )
-        if not decided:
-            await request.refresh_from_db()
-            raise DomainError(ErrorCode.ALREADY_DECIDED, f"This request was already decided: {request.status}.")
         await audit.record(
             actor, f"NON_RENEWAL_{target}", now, partner_id=request.partner_id,  # type: ignore[attr-defined]
             contract_id=request.contract_id, subject_id=request.id,  # type: ignore[attr-defined]
             from_status=ReviewStatus.IN_REVIEW, to_status=target, detail={"comment": comment},
         )
     await request.refresh_from_db()
-    renewed = SweepResult()
     if target is not ReviewStatus.APPROVED:
         # The request held auto-renewal; past day 30 the contract renews at once (S-20).
-        renewed = await auto_renew(
+        await auto_renew(
             business_date(now, settings.tz), now, settings, [request.contract_id]  # type: ignore[attr-defined]
         )
-    return request, renewed
+    return request
 
 
 async def withdraw_non_renewal(
     actor: Actor, request_id: str, now: datetime, settings: Settings
-) -> tuple[NonRenewalRequest, SweepResult]:
+) -> NonRenewalRequest:
     require_partner(actor)
     await require_console(actor, business_date(now, settings.tz))  # S-4
     request = await _get_request(actor, request_id)
@@ -230,7 +225,7 @@ async def withdraw_non_renewal(
 
 async def review_non_renewal(
     actor: Actor, request_id: str, approve: bool, comment: str | None, now: datetime, settings: Settings
-) -> tuple[NonRenewalRequest, SweepResult]:
+) -> NonRenewalRequest:
     require_manager(actor)
     comment = inputs.text("comment", comment, COMMENT_MAX, required=not approve)
     request = await _get_request(actor, request_id)

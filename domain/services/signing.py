@@ -18,6 +18,7 @@ from domain.lifecycle import (
     ContractStatus,
     ReviewStatus,
     business_date,
+    check_transition,
     initial_term,
     status_after_sealing,
 )
@@ -71,11 +72,16 @@ class _AlreadyDone(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class SignRequest:
-    contract: Contract
-    # The signing attempt a worker must seal; None when this call started nothing new.
-    attempt: int | None
+# A signature, the partner's or the system's, asks a worker to seal the document (S-10, S-20).
+SEALING_ACTIONS = frozenset({"CONTRACT_SIGN_REQUESTED", "RENEWAL_SYSTEM_SIGNED"})
+
+
+def to_seal(recorded: list[dict]) -> list[tuple[str, int]]:
+    """The (contract id, signing attempt) pairs that these audit events ask to be sealed."""
+    return [
+        (str(event["contract_id"]), int(event["detail"].get("attempt", 1)))
+        for event in recorded if event["action"] in SEALING_ACTIONS
+    ]
 
 
 async def sign_contract(
@@ -86,8 +92,9 @@ async def sign_contract(
     shown_hash: str,
     now: datetime,
     settings: Settings,
-) -> SignRequest:
-    """S-9. Idempotent: signing again with the same text returns the same signing."""
+) -> Contract:
+    """S-9. Idempotent: signing again with the same text returns the same signing. The
+    CONTRACT_SIGN_REQUESTED event it records asks a worker to seal (to_seal)."""
     require_partner(actor)
     if not acknowledged:
         raise DomainError(
@@ -104,7 +111,7 @@ async def sign_contract(
     contract = await get_contract(actor, contract_id)
     if contract.status not in UNSIGNED:
         if contract.content_hash == shown_hash:
-            return SignRequest(contract, None)
+            return contract
         raise DomainError(ErrorCode.INVALID_STATE, f"This contract is already {contract.status}.")
     if await InfoChangeRequest.filter(
         partner_id=contract.partner_id, status=ReviewStatus.IN_REVIEW  # type: ignore[attr-defined]
@@ -123,6 +130,7 @@ async def sign_contract(
             "contentHash",
         )
     attempt = contract.signing_attempt + 1
+    check_transition(contract.status, ContractStatus.SIGNING)
     async with events.transaction():
         started = await Contract.filter(
             id=contract.id, version=contract.version, status=contract.status
@@ -151,10 +159,10 @@ async def sign_contract(
             )
     await contract.refresh_from_db()
     if started:
-        return SignRequest(contract, attempt)
+        return contract
     # Someone else's click won the race. Same text: the same signing; otherwise refuse.
     if contract.status is ContractStatus.SIGNING and contract.content_hash == shown_hash:
-        return SignRequest(contract, None)
+        return contract
     raise DomainError(
         ErrorCode.STALE_CONTRACT,
         "The contract changed while you signed; review it again.",
@@ -207,6 +215,9 @@ async def complete_signing(
         timings["seal"] = time.perf_counter() - rendered
     digest = store.put(sealed)
     final = status_after_sealing(contract.effective_on, today)  # type: ignore[arg-type]
+    check_transition(ContractStatus.SIGNING, ContractStatus.SIGNED)
+    if final is ContractStatus.ACTIVE:
+        check_transition(ContractStatus.SIGNED, ContractStatus.ACTIVE)
     try:
         async with events.transaction():
             await Document.get_or_create(sha256=digest, defaults={"size": len(sealed)})
@@ -254,6 +265,7 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
     unsigned: dict = {"content_hash": None, "partner_snapshot": snapshot_of(partner)}
     if contract.kind is ContractKind.INITIAL:
         unsigned.update(effective_on=None, expires_on=None)
+    check_transition(ContractStatus.SIGNING, ContractStatus.SIGNING_FAILED)
     async with events.transaction():
         failed = await Contract.filter(
             id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt

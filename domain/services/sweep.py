@@ -9,7 +9,7 @@ workers at once, acts once."""
 import gc
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -28,6 +28,7 @@ from domain.lifecycle import (
     ContractStatus,
     ReviewStatus,
     auto_renewal,
+    check_transition,
     renewal_term,
     status_on,
     term_continues,
@@ -47,8 +48,6 @@ class SweepResult:
     expired: int = 0
     activated: int = 0
     consoles_closed: int = 0
-    # (contract id, signing attempt) whose PDF a worker must seal
-    to_seal: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _event(at: str, action: str, partner_id: Any, contract_id: Any = None,
@@ -64,8 +63,7 @@ def _event(at: str, action: str, partner_id: Any, contract_id: Any = None,
 
 
 async def _record(conn: Any, audit_rows: list[dict[str, Any]]) -> None:
-    stored = await bulk.insert_audit_events(conn, audit_rows)
-    events.collect([events.message(row) for row in stored])
+    events.collect(await bulk.insert_audit_events(conn, audit_rows))
 
 
 def _renewal_text(template: ContractTemplate, snapshot: dict, regions: list[str],
@@ -141,6 +139,7 @@ async def auto_renew(
                 "created_at": at, "updated_at": at,
             })
         elif decision is AutoRenewal.COMPLETE:
+            check_transition(ContractStatus(successor["status"]), ContractStatus.SIGNING)
             template = templates[successor["template_id"]]
             text = _renewal_text(template, successor["partner_snapshot"], successor["regions"],
                                  successor["effective_on"], successor["expires_on"])
@@ -162,8 +161,8 @@ async def auto_renew(
                                  detail={"renewalId": str(renewal_id)}))
             audit_rows.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["partner_id"], renewal_id,
                                  None, ContractStatus.SIGNING.value,
-                                 {"contentHash": row["content_hash"], "predecessorId": str(predecessor_id)}))
-            result.to_seal.append((str(renewal_id), 1))
+                                 {"contentHash": row["content_hash"], "attempt": 1,
+                                  "predecessorId": str(predecessor_id)}))
         started = await bulk.start_system_signing(
             conn, [{k: v for k, v in row.items() if not k.startswith("_")} for row in completed], now
         )
@@ -175,7 +174,6 @@ async def auto_renew(
             audit_rows.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["_partner_id"], renewal_id,
                                  row["_from"], ContractStatus.SIGNING.value,
                                  {"contentHash": row["content_hash"], "attempt": attempt}))
-            result.to_seal.append((str(renewal_id), attempt))
         await _record(conn, audit_rows)
     result.renewals_created = len(inserted)
     result.renewals_completed = len(started)
@@ -193,6 +191,7 @@ async def apply_calendar(today: date, now: datetime) -> SweepResult:
     for row in rows:
         target = status_on(ContractStatus(row["status"]), row["effective_on"], row["expires_on"], today)
         if target != row["status"]:
+            check_transition(ContractStatus(row["status"]), target)
             changes.append((row, target))
     if not changes:
         return result
@@ -259,5 +258,4 @@ async def run_daily_sweep(today: date, now: datetime, settings: Settings) -> Swe
         expired=calendar.expired,
         activated=calendar.activated,
         consoles_closed=calendar.consoles_closed,
-        to_seal=renewed.to_seal,
     )

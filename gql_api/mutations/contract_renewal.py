@@ -62,10 +62,9 @@ class ContractRenewalMutations:
     async def withdraw_non_renewal(self, info: Info[Context, None], request_id: strawberry.ID) -> NonRenewalResult:
         ctx = info.context
         try:
-            request, renewed = await renewal.withdraw_non_renewal(ctx.actor, request_id, ctx.now, ctx.settings)
+            request = await renewal.withdraw_non_renewal(ctx.actor, request_id, ctx.now, ctx.settings)
         except DomainError as error:
             return OperationError.of(error)
-        await ctx.enqueue_sealing(renewed.to_seal)
         return NonRenewalSuccess(request=NonRenewalRequest(model=request))
 
     @strawberry.mutation(
@@ -76,10 +75,9 @@ class ContractRenewalMutations:
     ) -> NonRenewalResult:
         ctx = info.context
         try:
-            request, renewed = await renewal.review_non_renewal(
+            request = await renewal.review_non_renewal(
                 ctx.actor, request_id, approve, comment, ctx.now, ctx.settings
             )
         except DomainError as error:
             return OperationError.of(error)
-        await ctx.enqueue_sealing(renewed.to_seal)
         return NonRenewalSuccess(request=NonRenewalRequest(model=request))

@@ -37,7 +37,7 @@ class ContractSignMutations:
     ) -> SignContractResult:
         ctx = info.context
         try:
-            request = await signing.sign_contract(
+            contract = await signing.sign_contract(
                 ctx.actor,
                 input.contract_id,
                 input.regions,
@@ -48,6 +48,4 @@ class ContractSignMutations:
             )
         except DomainError as error:
             return OperationError.of(error)
-        if request.attempt is not None:
-            await ctx.enqueue_signing(request.contract.id, request.attempt)
-        return SignContractSuccess(contract=Contract.of(request.contract))
+        return SignContractSuccess(contract=Contract.of(contract))

@@ -135,20 +135,20 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_and_holds_no_one_up(li
             cursors.append(int(json.loads(raw)["payload"]["data"]["contractStatusChanged"]["cursor"]))
 
     reader = asyncio.create_task(read_healthy())
-    publish = event_publisher(redis, settings)
+    publish = event_publisher(redis, settings).run
     at = datetime.now(UTC).isoformat()
     sent = 0
     async with asyncio.timeout(SLOW_CLIENT_SECONDS + 30):
         while sum(len(group.members) for group in app.state.broadcaster.groups.values()) == 2:
-            await publish([{"id": sent + i, "at": at, "action": "TEST", "actorRole": "SYSTEM",
-                            "partnerId": partner_id, "contractId": contract_a, "subjectId": None,
-                            "fromStatus": "SIGNING", "toStatus": "ACTIVE"} for i in range(200)])
+            await publish([{"id": sent + i, "at": at, "action": "TEST", "actor_role": "SYSTEM",
+                            "partner_id": partner_id, "contract_id": contract_a, "subject_id": None,
+                            "from_status": "SIGNING", "to_status": "ACTIVE"} for i in range(200)])
             sent += 200
             while len(cursors) < sent - 2000:  # the healthy one keeps up, unless the group is held
                 await asyncio.sleep(0.05)
         # After the cut, the healthy subscriber has every event, in order, and gets new ones.
-        await publish([{"id": sent, "at": at, "action": "TEST", "actorRole": "SYSTEM", "partnerId": partner_id,
-                        "contractId": contract_a, "subjectId": None, "fromStatus": "SIGNING", "toStatus": "ACTIVE"}])
+        await publish([{"id": sent, "at": at, "action": "TEST", "actor_role": "SYSTEM", "partner_id": partner_id,
+                        "contract_id": contract_a, "subject_id": None, "from_status": "SIGNING", "to_status": "ACTIVE"}])
         sent += 1
         while len(cursors) < sent:
             await asyncio.sleep(0.01)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from domain.models import AuditEvent, Contract
 from tests.gql import CONSOLE, SIGN, gql, make_manager, preview_hash
 from tests.journeys import at, day, signed_partner, tokens
-from workers.main import daily_sweep
+from workers.jobs import daily_sweep
 
 SIGNED_ON = date(2026, 1, 10)
 

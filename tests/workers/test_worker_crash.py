@@ -4,7 +4,7 @@ killer) loses no signing and seals none twice (S-9, S-10). Real worker processes
 
 How a killed signing comes back: its job stays in arq's queue, and arq runs it again once
 its in-progress key has expired. The worker holds that key as a lease of
-JOB_LEASE_SECONDS, renewed while the job runs (workers/main.py); these workers get 1.5 s
+JOB_LEASE_SECONDS, renewed while the job runs (workers/lease.py); these workers get 1.5 s
 instead of production's 15 s, so that twenty kills take seconds, not minutes. A job is
 running once arq has set that key and counted the try (arq:retry:<job id>)."""
 
