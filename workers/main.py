@@ -10,7 +10,9 @@ from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func, get_kwargs
 
-from domain import audit_chain, clock, db, documents, events
+from domain import audit_chain, clock, db, events
+from domain.documents.sealing import load_sealer
+from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
 from domain.lifecycle import business_date
 from domain.services import signing, sweep
@@ -27,8 +29,8 @@ async def startup(ctx: dict) -> None:
     if not ctx.get("orm_ready"):
         await db.init(settings)
     # A sealer already in ctx (a test's, or an HSM-backed one) is kept.
-    ctx["sealer"] = ctx.get("sealer") or documents.load_sealer(settings)
-    ctx["store"] = documents.DocumentStore(settings.documents_path)
+    ctx["sealer"] = ctx.get("sealer") or load_sealer(settings)
+    ctx["store"] = DocumentStore(settings.documents_path)
     events.configure(event_publisher(ctx["redis"], settings))
 
 
