@@ -11,8 +11,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.models import AuditEvent as AuditEventModel
 from domain.models import Document
-from domain.services import access
-from domain.services import overview as contract_filters
+from domain.services import access, contract_filters
 from gql_api.context import Context
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, after_cursor, page
