@@ -35,8 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import drop_database, fresh_database  # noqa: E402
-from domain import clock, db, documents  # noqa: E402
+from domain import clock, db  # noqa: E402
 from domain.auth import hash_password, issue_token  # noqa: E402
+from domain.documents.certificates import ensure_programme_certificate  # noqa: E402
+from domain.documents.sealing import load_sealer  # noqa: E402
+from domain.documents.storage import DocumentStore  # noqa: E402
 from domain.lifecycle import ContractKind, ContractStatus, ReviewStatus, business_date, term_end  # noqa: E402
 from domain.models import (  # noqa: E402
     AuditEvent,
@@ -163,7 +166,7 @@ async def signed_for_real(settings: Settings, manager: User) -> str:
     shown = signing.contract_text(contract, await contract.template, business_date(now, settings.tz), settings, ["DE"])
     signed = await signing.sign_contract(actor, str(contract.id), ["DE"], True, shown.content_hash, now, settings)
     await signing.complete_signing(str(contract.id), signed.signing_attempt, clock.now(), settings,  # type: ignore[arg-type]
-                                   documents.load_sealer(settings), documents.DocumentStore(settings.documents_path))
+                                   load_sealer(settings), DocumentStore(settings.documents_path))
     return str(contract.id)
 
 
@@ -326,7 +329,7 @@ async def main() -> None:
                         redis_url=args.redis, queue_name=f"arq:bench:{name}")
     processes: list[subprocess.Popen] = []
     try:
-        documents.ensure_programme_certificate(settings)
+        ensure_programme_certificate(settings)
         await db.migrate(settings)
         await db.init(settings)
         await install_bundled_templates()

@@ -69,7 +69,10 @@ from redis.asyncio import Redis
 
 from bench.common import cpu_seconds, drop_database, free_port, fresh_database
 from bench.common import wait_ready as common_wait_ready
-from domain import auth, clock, db, documents
+from domain import auth, clock, db
+from domain.documents.certificates import ensure_programme_certificate
+from domain.documents.storage import DocumentStore
+from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, business_date
 from domain.models import AuditEvent, Contract, ContractTemplate, Role, User
 from domain.services import access, registration, signing
@@ -417,10 +420,10 @@ async def verify(settings: Settings, signers: list[Signer]) -> None:
     events = await AuditEvent.filter(contract_id__in=ids, action="CONTRACT_SIGNED").count()
     if len(contracts) != len(ids) or bad or events != len(ids):
         raise BenchError(f"{len(bad)} contracts not sealed, {events} CONTRACT_SIGNED events for {len(ids)}")
-    store = documents.DocumentStore(settings.documents_path)
+    store = DocumentStore(settings.documents_path)
     for contract in contracts[:: max(1, len(contracts) // 3)][:3]:
         digest = contract.document_id  # type: ignore[attr-defined]
-        check = await documents.check_pdf(store.get(digest), digest, settings)
+        check = await check_pdf(store.get(digest), digest, settings)
         if not check.valid:
             raise BenchError(f"the sealed document of {contract.id} does not validate: {check}")
     print(f"\nchecked: {len(ids)} contracts ACTIVE/SIGNED, {events} CONTRACT_SIGNED events, "
@@ -460,7 +463,7 @@ async def main(args: argparse.Namespace) -> int:
     try:
         await fresh_database(SERVER_URL, db_name)
         db_created = True
-        documents.ensure_programme_certificate(settings)
+        ensure_programme_certificate(settings)
         t = time.monotonic()
         orm_up = True
         signers = await make_signers(settings, total)

@@ -1,10 +1,14 @@
-"""The dashboard's one way to the programme's data: the GraphQL API, with the manager's
-bearer token. Nothing here knows the database."""
+"""The dashboard's one way to the programme's data: the GraphQL API, signing in and then
+calling it with the manager's bearer token (kept by `session`). Nothing here knows the
+database."""
 
 import os
 
 import httpx
 import streamlit as st
+
+from dashboard import session
+from dashboard.queries import LOGIN
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -25,6 +29,11 @@ class ApiUnavailable(Exception):
 
 def api_url() -> str:
     return os.environ.get("DASHBOARD_API_URL", DEFAULT_API_URL).rstrip("/")
+
+
+def refresh_seconds() -> int:
+    """How often the review queue and the overview refresh by themselves."""
+    return max(2, int(os.environ.get("DASHBOARD_REFRESH_SECONDS", "10")))
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,3 +75,45 @@ def download(path: str, token: str | None) -> bytes:
         body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         raise ApiError(body.get("code", "NOT_FOUND"), body.get("message", f"Download failed ({response.status_code})."))
     return response.content
+
+
+def sign_in(email: str, password: str) -> str | None:
+    """Returns why signing in failed, or None once signed in."""
+    try:
+        result = execute(LOGIN, {"email": email, "password": password})["login"]
+    except ApiError as error:
+        return error.message
+    except ApiUnavailable as error:
+        return str(error)
+    if result["__typename"] != "LoginSuccess":
+        return result["message"]
+    return session.start(result)
+
+
+def call(query: str, variables: dict | None = None) -> dict:
+    """A query as the signed-in manager. An expired sign-in goes back to the sign-in page;
+    a refusal or an unreachable API stops the page with a message, never a stack trace."""
+    try:
+        return execute(query, variables, session.token())
+    except ApiError as error:
+        if error.code == "UNAUTHENTICATED":
+            session.sign_out("Your sign-in has expired. Sign in again.")
+            st.rerun()
+        st.error(f"{error.message} ({error.code})")
+        st.stop()
+    except ApiUnavailable as error:
+        st.error(f"{error} Try again in a moment.")
+        st.stop()
+    raise AssertionError("unreachable")
+
+
+def result_of(query: str, variables: dict, field: str) -> dict:
+    """One field's result as the signed-in manager (a mutation's, OperationError included),
+    or an OperationError-shaped dict when the API refused or could not be reached. For
+    callbacks, which must not stop the page."""
+    try:
+        return execute(query, variables, session.token())[field]
+    except ApiError as error:
+        return {"__typename": "OperationError", "code": error.code, "message": error.message}
+    except ApiUnavailable as error:
+        return {"__typename": "OperationError", "code": "UNAVAILABLE", "message": str(error)}

@@ -1,10 +1,9 @@
-"""How the dashboard shows the API's data: tables and labels."""
+"""How the dashboard shows the API's data: tables, labels and times."""
 
 import json
+from datetime import UTC, datetime
 
 import pandas as pd
-
-from dashboard.session import when
 
 RENEWAL = {
     "AUTO": "Renews automatically",
@@ -13,6 +12,30 @@ RENEWAL = {
     "NON_RENEWAL_IN_REVIEW": "Non-renewal in review",
     "NOT_RENEWING": "Not renewing",
 }
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def age(since: str | None) -> str:
+    """How long ago, in words a person reads at a glance: '3 d 4 h', '12 min'."""
+    at = parse_time(since)
+    if at is None:
+        return "—"
+    seconds = max(0, int((datetime.now(UTC) - at).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {rest // 60} min"
+    return f"{max(1, rest // 60)} min"
+
+
+def when(value: str | None) -> str:
+    at = parse_time(value)
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "—"
 
 
 def words(value: str | None) -> str:

@@ -1,4 +1,4 @@
-"""The one clock. Tests move it with time-machine; nothing else reads the time."""
+"""The one clock. Tests move it with time-machine; no other code in domain/ reads the time."""
 
 from datetime import UTC, datetime
 

@@ -1,6 +1,6 @@
 """Tortoise configuration, one place for the API, the worker and the tools."""
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 
 from domain.settings import Settings, get_settings
 
@@ -36,3 +36,8 @@ async def init(settings: Settings) -> None:
 
 async def close() -> None:
     await Tortoise.close_connections()
+
+
+def dialect() -> str:
+    """"postgres" or "sqlite": where the two need different SQL."""
+    return connections.get("default").capabilities.dialect

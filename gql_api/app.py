@@ -17,7 +17,8 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from domain import db, events
-from domain.documents import DocumentStore, ensure_programme_certificate
+from domain.documents.certificates import ensure_programme_certificate
+from domain.documents.storage import DocumentStore
 from domain.errors import DomainError, ErrorCode
 from domain.services import access
 from domain.services.accounts import user_for_token

@@ -4,13 +4,14 @@ import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q
 
-from domain import documents, events, inputs
+from domain import events, inputs
+from domain.documents.storage import DocumentStore
+from domain.documents.verification import check_pdf
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.models import AuditEvent as AuditEventModel
 from domain.models import Document
-from domain.services import access
-from domain.services import overview as contract_filters
+from domain.services import access, contract_filters
 from gql_api.context import Context
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, after_cursor, page
@@ -238,8 +239,8 @@ class Query:
         if contract.document_id is None:  # type: ignore[attr-defined]
             return OperationError(code=ErrorCode.INVALID_STATE, message="This contract has no signed document yet.", field="contractId")
         document = await Document.get(sha256=contract.document_id)  # type: ignore[attr-defined]
-        data = documents.DocumentStore(ctx.settings.documents_path).get(document.sha256)
-        check = await documents.check_pdf(data, document.sha256, ctx.settings)
+        data = DocumentStore(ctx.settings.documents_path).get(document.sha256)
+        check = await check_pdf(data, document.sha256, ctx.settings)
         return DocumentCheck(
             sha256=check.sha256,
             sha256_matches=check.sha256_matches,

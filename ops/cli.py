@@ -163,7 +163,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_verify_document(args: argparse.Namespace) -> None:
     """Check a signed PDF: the seal against the programme's root, and the hash on record."""
     from domain import db
-    from domain.documents import DocumentStore, check_pdf
+    from domain.documents.storage import DocumentStore
+    from domain.documents.verification import check_pdf
     from domain.models import Contract
 
     settings = get_settings()

@@ -2,8 +2,10 @@
 
 from datetime import datetime, timedelta
 
-from domain import clock, db, documents
+from domain import clock, db
 from domain.auth import hash_password
+from domain.documents.sealing import load_sealer
+from domain.documents.storage import DocumentStore
 from domain.lifecycle import business_date
 from domain.models import Contract, Partner, Role, User
 from domain.services import access, info_changes, registration, renewal, signing
@@ -79,8 +81,8 @@ async def seed(settings: Settings) -> list[str]:
                               password_hash=hash_password(password))
             for email, name, password in MANAGERS
         ]
-        sealer = documents.load_sealer(settings)
-        store = documents.DocumentStore(settings.documents_path)
+        sealer = load_sealer(settings)
+        store = DocumentStore(settings.documents_path)
         for legal_name, number, address, contact, email, phone, stage in PARTNERS:
             stage, _, days_ago = stage.partition(":")
             now = clock.now()

@@ -14,7 +14,8 @@ from arq import ArqRedis
 from arq.worker import Worker
 from tortoise.contrib.test import truncate_all_models
 
-from domain import db, documents
+from domain import db
+from domain.documents.certificates import ensure_programme_certificate
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from gql_api.app import create_app
@@ -61,7 +62,7 @@ async def settings(tmp_path_factory) -> Settings:
         queue_name=f"arq:test:{RUN_ID}",
         events_channel=f"events:test:{RUN_ID}",  # Redis may be shared with other runs
     )
-    documents.ensure_programme_certificate(settings)
+    ensure_programme_certificate(settings)
     await db.migrate(settings)
     await db.init(settings)
     yield settings

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from domain.documents import DocumentStore
+from domain.documents.storage import DocumentStore
 from domain.models import Contract
 from ops import logs
 from tests.gql import PASSWORD, approved_partner, login, make_manager, sign_with_preview

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from arq import Retry
 
-from domain import audit_chain, clock, db, documents, events
+from domain import audit_chain, clock, db, events
+from domain.documents.sealing import load_sealer
+from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
 from domain.lifecycle import business_date
 from domain.services import signing, sweep
@@ -23,8 +25,8 @@ async def startup(ctx: dict) -> None:
     if not ctx.get("orm_ready"):
         await db.init(settings)
     # A sealer already in ctx (a test's, or an HSM-backed one) is kept.
-    ctx["sealer"] = ctx.get("sealer") or documents.load_sealer(settings)
-    ctx["store"] = documents.DocumentStore(settings.documents_path)
+    ctx["sealer"] = ctx.get("sealer") or load_sealer(settings)
+    ctx["store"] = DocumentStore(settings.documents_path)
     events.configure(*reactions(ctx["redis"], settings))
     ctx["relaying"] = asyncio.Lock()
 

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from dashboard import client, session, show
+from dashboard import client, paging, session, show
 from dashboard.queries import CONTRACT, CONTRACTS, DOCUMENT_CHECK, MARKETS
 
 STATUSES = ["PENDING_SIGNATURE", "SIGNING", "SIGNING_FAILED", "SIGNED", "ACTIVE", "EXPIRED"]
@@ -28,7 +28,7 @@ def signature_check(contract: dict) -> None:
     if document is None:
         st.info("No signed document yet: the programme seals it once the partner has signed.")
         return
-    check = session.call(DOCUMENT_CHECK, {"id": contract["id"]})["documentCheck"]
+    check = client.call(DOCUMENT_CHECK, {"id": contract["id"]})["documentCheck"]
     if check["__typename"] == "OperationError":
         st.warning(check["message"])
     elif check["valid"]:
@@ -54,8 +54,8 @@ def signature_check(contract: dict) -> None:
 
 def contract_page(contract_id: str) -> None:
     st.button("← All contracts", key="contracts-back", on_click=back_to_list)
-    after = session.pager_cursor(f"contract-events-{contract_id}", ())
-    data = session.call(CONTRACT, {"id": contract_id, "after": after})
+    after = paging.pager_cursor(f"contract-events-{contract_id}", ())
+    data = client.call(CONTRACT, {"id": contract_id, "after": after})
     contract = data["contract"]
     if contract["__typename"] == "OperationError":
         st.error(contract["message"])
@@ -86,8 +86,8 @@ def contract_page(contract_id: str) -> None:
             if window else "—",
             contract["nonRenewalAllowedUntil"] or "—",
             f"{show.words(hold['status'])}: {hold['reason'] or '(no reason given)'}" if hold else "—",
-            session.when(contract["signedAt"]),
-            session.when(contract["sealedAt"]),
+            show.when(contract["signedAt"]),
+            show.when(contract["sealedAt"]),
             str(contract["templateVersion"]),
             "Yes" if contract["autoRenewed"] else "No",
             contract["predecessor"]["id"][:8] if contract["predecessor"] else "—",
@@ -104,7 +104,7 @@ def contract_page(contract_id: str) -> None:
     events = data["auditEvents"]
     st.dataframe(show.timeline(events["nodes"]).drop(columns=["Contract"]), hide_index=True, width="stretch")
     if events["pageInfo"]["hasNextPage"] or after:
-        session.pager(f"contract-events-{contract_id}", events["pageInfo"], len(events["nodes"]))
+        paging.pager(f"contract-events-{contract_id}", events["pageInfo"], len(events["nodes"]))
 
 
 def contract_list() -> None:
@@ -121,13 +121,13 @@ def contract_list() -> None:
                                          step=1, key="contracts-expiring", placeholder="Any")
     filters = {"status": status, "renewalStatus": renewal, "region": region,
                "expiringWithinDays": int(expiring) if expiring is not None else None}
-    after = session.pager_cursor("contracts", tuple(filters.values()))
-    page = session.call(CONTRACTS, {"after": after, **filters})["contracts"]
+    after = paging.pager_cursor("contracts", tuple(filters.values()))
+    page = client.call(CONTRACTS, {"after": after, **filters})["contracts"]
     nodes = page["nodes"]
     if not nodes:
         st.info("No contract matches these filters." if any(filters.values()) else "No contracts yet.")
         return
-    session.pick_row("contracts", "contract", show.contracts(nodes, with_partner=True), nodes, page["pageInfo"])
+    paging.pick_row("contracts", "contract", show.contracts(nodes, with_partner=True), nodes, page["pageInfo"])
 
 
 if contract_id := st.session_state.get("contract_id"):

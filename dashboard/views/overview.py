@@ -3,7 +3,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import session, show
+from dashboard import client, show
 from dashboard.queries import OVERVIEW
 
 REVIEWS = {"REGISTRATION": "Registrations", "INFO_CHANGE": "Information changes", "NON_RENEWAL": "Non-renewals"}
@@ -26,15 +26,15 @@ def show_expiring(days: int) -> None:
     st.switch_page("views/contracts.py")
 
 
-@st.fragment(run_every=session.refresh_seconds())
+@st.fragment(run_every=client.refresh_seconds())
 def figures() -> None:
-    data = session.call(OVERVIEW)["overview"]
-    st.caption(f"Business date {data['today']} · refreshes every {session.refresh_seconds()} s · "
+    data = client.call(OVERVIEW)["overview"]
+    st.caption(f"Business date {data['today']} · refreshes every {client.refresh_seconds()} s · "
                f"updated {time.strftime('%H:%M:%S')}")
 
     st.subheader("Pending reviews")
     for column, row in zip(st.columns(3), data["pendingReviews"]):
-        oldest = f"oldest waiting {session.age(row['oldestSince'])}" if row["count"] else "nothing waits"
+        oldest = f"oldest waiting {show.age(row['oldestSince'])}" if row["count"] else "nothing waits"
         column.metric(REVIEWS[row["kind"]], row["count"], oldest, delta_color="off", delta_arrow="off")
 
     st.subheader("Contracts expiring")
@@ -54,7 +54,7 @@ def figures() -> None:
         average, worst, count = st.columns(3)
         average.metric("Average", seconds(latency["averageSeconds"]))
         worst.metric("Longest", seconds(latency["maxSeconds"]))
-        count.metric("Signings", latency["signings"], help=f"Partner signings sealed since {session.when(latency['since'])}")
+        count.metric("Signings", latency["signings"], help=f"Partner signings sealed since {show.when(latency['since'])}")
 
     st.subheader("Contracts by status")
     for column, row in zip(st.columns(6), data["contractsByStatus"]):

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import session, show
+from dashboard import client, paging, show
 from dashboard.queries import PARTNER, PARTNERS
 
 STATUSES = ["PENDING_REVIEW", "APPROVED", "REJECTED"]
@@ -20,8 +20,8 @@ def open_contract(contract_id: str) -> None:
 
 def partner_page(partner_id: str) -> None:
     st.button("← All partners", key="partners-back", on_click=back_to_list)
-    after = session.pager_cursor(f"partner-events-{partner_id}", ())
-    data = session.call(PARTNER, {"id": partner_id, "after": after})
+    after = paging.pager_cursor(f"partner-events-{partner_id}", ())
+    data = client.call(PARTNER, {"id": partner_id, "after": after})
     partner = data["partner"]
     if partner["__typename"] == "OperationError":
         st.error(partner["message"])
@@ -39,7 +39,7 @@ def partner_page(partner_id: str) -> None:
         "": ["Legal name", "Registration no.", "Address", "Contact", "Email", "Phone", "Registered",
              "Review comment"],
         "Value": [info["legalName"], info["registrationNumber"], info["address"], info["contactName"],
-                  info["email"], info["phone"], session.when(partner["registeredAt"]),
+                  info["email"], info["phone"], show.when(partner["registeredAt"]),
                   partner["reviewComment"] or "—"],
     })
 
@@ -58,7 +58,7 @@ def partner_page(partner_id: str) -> None:
     events = data["auditEvents"]
     st.dataframe(show.timeline(events["nodes"]), hide_index=True, width="stretch")
     if events["pageInfo"]["hasNextPage"] or after:
-        session.pager(f"partner-events-{partner_id}", events["pageInfo"], len(events["nodes"]))
+        paging.pager(f"partner-events-{partner_id}", events["pageInfo"], len(events["nodes"]))
 
 
 def partner_list() -> None:
@@ -68,8 +68,8 @@ def partner_list() -> None:
                                    placeholder="Legal name, registration number or email").strip()
     status = status_box.selectbox("Registration", STATUSES, index=None, format_func=show.words,
                                   key="partners-status", placeholder="Any")
-    after = session.pager_cursor("partners", (search, status))
-    page = session.call(PARTNERS, {"after": after, "search": search or None, "status": status})["partners"]
+    after = paging.pager_cursor("partners", (search, status))
+    page = client.call(PARTNERS, {"after": after, "search": search or None, "status": status})["partners"]
     nodes = page["nodes"]
     if not nodes:
         st.info("No partner matches." if search or status else "No partners yet.")
@@ -82,11 +82,11 @@ def partner_list() -> None:
             "Registration": show.words(p["registrationStatus"]),
             "Console": "Open" if p["consoleAccess"] else "Closed",
             "Manager": (p["manager"] or {}).get("name", "—"),
-            "Registered": session.when(p["registeredAt"]),
+            "Registered": show.when(p["registeredAt"]),
         }
         for p in nodes
     ])
-    session.pick_row("partners", "partner", table, nodes, page["pageInfo"])
+    paging.pick_row("partners", "partner", table, nodes, page["pageInfo"])
 
 
 if partner_id := st.session_state.get("partner_id"):

@@ -2,7 +2,7 @@ import time
 
 import streamlit as st
 
-from dashboard import session, show
+from dashboard import client, paging, session, show
 from dashboard.queries import (
     APPROVE_REGISTRATION,
     PUSHED_CONTRACTS,
@@ -30,13 +30,13 @@ def decide(kind: str, item_id: str, label: str, approve: bool) -> None:
     else:
         query = REVIEW_INFO_CHANGE if kind == "info-change" else REVIEW_NON_RENEWAL
         variables = {"id": item_id, "approve": approve, "comment": comment}
-    result = session.result_of(query, variables, "decision")
+    result = client.result_of(query, variables, "decision")
     what = f"the {KINDS[kind]} of {label}"
     if result["__typename"] != "OperationError":
         verdict = "Approved" if approve else "Rejected"
         text = f"{verdict} {what}."
         if kind == "registration" and approve:
-            pushed = session.result_of(PUSHED_CONTRACTS, {"partnerId": item_id}, "contracts")
+            pushed = client.result_of(PUSHED_CONTRACTS, {"partnerId": item_id}, "contracts")
             statuses = [show.words(c["status"]) for c in pushed.get("nodes", [])]
             text += f" Its initial contract was pushed to the partner ({', '.join(statuses) or 'not found'})."
         if kind == "non-renewal":
@@ -67,7 +67,7 @@ def registration(partner: dict) -> None:
     info = partner["info"]
     with st.container(border=True, key=f"registration-{partner['id']}"):
         st.markdown(f"**{info['legalName']}** · registration")
-        st.caption(f"Submitted {session.when(partner['registeredAt'])} · waiting {session.age(partner['registeredAt'])}"
+        st.caption(f"Submitted {show.when(partner['registeredAt'])} · waiting {show.age(partner['registeredAt'])}"
                    f" · manager {(partner['manager'] or {}).get('name', '—')}")
         st.markdown(
             f"Registration no. {info['registrationNumber']}  \n{info['address']}  \n"
@@ -80,7 +80,7 @@ def info_change(request: dict) -> None:
     name = request["partner"]["info"]["legalName"]
     with st.container(border=True, key=f"info-change-{request['id']}"):
         st.markdown(f"**{name}** · information change")
-        st.caption(f"Requested {session.when(request['createdAt'])} · waiting {session.age(request['createdAt'])}")
+        st.caption(f"Requested {show.when(request['createdAt'])} · waiting {show.age(request['createdAt'])}")
         st.table({
             "Field": [show.words(c["field"]) for c in request["changes"]],
             "Before": [c["before"] for c in request["changes"]],
@@ -96,7 +96,7 @@ def non_renewal(request: dict) -> None:
     window = contract["renewalWindow"] or {}
     with st.container(border=True, key=f"non-renewal-{request['id']}"):
         st.markdown(f"**{name}** · non-renewal")
-        st.caption(f"Requested {session.when(request['createdAt'])} · waiting {session.age(request['createdAt'])}")
+        st.caption(f"Requested {show.when(request['createdAt'])} · waiting {show.age(request['createdAt'])}")
         st.markdown(
             f"Contract `{contract['id'][:8]}` ({show.words(contract['kind'])}, {show.words(contract['status'])}): "
             f"in force {contract['effectiveOn']} to {contract['expiresOn']}, {contract['daysLeft']} days left  \n"
@@ -118,17 +118,17 @@ SECTIONS = [
 ]
 
 
-@st.fragment(run_every=session.refresh_seconds())
+@st.fragment(run_every=client.refresh_seconds())
 def queue() -> None:
     for level, text in st.session_state.get("decisions", [])[:5]:
         getattr(st, level)(text)
-    cursors = {name: session.pager_cursor(name, ()) for _, _, name, _ in SECTIONS}
-    data = session.call(REVIEW_QUEUE, {
+    cursors = {name: paging.pager_cursor(name, ()) for _, _, name, _ in SECTIONS}
+    data = client.call(REVIEW_QUEUE, {
         "registrations": cursors["registrations"],
         "infoChanges": cursors["info-changes"],
         "nonRenewals": cursors["non-renewals"],
     })
-    st.caption(f"Refreshes every {session.refresh_seconds()} s · updated {time.strftime('%H:%M:%S')}")
+    st.caption(f"Refreshes every {client.refresh_seconds()} s · updated {time.strftime('%H:%M:%S')}")
     for title, field, name, render in SECTIONS:
         page = data[field]
         more = "+" if page["pageInfo"]["hasNextPage"] else ""
@@ -138,7 +138,7 @@ def queue() -> None:
         for item in page["nodes"]:
             render(item)
         if page["pageInfo"]["hasNextPage"] or cursors[name]:
-            session.pager(name, page["pageInfo"], len(page["nodes"]))
+            paging.pager(name, page["pageInfo"], len(page["nodes"]))
 
 
 queue()

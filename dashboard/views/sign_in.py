@@ -1,6 +1,6 @@
 import streamlit as st
 
-from dashboard import session
+from dashboard import client
 
 st.title("Channel managers' dashboard")
 st.caption("Review registrations, information changes and non-renewals; follow partners and their contracts.")
@@ -14,7 +14,7 @@ with st.form("sign-in"):
     submitted = st.form_submit_button("Sign in", type="primary", key="sign-in-submit")
 
 if submitted:
-    if problem := session.sign_in(email.strip(), password):
+    if problem := client.sign_in(email.strip(), password):
         st.error(problem)
     else:
         st.rerun()

@@ -1,7 +1,7 @@
-"""What channel managers watch: contract filters for the lists, and the programme's
-figures for the overview. Every figure is one SQL aggregate (COUNT, MIN, AVG ... GROUP BY),
-so its cost does not grow with the rows a manager can see beyond what the database scans.
-Managers see their own partners' figures, admins the whole programme's (S-5)."""
+"""The programme's figures for the managers' overview. Every figure is one SQL aggregate
+(COUNT, MIN, AVG ... GROUP BY), so its cost does not grow with the rows a manager can see
+beyond what the database scans. Managers see their own partners' figures, admins the whole
+programme's (S-5)."""
 
 import re
 from dataclasses import dataclass
@@ -10,27 +10,23 @@ from enum import StrEnum
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from tortoise import connections
-from tortoise.expressions import Q, RawSQL, Subquery
+from tortoise.expressions import RawSQL, Subquery
 from tortoise.functions import Avg, Count, Max, Min
 from tortoise.queryset import QuerySet
 
+from domain import db
 from domain.actors import Actor
-from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     AUTO_RENEW_DAYS_LEFT,
-    HOLDS_RENEWAL,
     IN_FORCE_STATUSES,
     RENEWAL_OPENS_DAYS_LEFT,
     ContractStatus,
     RegistrationStatus,
-    RenewalStatus,
     ReviewStatus,
     business_date,
-    renewal_status,
 )
-from domain.models import Contract, NonRenewalRequest
 from domain.services import access
+from domain.services.contract_filters import expiring_within
 from domain.settings import Settings
 
 EXPIRING_WITHIN_DAYS = (AUTO_RENEW_DAYS_LEFT, RENEWAL_OPENS_DAYS_LEFT, 90)
@@ -38,85 +34,6 @@ EXPIRY_MONTHS = 12
 SIGNING_DAYS = 30
 SIGNED = "CONTRACT_SIGNED"
 SIGN_REQUESTED = "CONTRACT_SIGN_REQUESTED"
-
-
-# --- contract filters: the contracts list and the overview use the same ones ------------
-
-
-def expiring_within(queryset: QuerySet[Contract], today: date, days: int) -> QuerySet[Contract]:
-    """Contracts in force whose last day is within `days` days (daysLeft 0 to `days`)."""
-    if not 0 <= days <= 3660:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Give 0 to 3660 days.", "expiringWithinDays")
-    return queryset.filter(
-        status__in=list(IN_FORCE_STATUSES),
-        expires_on__gte=today,
-        expires_on__lte=today + timedelta(days=days),
-    )
-
-
-def in_region(queryset: QuerySet[Contract], code: str) -> QuerySet[Contract]:
-    """Contracts whose target regions include `code`, an already checked market code."""
-    if _dialect() == "postgres":
-        return queryset.filter(regions__contains=[code])  # jsonb @> '["DE"]'
-    # SQLite: Tortoise has no JSON containment there. `code` is two letters from the
-    # programme's market list (inputs.regions checked it), so it is safe in the SQL text.
-    assert re.fullmatch(r"[A-Z]{2}", code), code
-    return queryset.annotate(
-        _in_region=RawSQL(f"EXISTS (SELECT 1 FROM json_each(contracts.regions) WHERE value = '{code}')")
-    ).filter(_in_region=1)
-
-
-# renewal_status() (lifecycle.py) is a function of two inputs, each with a finite set of
-# values: the status of the contract's renewal (or no renewal), and the status of the
-# non-renewal request that holds it (in review or approved; at most one per contract, which
-# request_non_renewal enforces), or none. The SQL filter is made by asking the rule itself
-# for every combination and OR-ing together the SQL of those that give the wanted status.
-# So there is no second copy of the rule to drift: change renewal_status() and the filter
-# follows. tests/domain/test_overview.py checks the filter against the rule on every
-# combination, in the database.
-SUCCESSOR_STATES: tuple[ContractStatus | None, ...] = (None, *ContractStatus)
-HOLD_STATES: tuple[ReviewStatus | None, ...] = (None, *HOLDS_RENEWAL)
-
-
-def _holding(status: ReviewStatus) -> Q:
-    return Q(id__in=Subquery(NonRenewalRequest.filter(status=status).values("contract_id")))
-
-
-def _hold_is(hold: ReviewStatus | None) -> Q:
-    if hold is None:
-        return ~Q(id__in=Subquery(NonRenewalRequest.filter(status__in=list(HOLDS_RENEWAL)).values("contract_id")))
-    return _holding(hold)
-
-
-def _successor_in(states: list[ContractStatus | None]) -> Q | None:
-    """None when every state qualifies: no condition on the renewal."""
-    if set(states) == set(SUCCESSOR_STATES):
-        return None
-    renewals = Contract.filter(predecessor_id__not_isnull=True)
-    parts = []
-    statuses = [s for s in states if s is not None]
-    if statuses:
-        parts.append(Q(id__in=Subquery(renewals.filter(status__in=statuses).values("predecessor_id"))))
-    if None in states:
-        parts.append(~Q(id__in=Subquery(renewals.values("predecessor_id"))))
-    return Q(*parts, join_type="OR")
-
-
-def renewal_status_is(target: RenewalStatus) -> Q:
-    """The SQL for `renewal_status(successor, hold) == target`; see the note above."""
-    clauses = []
-    for hold in HOLD_STATES:
-        successors = [s for s in SUCCESSOR_STATES if renewal_status(s, hold) is target]
-        if not successors:
-            continue
-        successor = _successor_in(successors)
-        clauses.append(_hold_is(hold) if successor is None else Q(_hold_is(hold), successor))
-    if not clauses:
-        return Q(id__isnull=True)  # no combination gives it: nothing matches
-    return Q(*clauses, join_type="OR")
-
-
-# --- the overview -------------------------------------------------------------------------
 
 
 class ReviewKind(StrEnum):
@@ -155,12 +72,8 @@ class Overview:
     signings_by_day: list[tuple[date, int]]  # the last SIGNING_DAYS days, today last
 
 
-def _dialect() -> str:
-    return connections.get("default").capabilities.dialect
-
-
 def _month_of(column: str) -> str:
-    if _dialect() == "postgres":
+    if db.dialect() == "postgres":
         return f"to_char({column}, 'YYYY-MM')"
     return f"strftime('%Y-%m', {column})"
 
@@ -169,7 +82,7 @@ def _business_day_of(column: str, settings: Settings, now: datetime) -> str:
     """The business date (S-13) of a timestamp, as YYYY-MM-DD."""
     name = settings.timezone
     assert re.fullmatch(r"[A-Za-z0-9_+\-/]+", name), name  # a checked zone name, no quotes
-    if _dialect() == "postgres":
+    if db.dialect() == "postgres":
         return f"to_char({column} AT TIME ZONE '{name}', 'YYYY-MM-DD')"
     # SQLite knows no time zones: today's UTC offset of the programme's zone. Across a DST
     # change a signing within an hour of midnight may land on the neighbouring day.
@@ -185,7 +98,7 @@ def _latency_seconds() -> str:
         "(SELECT MAX(r.at) FROM audit_events r WHERE r.contract_id = audit_events.contract_id "
         f"AND r.action = '{SIGN_REQUESTED}' AND r.at <= audit_events.at)"
     )
-    if _dialect() == "postgres":
+    if db.dialect() == "postgres":
         return f"EXTRACT(EPOCH FROM (audit_events.at - {requested}))"
     return f"(julianday(audit_events.at) - julianday({requested})) * 86400.0"
 

@@ -10,7 +10,9 @@ from tortoise.expressions import F
 from domain import audit, events, inputs
 from domain.actors import Actor, system
 from domain.contract_text import content_hash, render
-from domain.documents import DocumentStore, render_pdf, seal_pdf
+from domain.documents.rendering import render_pdf
+from domain.documents.sealing import seal_pdf
+from domain.documents.storage import DocumentStore
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     UNSIGNED,

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domain.documents import check_pdf
+from domain.documents.verification import check_pdf
 from domain.lifecycle import term_end
 from domain.settings import Settings
 from ops.demo_data import MANAGERS

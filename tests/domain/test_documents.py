@@ -1,4 +1,4 @@
-"""domain/documents.py: the sealed PDF (S-10, S-12): it validates, tampering shows, and the
+"""domain/documents/: the sealed PDF (S-10, S-12): it validates, tampering shows, and the
 store is content-addressed."""
 
 import hashlib
@@ -9,15 +9,11 @@ from pyhanko.pdf_utils.generic import NameObject, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from domain.documents import (
-    DocumentStore,
-    check_pdf,
-    ensure_programme_certificate,
-    load_sealer,
-    render_pdf,
-    seal_pdf,
-    sha256,
-)
+from domain.documents.certificates import ensure_programme_certificate
+from domain.documents.rendering import render_pdf
+from domain.documents.sealing import load_sealer, seal_pdf
+from domain.documents.storage import DocumentStore, sha256
+from domain.documents.verification import check_pdf
 from domain.settings import Settings
 
 TEXT = "PARTNER AGREEMENT\n\nLegal name: Acme Cloud GmbH\nRegistered address: Hauptstrasse 1, 10115 Berlin\n"

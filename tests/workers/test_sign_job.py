@@ -5,7 +5,7 @@ import pytest
 from arq.jobs import Job
 from pyhanko.sign import signers
 
-from domain.documents import load_sealer
+from domain.documents.sealing import load_sealer
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document
 from tests.dbstate import all_rows

@@ -1,0 +1,38 @@
+"""Paged lists: Previous / Next over the API's keyset pages, and a table whose row opens
+the item's page. Each list keeps its stack of `after` cursors in the Streamlit session."""
+
+import streamlit as st
+
+
+def pager_cursor(name: str, filters: tuple) -> str | None:
+    """The `after` cursor of the page shown in list `name`. Pages are keyset pages from the
+    API; a change of filters starts again at the first page."""
+    state = st.session_state.setdefault(f"pages:{name}", {"filters": filters, "stack": []})
+    if state["filters"] != filters:
+        state.update(filters=filters, stack=[])
+    return state["stack"][-1] if state["stack"] else None
+
+
+def pager(name: str, page_info: dict, shown: int) -> None:
+    """Previous / Next under a list."""
+    state = st.session_state[f"pages:{name}"]
+    stack: list = state["stack"]
+    left, right, note = st.columns([1, 1, 6])
+    left.button("Previous", key=f"{name}-previous", disabled=not stack, on_click=stack.pop)
+    right.button(
+        "Next", key=f"{name}-next", disabled=not page_info["hasNextPage"],
+        on_click=stack.append, args=(page_info["endCursor"],),
+    )
+    note.caption(f"Page {len(stack) + 1} · {shown} shown")
+
+
+def pick_row(name: str, kind: str, table, nodes: list[dict], page_info: dict) -> None:
+    """A page of list `name` as a table; selecting a row opens that item's page, by
+    putting its id in st.session_state[f"{kind}_id"]."""
+    picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
+                          width="stretch", key=f"{name}-table-{st.session_state.get(f'{name}-round', 0)}")
+    st.caption(f"Select a {kind} to open its page.")
+    pager(name, page_info, len(nodes))
+    if picked.selection.rows:
+        st.session_state[f"{kind}_id"] = nodes[picked.selection.rows[0]]["id"]
+        st.rerun()
