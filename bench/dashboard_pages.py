@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import drop_database, fresh_database  # noqa: E402
 from domain import clock, db  # noqa: E402
 from domain.auth import hash_password, issue_token  # noqa: E402
+from domain.contract_text import contract_text  # noqa: E402
 from domain.documents.certificates import ensure_programme_certificate  # noqa: E402
 from domain.documents.sealing import load_sealer  # noqa: E402
 from domain.documents.storage import DocumentStore  # noqa: E402
@@ -51,7 +52,7 @@ from domain.models import (  # noqa: E402
     Role,
     User,
 )
-from domain.services import access, registration, signing  # noqa: E402
+from domain.services import access, registration, sealing, signing  # noqa: E402
 from domain.services.templates import install_bundled_templates  # noqa: E402
 from domain.settings import DEFAULT_MARKETS, Settings  # noqa: E402
 
@@ -163,9 +164,9 @@ async def signed_for_real(settings: Settings, manager: User) -> str:
     await registration.approve_registration(access.actor_for(manager), str(partner.id), None, now)
     contract = await Contract.get(partner_id=partner.id)
     actor = access.actor_for(await User.get(partner_id=partner.id))
-    shown = signing.contract_text(contract, await contract.template, business_date(now, settings.tz), settings, ["DE"])
+    shown = contract_text(contract, await contract.template, business_date(now, settings.tz), settings, ["DE"])
     signed = await signing.sign_contract(actor, str(contract.id), ["DE"], True, shown.content_hash, now, settings)
-    await signing.complete_signing(str(contract.id), signed.signing_attempt, clock.now(), settings,  # type: ignore[arg-type]
+    await sealing.complete_signing(str(contract.id), signed.signing_attempt, clock.now(), settings,  # type: ignore[arg-type]
                                    load_sealer(settings), DocumentStore(settings.documents_path))
     return str(contract.id)
 

@@ -70,12 +70,13 @@ from redis.asyncio import Redis
 from bench.common import cpu_seconds, drop_database, free_port, fresh_database
 from bench.common import wait_ready as common_wait_ready
 from domain import auth, clock, db
+from domain.contract_text import contract_text
 from domain.documents.certificates import ensure_programme_certificate
 from domain.documents.storage import DocumentStore
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, business_date
 from domain.models import AuditEvent, Contract, ContractTemplate, Role, User
-from domain.services import access, registration, signing
+from domain.services import access, registration
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from workers.queue import signing_job_id
@@ -191,7 +192,7 @@ async def make_signers(settings: Settings, count: int) -> list[Signer]:
         if template_id not in templates:
             templates[template_id] = await ContractTemplate.get(id=template_id)
         regions = REGION_SETS[i % len(REGION_SETS)]
-        shown = signing.contract_text(contract, templates[template_id], today, settings, regions)
+        shown = contract_text(contract, templates[template_id], today, settings, regions)
         token, _ = auth.issue_token(settings, user.id, now)
         signers.append(Signer(str(contract.id), token, regions, shown.content_hash))
     return signers

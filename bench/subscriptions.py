@@ -35,6 +35,7 @@ from bench.common import cpu_seconds, drop_database, free_port, fresh_database, 
 from domain import db, events  # noqa: E402
 from domain.auth import hash_password, issue_token  # noqa: E402
 from domain.clock import now  # noqa: E402
+from domain.contract_text import contract_text  # noqa: E402
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, business_date  # noqa: E402
 from domain.models import Contract, ContractTemplate, Partner, Role, User  # noqa: E402
 from domain.services import access, signing  # noqa: E402
@@ -155,7 +156,7 @@ async def run(args) -> None:
                     cpu = {"api": cpu_seconds(api.pid), "clients": cpu_seconds(clients.pid)}
                 user = users[partner_of(count, number)]
                 contract = pending[user.partner_id].pop()
-                shown = signing.contract_text(contract, template, business_date(now(), settings.tz), settings, ["DE"])
+                shown = contract_text(contract, template, business_date(now(), settings.tz), settings, ["DE"])
                 await signing.sign_contract(access.actor_for(user), str(contract.id), ["DE"], True,
                                             shown.content_hash, now(), settings)
                 line = json.loads(await asyncio.wait_for(clients.stdout.readline(), 10))

@@ -2,12 +2,15 @@
 the regions and the term dates. The content hash is what the partner signs against."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from string import Template
 
 from domain.inputs import market_name
-from domain.lifecycle import ContractKind
+from domain.lifecycle import ContractKind, initial_term
+from domain.models import Contract, ContractTemplate
+from domain.settings import Settings
 
 SNAPSHOT_FIELDS = (
     "legal_name",
@@ -49,3 +52,41 @@ def render(
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def term_dates(contract: Contract, today: date, settings: Settings) -> tuple[date, date]:
+    """Fixed once signed, or for a renewal; proposed from today for an unsigned initial contract."""
+    if contract.effective_on and contract.expires_on:
+        return contract.effective_on, contract.expires_on
+    return initial_term(today, settings.term_months)
+
+
+@dataclass(frozen=True)
+class ContractText:
+    text: str
+    content_hash: str
+    regions: list[str]
+    effective_on: date
+    expires_on: date
+
+
+def contract_text(
+    contract: Contract,
+    template: ContractTemplate,
+    today: date,
+    settings: Settings,
+    regions: list[str] | None = None,
+) -> ContractText:
+    """The text the partner reads and signs: with the given regions, or the contract's own."""
+    picked = contract.regions if regions is None else regions
+    effective_on, expires_on = term_dates(contract, today, settings)
+    text = render(
+        template.body,
+        template.version,
+        ContractKind(contract.kind),
+        contract.partner_snapshot,
+        picked,
+        effective_on,
+        expires_on,
+    )
+    return ContractText(text, content_hash(text), picked, effective_on, expires_on)

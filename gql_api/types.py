@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain import inputs, models
+from domain.contract_text import ContractText, contract_text
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     NON_RENEWAL_CLOSES_DAYS_LEFT,
@@ -25,7 +26,7 @@ from domain.lifecycle import (
     renewal_window_open,
 )
 from domain.models import Role
-from domain.services import access, signing
+from domain.services import access
 from gql_api.context import Context
 
 ErrorCodeType = strawberry.enum(ErrorCode, description="Stable codes for refused actions.")
@@ -240,9 +241,9 @@ class Contract:
         template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
         return template.version
 
-    async def _text(self, info: Info[Context, None]) -> signing.ContractText:
+    async def _text(self, info: Info[Context, None]) -> ContractText:
         template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
-        return signing.contract_text(self.model, template, info.context.today, info.context.settings)
+        return contract_text(self.model, template, info.context.today, info.context.settings)
 
     @strawberry.field(description="The contract text with its current regions and dates.")
     async def text(self, info: Info[Context, None]) -> str:
@@ -261,7 +262,7 @@ class Contract:
         except DomainError as error:
             return OperationError.of(error)
         template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
-        shown = signing.contract_text(
+        shown = contract_text(
             self.model, template, info.context.today, info.context.settings, picked
         )
         return ContractPreview(

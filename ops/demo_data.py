@@ -4,11 +4,12 @@ from datetime import datetime, timedelta
 
 from domain import clock, db
 from domain.auth import hash_password
+from domain.contract_text import contract_text
 from domain.documents.sealing import load_sealer
 from domain.documents.storage import DocumentStore
 from domain.lifecycle import business_date
 from domain.models import Contract, Partner, Role, User
-from domain.services import access, info_changes, registration, renewal, signing
+from domain.services import access, info_changes, registration, renewal, sealing, signing
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 
@@ -126,12 +127,12 @@ async def _sign(partner_actor, contract: Contract, regions: list[str], at: datet
                 sealer, store) -> None:
     """The partner signs at `at`; the programme seals a couple of seconds later."""
     template = await contract.template
-    shown = signing.contract_text(contract, template, business_date(at, settings.tz), settings, regions)
+    shown = contract_text(contract, template, business_date(at, settings.tz), settings, regions)
     signed = await signing.sign_contract(
         partner_actor, str(contract.id), regions, True, shown.content_hash, at, settings
     )
     sealed_at = at + timedelta(seconds=1.5 + (len(contract.partner_snapshot["legal_name"]) % 5) / 2)
-    await signing.complete_signing(
+    await sealing.complete_signing(
         str(contract.id), signed.signing_attempt, sealed_at, settings, sealer, store  # type: ignore[arg-type]
     )
 

@@ -11,7 +11,7 @@ from domain.documents.sealing import load_sealer
 from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
 from domain.lifecycle import business_date
-from domain.services import signing, sweep
+from domain.services import sealing, sweep
 from domain.settings import get_settings
 from ops import logs
 from workers.queue import enqueue_signing, reactions
@@ -52,7 +52,7 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
         # max_tries without calling it, and so would leave the contract SIGNING.
         log.error("signing %s attempt %s: try %s, earlier tries were interrupted",
                   contract_id, attempt, job_try)
-        failed = await signing.fail_signing(
+        failed = await sealing.fail_signing(
             contract_id,
             attempt,
             "The programme's signing service stopped while sealing the document, "
@@ -61,19 +61,19 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
         )
         return "failed" if failed else "skipped"  # skipped: an interrupted try had sealed it
     try:
-        done = await signing.complete_signing(
+        done = await sealing.complete_signing(
             contract_id, attempt, clock.now(), settings, ctx["sealer"], ctx["store"],
             timings=ctx.get("timings"),
         )
     except DomainError as exc:  # a rule says no: retrying will not help
-        await signing.fail_signing(contract_id, attempt, exc.message, clock.now())
+        await sealing.fail_signing(contract_id, attempt, exc.message, clock.now())
         return "failed"
     except Exception as exc:
         if job_try < settings.signing_max_tries:
             log.warning("signing %s attempt %s failed (try %s): %r", contract_id, attempt, job_try, exc)
             raise Retry(defer=_retry_delay(job_try, settings.signing_retry_delay)) from exc
         log.exception("signing %s attempt %s gave up after %s tries", contract_id, attempt, job_try)
-        await signing.fail_signing(
+        await sealing.fail_signing(
             contract_id,
             attempt,
             f"The programme could not seal the document ({type(exc).__name__}). "
@@ -86,7 +86,7 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
 
 async def requeue_stale_signings(ctx: dict) -> int:
     """Hand SIGNING contracts whose job never reached the queue to it again."""
-    stale = await signing.stale_signings(clock.now(), older_than_seconds=10)
+    stale = await sealing.stale_signings(clock.now(), older_than_seconds=10)
     queued = 0
     for contract_id, attempt in stale:
         queued += await enqueue_signing(ctx["redis"], contract_id, attempt)

@@ -7,7 +7,7 @@ from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 
 from domain import events
-from domain.services import signing
+from domain.services.sealing import to_seal
 from domain.settings import Settings
 
 SIGN_CONTRACT = "sign_contract"
@@ -69,10 +69,10 @@ def event_publisher(redis: ArqRedis, settings: Settings) -> events.Reaction:
 
 
 def sealing(redis: ArqRedis) -> events.Reaction:
-    """Queue the sealing that a signature asks for (signing.to_seal)."""
+    """Queue the sealing that a signature asks for (domain.services.sealing.to_seal)."""
 
     async def enqueue(recorded: list[events.Event]) -> None:
-        for contract_id, attempt in signing.to_seal(recorded):
+        for contract_id, attempt in to_seal(recorded):
             await enqueue_signing(redis, contract_id, attempt)
 
     return events.Reaction("sealing", enqueue)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from domain import clock
 from domain.models import Contract, NonRenewalRequest
-from domain.services import signing
+from domain.services import sealing
 from gql_api.context import Context
 from tests.gql import CONSOLE, CONTRACT, PREVIEW, gql, make_manager, sign_with_preview
 from tests.journeys import at, day, signed_partner, tokens
@@ -62,7 +62,7 @@ async def test_a_failed_signing_signed_again_later_takes_that_days_dates(client,
         contract_id = (await gql(client, "{ contracts { nodes { id } } }", token=token))["contracts"]["nodes"][0]["id"]
         signed = await sign_with_preview(client, token, contract_id, ["DE"])
         assert signed["contract"]["status"] == "SIGNING"
-        await signing.fail_signing(contract_id, 1, "The seal could not be made.", clock.now())
+        await sealing.fail_signing(contract_id, 1, "The seal could not be made.", clock.now())
     with at(later):
         token, _ = await tokens(client, "failed@example.com")
         failed = (await gql(client, CONTRACT, {"id": contract_id}, token))["contract"]
