@@ -78,6 +78,7 @@ class Received:
     rcpt_tos: list[str]
     message: EmailMessage
     login: str | None
+    peer: tuple  # the client's address and port: one per connection
 
 
 @dataclass
@@ -86,7 +87,14 @@ class Inbox:
 
     messages: list[Received] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
-    login: str | None = None
+    mail_answers: list[str] = field(default_factory=list)  # canned answers to the next MAILs
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        if self.mail_answers:
+            return self.mail_answers.pop(0)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
@@ -96,8 +104,9 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         message = message_from_bytes(envelope.content, policy=policy.default)
+        login = session.auth_data.login.decode() if session.auth_data else None
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message,  # type: ignore[arg-type]
-                                      session.auth_data.login.decode() if session.auth_data else None))
+                                      login, session.peer))
         return "250 Message accepted for delivery"
 
 

@@ -8,7 +8,7 @@ deduplicate. A failure raises DeliveryFailed, which says whether a retry can hel
 import asyncio
 import mailbox
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,7 +29,9 @@ class DeliveryFailed(Exception):
 
 
 class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -66,33 +68,86 @@ def parse_smtp_url(url: str) -> SmtpServer:
 
 
 class SmtpMailer:
+    """Keeps one connection to the server and sends over it, one message at a time: a
+    new connection per message (TCP, TLS, login) cost more than the message itself. A
+    connection the server closed while idle is replaced once, at once; any other failure
+    drops the connection, and the next message opens a new one."""
+
     def __init__(self, url: str, ca_path: Path | None = None, timeout: float = 30.0):
         self.server = parse_smtp_url(url)
         self.ca_path = ca_path
         self.timeout = timeout
+        self._client: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
 
-    async def send(self, message: EmailMessage) -> None:
-        server = self.server
-        where = f"SMTP server {server.hostname}:{server.port}"
+    async def send(self, message: Message) -> None:
+        where = f"SMTP server {self.server.hostname}:{self.server.port}"
+        async with self._lock:
+            try:
+                await self._send(message)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                codes = [refusal.code for refusal in exc.recipients]
+                raise DeliveryFailed(f"{where} refused every recipient: {exc}",
+                                     permanent=all(code >= 500 for code in codes)) from exc
+            except aiosmtplib.SMTPAuthenticationError as exc:
+                # Our configuration, not the message: retrying once it is fixed must work.
+                raise DeliveryFailed(f"{where} refused our credentials: {exc}") from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                raise DeliveryFailed(f"{where} refused the message: {exc}",
+                                     permanent=exc.code >= 500) from exc
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise DeliveryFailed(f"{where} is unavailable: {exc}") from exc
+
+    async def _send(self, message: Message) -> None:
+        reused = self._client is not None and self._client.is_connected
         try:
-            await aiosmtplib.send(
-                message, hostname=server.hostname, port=server.port,
-                username=server.username, password=server.password,
-                use_tls=server.use_tls, start_tls=server.start_tls,
-                cert_bundle=str(self.ca_path) if self.ca_path else None, timeout=self.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [refusal.code for refusal in exc.recipients]
-            raise DeliveryFailed(f"{where} refused every recipient: {exc}",
-                                 permanent=all(code >= 500 for code in codes)) from exc
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            # Our configuration, not the message: retrying once it is fixed must work.
-            raise DeliveryFailed(f"{where} refused our credentials: {exc}") from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"{where} refused the message: {exc}",
-                                 permanent=exc.code >= 500) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(f"{where} is unavailable: {exc}") from exc
+            await (await self._connection()).send_message(message)
+            return
+        except BaseException as exc:
+            self._drop()
+            if not (reused and _closed_while_idle(exc)):
+                raise
+        try:  # the server closed the kept connection while it was idle: once more, anew
+            await (await self._connection()).send_message(message)
+        except BaseException:
+            self._drop()
+            raise
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        server = self.server
+        client = aiosmtplib.SMTP(
+            hostname=server.hostname, port=server.port, username=server.username,
+            password=server.password, use_tls=server.use_tls, start_tls=server.start_tls,
+            cert_bundle=str(self.ca_path) if self.ca_path else None, timeout=self.timeout,
+        )
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()
+            raise
+        self._client = client
+        return client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+
+def _closed_while_idle(exc: BaseException) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code == 421  # "closing the transmission channel"
+    return isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError)
 
 
 class MaildirMailer:
@@ -102,14 +157,17 @@ class MaildirMailer:
     def __init__(self, path: Path):
         self.path = path
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         try:
             await asyncio.to_thread(self._add, message)
         except OSError as exc:
             raise DeliveryFailed(f"cannot write to the Maildir {self.path}: {exc}") from exc
 
-    def _add(self, message: EmailMessage) -> None:
+    def _add(self, message: Message) -> None:
         mailbox.Maildir(self.path, create=True).add(message)
+
+    async def aclose(self) -> None:
+        pass
 
 
 def mailer(settings: Settings) -> Mailer:

@@ -110,6 +110,40 @@ async def test_outage_raises_a_retryable_error_and_the_retry_delivers_the_same_m
     assert [r.message["Message-ID"] for r in inbox.messages] == [sent["Message-ID"]]
 
 
+async def test_one_connection_carries_many_messages_and_is_replaced_when_the_server_drops_it(ca):
+    url = f"smtp://notices:s3cret%20pass%2Fword@127.0.0.1:{free_port()}"
+    sender = SmtpMailer(url, ca.ca_path)
+    port = sender.server.port
+    with smtp_server(ca, users=USERS, port=port) as (inbox, _):
+        for kind in (NoticeKind.RENEWAL_WINDOW_OPEN, NoticeKind.DECISION_DUE, NoticeKind.EXPIRED):
+            await sender.send(message(kind))
+    assert len({r.peer for r in inbox.messages}) == 1
+    # restarted meanwhile: the kept connection is dead, and the next send opens another
+    with smtp_server(ca, users=USERS, port=port, inbox=inbox):
+        await sender.send(message(NoticeKind.AUTO_RENEWED))
+        await sender.aclose()
+    assert [r.message["X-Programme-Notice"] for r in inbox.messages] == [
+        "renewal_window_open", "decision_due", "expired", "auto_renewed"]
+    assert len({r.peer for r in inbox.messages}) == 2
+
+
+async def test_a_kept_connection_the_server_closes_is_replaced_at_once(ca):
+    with smtp_server(ca, users=USERS) as (inbox, port):
+        sender = SmtpMailer(f"smtp://notices:s3cret%20pass%2Fword@127.0.0.1:{port}", ca.ca_path)
+        await sender.send(message(NoticeKind.DECISION_DUE))
+        inbox.mail_answers.append("421 4.4.2 Idle for too long, closing connection")
+        await sender.send(message(NoticeKind.EXPIRED))
+        # a fresh connection that is refused is not tried twice
+        inbox.mail_answers.append("421 4.3.2 Shutting down")
+        with pytest.raises(DeliveryFailed) as failed:
+            await SmtpMailer(f"smtp://notices:s3cret%20pass%2Fword@127.0.0.1:{port}", ca.ca_path).send(
+                message(NoticeKind.AUTO_RENEWED))
+        assert not failed.value.permanent
+        await sender.aclose()
+    assert [r.message["X-Programme-Notice"] for r in inbox.messages] == ["decision_due", "expired"]
+    assert len({r.peer for r in inbox.messages}) == 2
+
+
 async def test_no_smtp_url_writes_into_the_maildir(tmp_path):
     settings = Settings(data_dir=tmp_path, smtp_url="")
     target = mailer(settings)
