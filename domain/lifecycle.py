@@ -218,3 +218,11 @@ def status_on(
     if today >= effective_on:
         return S.ACTIVE
     return status
+
+
+# Reminders (S-25): the days that only reminders use. The window's own days are above.
+DECISION_DUE_DAYS_LEFT = 35  # renew, or ask not to renew, within the next 4 days
+EXPIRING_SOON_DAYS_LEFT = 7  # a contract that will not renew
+# Days after a contract was pushed on which it is still unsigned.
+UNSIGNED_FIRST_REMINDER_DAYS = 3
+UNSIGNED_SECOND_REMINDER_DAYS = 7

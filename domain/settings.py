@@ -109,6 +109,41 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.environment == "production"
 
+    # Notifications (S-25, S-26): email and webhooks.
+    programme_name: str = Field("Partner Programme", min_length=1, max_length=100)
+    # Deep links in emails: the partner console (a separate frontend) and the managers'
+    # dashboard.
+    console_base_url: str = "http://127.0.0.1:3000"
+    dashboard_base_url: str = "http://127.0.0.1:8501"
+    # smtp://user:password@host:587 (STARTTLS required) or smtps://user:password@host:465
+    # (TLS); `?starttls=off` only for a relay without credentials. Empty: each message is
+    # written into a Maildir in DATA_DIR/mail instead.
+    smtp_url: str = ""
+    # CA bundle that the SMTP server's certificate is checked against, when not a public CA.
+    smtp_ca_path: Path | None = None
+    smtp_timeout: float = Field(30.0, gt=0)
+    mail_from: str = "no-reply@localhost"
+    # Webhook destinations on loopback (127.0.0.0/8, ::1): for development and tests only.
+    webhooks_allow_loopback: bool = False
+
+    @field_validator("console_base_url", "dashboard_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// (STARTTLS) or smtps:// (TLS)")
+        return value
+
+    @property
+    def maildir_path(self) -> Path:
+        return self.data_dir / "mail"
+
 
 @lru_cache
 def get_settings() -> Settings:
