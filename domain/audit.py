@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain import events
+from domain import bulk, events
 from domain.actors import Actor
 from domain.models import AuditEvent
 
@@ -37,3 +37,20 @@ async def record(
     )
     events.collect([events.stored(event)])
     return event
+
+
+def row(actor: Actor, at: str, action: str, partner_id: Any, contract_id: Any = None,
+        from_status: str | None = None, to_status: str | None = None, detail: dict | None = None,
+        subject_id: Any = None) -> dict[str, Any]:
+    """An audit event as a row for record_rows; `at` from bulk.stamp()."""
+    return {
+        "at": at, "actor_id": actor.user_id, "actor_role": actor.role, "action": action,
+        "partner_id": partner_id, "contract_id": contract_id, "subject_id": subject_id,
+        "from_status": from_status, "to_status": to_status, "detail": detail or {},
+        "request_id": actor.request_id, "client_ip": actor.client_ip,
+    }
+
+
+async def record_rows(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Many events in one statement (the sweep's), inside the caller's events.transaction()."""
+    events.collect(await bulk.insert_audit_events(conn, rows))

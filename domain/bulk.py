@@ -137,3 +137,47 @@ async def set_chain_links(conn: BaseDBAsyncClient, rows: Sequence[dict[str, Any]
         "WHERE audit_events.id = x.id AND audit_events.chain_seq IS NULL RETURNING audit_events.id AS id"
     )
     return len(await _run(conn, sql, rows))
+
+
+async def claim_due(
+    conn: BaseDBAsyncClient, table: str, status_column: str, now: datetime, until: datetime, limit: int,
+    returning: Sequence[str],
+) -> list[dict]:
+    """Claim up to `limit` PENDING rows of an outbox whose next attempt is due and that no
+    one holds: each claim lasts until `until`, so a worker killed mid-send leaves its rows
+    to be claimed again then. Counts the attempt. Of two workers at once, each gets other
+    rows (SKIP LOCKED on PostgreSQL; SQLite has one writer at a time)."""
+    postgres = conn.capabilities.dialect == "postgres"
+    p = (lambda n: f"${n}") if postgres else (lambda n: f"?{n}")
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    sql = (
+        f"UPDATE {table} SET claimed_until = {p(1)}, attempts = attempts + 1 WHERE id IN ("
+        f"SELECT id FROM {table} WHERE {status_column} = 'PENDING' AND next_attempt_at <= {p(2)} "
+        f"AND (claimed_until IS NULL OR claimed_until < {p(2)}) ORDER BY next_attempt_at, event_id, key LIMIT {p(3)}{lock}"
+        f") RETURNING {', '.join(('event_id', 'key', *returning))}"
+    )
+    claimed = await conn.execute_query_dict(sql, [_stamp(conn, until), _stamp(conn, now), limit])
+    # RETURNING keeps no order: put them back in the order they happened.
+    return sorted(claimed, key=lambda row: (row["event_id"] or 0, row["key"]))
+
+
+async def update_by_id(conn: BaseDBAsyncClient, table: str, columns: dict[str, str], rows: Sequence[dict[str, Any]]) -> int:
+    """Set each row's columns by id, in one statement: `columns` maps name -> PostgreSQL
+    type, and includes "id"."""
+    assigned = ", ".join(f"{name} = x.{name}" for name in columns if name != "id")
+    sql = (
+        f"UPDATE {table} SET {assigned} FROM {_source(conn, columns)} "
+        f"WHERE {table}.id = x.id RETURNING {table}.id AS id"
+    )
+    return len(await _run(conn, sql, rows))
+
+
+async def insert_new(conn: BaseDBAsyncClient, table: str, columns: dict[str, str], rows: Sequence[dict[str, Any]],
+                     key: str) -> set[Any]:
+    """Insert the rows whose `key` is not there yet; returns the keys inserted."""
+    names = ", ".join(columns)
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT {', '.join(f'x.{n}' for n in columns)} "
+        f"FROM {_source(conn, columns)} WHERE true ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+    )
+    return {row[key] for row in await _run(conn, sql, rows)}

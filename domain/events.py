@@ -29,7 +29,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from domain.audit_chain import FIELDS, head
+from domain.audit_chain import FIELDS
 from domain.models import AuditEvent, EventCursor
 
 log = logging.getLogger("domain.events")
@@ -42,7 +42,8 @@ Event = dict[str, Any]
 class Reaction:
     name: str  # the name of its cursor over the audit log
     run: Callable[[list[Event]], Awaitable[None]]
-    durable: bool = True  # also run from the record by the relay, not only at once
+    durable: bool = True  # run from the record by the relay
+    at_once: bool = True  # run in the committing process, right after the commit
 
 
 _reactions: tuple[Reaction, ...] = ()
@@ -120,17 +121,17 @@ async def transaction() -> AsyncIterator[Any]:
     finally:
         _pending.reset(token)
     if committed:
-        await react(committed, _reactions)
+        await react(committed, [reaction for reaction in _reactions if reaction.at_once])
 
 
 async def catch_up(reaction: Reaction, batch: int = 1000) -> int:
     """Run `reaction` over the chained events past its cursor, oldest first, and move the
-    cursor only once it succeeded. A cursor starts at the chain's head when first used: a
-    new reaction does not replay history. Returns how many events it saw."""
-    cursor = await EventCursor.get_or_none(consumer=reaction.name)
-    if cursor is None:
-        position, _ = await head()
-        cursor, _ = await EventCursor.get_or_create(consumer=reaction.name, defaults={"position": position})
+    cursor only once it succeeded. Returns how many events it saw.
+
+    A cursor with no row starts at the beginning of the chain. A reaction added to a
+    platform that already has a history gets its row from the migration that adds it, at
+    the chain's head then, so that it does not replay the past (see migrations/0007)."""
+    cursor, _ = await EventCursor.get_or_create(consumer=reaction.name, defaults={"position": 0})
     seen, position = 0, cursor.position
     while True:
         rows = await (

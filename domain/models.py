@@ -24,6 +24,10 @@ class User(Model):
     partner = fields.ForeignKeyField(
         "models.Partner", related_name="users", null=True, on_delete=fields.RESTRICT
     )
+    # The language of the emails this person gets (BCP 47: "en", "zh-Hans").
+    locale = fields.CharField(max_length=20, default="en")
+    # Reminders and work alerts may be turned off; legal notices and decisions always go out.
+    reminders_enabled = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -231,3 +235,112 @@ class EventCursor(Model):
 
     class Meta:
         table = "event_cursors"
+
+
+class ReminderRecord(Model):
+    """A reminder (domain/reminders.py) the sweep sent or found superseded: once per
+    contract, term and kind, whichever sweep gets there first (S-25)."""
+
+    key = fields.CharField(max_length=120, primary_key=True)
+    contract_id = fields.UUIDField(null=True)
+    kind = fields.CharField(max_length=40)
+    due_on = fields.DateField()
+    outcome = fields.CharField(max_length=20)
+    reason = fields.CharField(max_length=40, null=True)
+    days_late = fields.IntField(default=0)
+    recorded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "reminders"
+
+
+class Notification(Model):
+    """One notice to one person (S-25): shown in the product, and sent by email until it
+    arrives. `key` deduplicates: a fact seen twice makes one notification."""
+
+    id = fields.UUIDField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    kind = fields.CharField(max_length=40)
+    user = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    partner_id = fields.UUIDField(null=True)
+    contract_id = fields.UUIDField(null=True)
+    event_id = fields.BigIntField(null=True)
+    data = fields.JSONField(default=dict)
+    due_on = fields.DateField(null=True)
+    days_late = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+    read_at = fields.DatetimeField(null=True)
+    # PENDING until sent; SKIPPED when the person turned this kind off; FAILED for good.
+    email_status = fields.CharField(max_length=20)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    claimed_until = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+
+    class Meta:
+        table = "notifications"
+        indexes = (("user_id", "created_at"), ("email_status", "next_attempt_at"), ("partner_id", "created_at"))
+
+
+class WebhookEndpoint(Model):
+    """Where an integration receives events (S-26): programme-wide (no partner, made by an
+    admin) or one partner's own. The secret is shown once, when made or rotated."""
+
+    id = fields.UUIDField(primary_key=True)
+    partner = fields.ForeignKeyField(
+        "models.Partner", related_name="webhook_endpoints", null=True, on_delete=fields.RESTRICT
+    )
+    created_by = fields.ForeignKeyField("models.User", related_name="webhook_endpoints", on_delete=fields.RESTRICT)
+    url = fields.CharField(max_length=2000)
+    description = fields.CharField(max_length=200, default="")
+    event_types = fields.JSONField(default=list)
+    secret = fields.CharField(max_length=100)
+    # The secret a rotation replaced: it signs too, for a day, so receivers can switch.
+    previous_secret = fields.CharField(max_length=100, null=True)
+    previous_secret_until = fields.DatetimeField(null=True)
+    enabled = fields.BooleanField(default=True)
+    disabled_reason = fields.TextField(null=True)
+    failing_since = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhook_endpoints"
+
+
+class WebhookDelivery(Model):
+    """One event for one endpoint, tried until it is delivered or the endpoint gives up."""
+
+    id = fields.UUIDField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)
+    endpoint = fields.ForeignKeyField("models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE)
+    message_id = fields.CharField(max_length=40)
+    event_type = fields.CharField(max_length=60)
+    event_id = fields.BigIntField(null=True)
+    body = fields.TextField()
+    status = fields.CharField(max_length=20)  # PENDING, DELIVERED, FAILED
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    claimed_until = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    delivered_at = fields.DatetimeField(null=True)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+
+    class Meta:
+        table = "webhook_deliveries"
+        indexes = (("status", "next_attempt_at"), ("endpoint_id", "created_at"))
+
+
+class WebhookAttempt(Model):
+    """The delivery log: every try, its answer and how long it took."""
+
+    id = fields.BigIntField(primary_key=True)
+    delivery = fields.ForeignKeyField("models.WebhookDelivery", related_name="attempt_log", on_delete=fields.CASCADE)
+    at = fields.DatetimeField()
+    status_code = fields.IntField(null=True)
+    latency_ms = fields.IntField(null=True)
+    error = fields.TextField(null=True)
+
+    class Meta:
+        table = "webhook_attempts"

@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     mail_from: str = "no-reply@localhost"
     # Webhook destinations on loopback (127.0.0.0/8, ::1): for development and tests only.
     webhooks_allow_loopback: bool = False
+    # An endpoint whose every delivery failed for this long is disabled, and its owner told.
+    webhook_disable_after_hours: int = Field(24, ge=1)
 
     @field_validator("console_base_url", "dashboard_base_url")
     @classmethod

@@ -4,6 +4,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+import httpcore
 from arq import Retry
 
 from domain import audit_chain, clock, db, events
@@ -11,6 +12,7 @@ from domain.documents.sealing import load_sealer
 from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
 from domain.lifecycle import business_date
+from domain.notifications import delivery, sending, webhooks
 from domain.services import sealing, sweep
 from domain.settings import get_settings
 from ops import logs
@@ -29,9 +31,17 @@ async def startup(ctx: dict) -> None:
     ctx["store"] = DocumentStore(settings.documents_path)
     events.configure(*reactions(ctx["redis"], settings))
     ctx["relaying"] = asyncio.Lock()
+    ctx["delivering"] = asyncio.Lock()
+    ctx["mailer"] = ctx.get("mailer") or delivery.mailer(settings)
+    ctx["webhook_pool"] = httpcore.AsyncConnectionPool(
+        network_backend=webhooks.GuardedNetworkBackend(allow_loopback=settings.webhooks_allow_loopback),
+        max_connections=sending.WEBHOOK_CONCURRENCY,
+    )
 
 
 async def shutdown(ctx: dict) -> None:
+    await ctx["mailer"].aclose()
+    await ctx["webhook_pool"].aclose()
     if not ctx.get("orm_ready"):
         await db.close()
 
@@ -121,3 +131,24 @@ async def relay(ctx: dict) -> int:
         for reaction in events.durable_reactions():
             await events.catch_up(reaction)
         return chained
+
+
+async def deliver(ctx: dict, budget_seconds: float = 50) -> str:
+    """Send the due emails and webhook deliveries, batch after batch, until none is due
+    or the budget is spent (the next run carries on)."""
+    if ctx["delivering"].locked():
+        return "busy"
+    async with ctx["delivering"]:
+        settings, total = ctx["settings"], sending.Sent()
+        deadline = asyncio.get_running_loop().time() + budget_seconds
+        while asyncio.get_running_loop().time() < deadline:
+            now = clock.now()
+            emails = await sending.send_emails(now, settings, ctx["mailer"])
+            hooks = await sending.send_webhooks(now, settings, ctx["webhook_pool"])
+            for name in vars(total):
+                setattr(total, name, getattr(total, name) + getattr(emails, name) + getattr(hooks, name))
+            if not (emails.emails + emails.email_failures + hooks.webhooks + hooks.webhook_failures):
+                break
+        if any(vars(total).values()):
+            log.info("delivered: %s", vars(total))
+        return str(vars(total))

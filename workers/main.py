@@ -8,6 +8,7 @@ from arq.worker import Worker, func, get_kwargs
 from domain.settings import get_settings
 from workers.jobs import (
     daily_sweep,
+    deliver,
     relay,
     requeue_stale_signings,
     shutdown,
@@ -29,6 +30,8 @@ class WorkerSettings:
         cron(leased(daily_sweep), minute=5, second=0, unique=True, run_at_startup=True, timeout=1800),
         # The after-commit path's durable half, and the audit chain (domain/events.py).
         cron(leased(relay), second=set(range(0, 60, 5)), unique=True, run_at_startup=True, timeout=600),
+        # Emails and webhooks, from the outbox the relay fills (domain/notifications/sending.py).
+        cron(leased(deliver), second=set(range(1, 60, 2)), unique=True, run_at_startup=True, timeout=120),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -6,7 +6,8 @@ import orjson
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 
-from domain import events
+from domain import clock, events
+from domain.notifications import outbox
 from domain.services.sealing import to_seal
 from domain.settings import Settings
 
@@ -78,6 +79,17 @@ def sealing(redis: ArqRedis) -> events.Reaction:
     return events.Reaction("sealing", enqueue)
 
 
+def notifications(settings: Settings) -> events.Reaction:
+    """Store the notices and webhook deliveries the events call for (outbox.record); the
+    worker's deliver job sends them. From the record only: it needs no speed, and a
+    request should not pay for it."""
+
+    async def record(recorded: list[events.Event]) -> None:
+        await outbox.record(recorded, clock.now(), settings)
+
+    return events.Reaction("notifications", record, at_once=False)
+
+
 def reactions(redis: ArqRedis, settings: Settings) -> tuple[events.Reaction, ...]:
     """What every process (API, worker, command line) does after a commit."""
-    return event_publisher(redis, settings), sealing(redis)
+    return event_publisher(redis, settings), sealing(redis), notifications(settings)

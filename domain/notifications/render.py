@@ -131,18 +131,26 @@ def format_datetime_local(value: datetime, tz: ZoneInfo, locale: str) -> str:
     return f"{format_date(local.date(), locale)}, {local:%H:%M} ({tz.key})"
 
 
+def _moment(value: date | datetime | str) -> date | datetime:
+    """Stored notices keep their dates as ISO text (JSON); both forms read the same."""
+    if not isinstance(value, str):
+        return value
+    return datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+
+
 @pass_context
-def _date_filter(context: Any, value: date | datetime | None) -> str:
+def _date_filter(context: Any, value: date | datetime | str | None) -> str:
     if value is None:
         return ""
+    value = _moment(value)
     if isinstance(value, datetime):  # a moment: its business date in the programme's zone
         value = value.astimezone(context["tz"]).date()
     return format_date(value, context["locale"])
 
 
 @pass_context
-def _datetime_filter(context: Any, value: datetime | None) -> str:
-    return "" if value is None else format_datetime_local(value, context["tz"], context["locale"])
+def _datetime_filter(context: Any, value: datetime | str | None) -> str:
+    return "" if value is None else format_datetime_local(_moment(value), context["tz"], context["locale"])  # type: ignore[arg-type]
 
 
 def _wide(char: str) -> bool:

@@ -11,12 +11,11 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import Q, Subquery
 
-from domain import bulk, events
+from domain import audit, bulk, events
 from domain.actors import system
 from domain.contract_text import SNAPSHOT_FIELDS, content_hash, render
 from domain.lifecycle import (
@@ -34,6 +33,7 @@ from domain.lifecycle import (
     term_continues,
 )
 from domain.models import Contract, ContractTemplate, NonRenewalRequest, Partner
+from domain.services import reminding
 from domain.services.templates import current_template
 from domain.settings import Settings
 
@@ -48,22 +48,8 @@ class SweepResult:
     expired: int = 0
     activated: int = 0
     consoles_closed: int = 0
-
-
-def _event(at: str, action: str, partner_id: Any, contract_id: Any = None,
-           from_status: str | None = None, to_status: str | None = None,
-           detail: dict | None = None) -> dict[str, Any]:
-    """An audit event row written by the sweep (S-22); `at` from bulk.stamp()."""
-    return {
-        "at": at, "actor_id": None, "actor_role": SWEEPER.role, "action": action,
-        "partner_id": partner_id, "contract_id": contract_id, "subject_id": None,
-        "from_status": from_status, "to_status": to_status, "detail": detail or {},
-        "request_id": SWEEPER.request_id, "client_ip": None,
-    }
-
-
-async def _record(conn: Any, audit_rows: list[dict[str, Any]]) -> None:
-    events.collect(await bulk.insert_audit_events(conn, audit_rows))
+    reminders: int = 0
+    digests: int = 0
 
 
 def _renewal_text(template: ContractTemplate, snapshot: dict, regions: list[str],
@@ -157,9 +143,9 @@ async def auto_renew(
         for inserted_row in inserted:
             renewal_id, predecessor_id = inserted_row["id"], inserted_row["predecessor_id"]
             row = by_id[str(renewal_id)]
-            audit_rows.append(_event(at, "CONTRACT_AUTO_RENEWED", row["partner_id"], predecessor_id,
-                                 detail={"renewalId": str(renewal_id)}))
-            audit_rows.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["partner_id"], renewal_id,
+            audit_rows.append(audit.row(SWEEPER, at, "CONTRACT_AUTO_RENEWED", row["partner_id"], predecessor_id,
+                                 detail={"renewalId": str(renewal_id), "completed": False}))
+            audit_rows.append(audit.row(SWEEPER, at, "RENEWAL_SYSTEM_SIGNED", row["partner_id"], renewal_id,
                                  None, ContractStatus.SIGNING.value,
                                  {"contentHash": row["content_hash"], "attempt": 1,
                                   "predecessorId": str(predecessor_id)}))
@@ -169,12 +155,12 @@ async def auto_renew(
         by_id = {str(row["id"]): row for row in completed}
         for renewal_id, attempt in started:
             row = by_id[str(renewal_id)]
-            audit_rows.append(_event(at, "CONTRACT_AUTO_RENEWED", row["_partner_id"], row["_predecessor_id"],
-                                 detail={"renewalId": str(renewal_id)}))
-            audit_rows.append(_event(at, "RENEWAL_SYSTEM_SIGNED", row["_partner_id"], renewal_id,
+            audit_rows.append(audit.row(SWEEPER, at, "CONTRACT_AUTO_RENEWED", row["_partner_id"], row["_predecessor_id"],
+                                 detail={"renewalId": str(renewal_id), "completed": True}))
+            audit_rows.append(audit.row(SWEEPER, at, "RENEWAL_SYSTEM_SIGNED", row["_partner_id"], renewal_id,
                                  row["_from"], ContractStatus.SIGNING.value,
                                  {"contentHash": row["content_hash"], "attempt": attempt}))
-        await _record(conn, audit_rows)
+        await audit.record_rows(conn, audit_rows)
     result.renewals_created = len(inserted)
     result.renewals_completed = len(started)
     return result
@@ -207,7 +193,7 @@ async def apply_calendar(today: date, now: datetime) -> SweepResult:
             if str(row["id"]) not in changed:
                 continue
             action = "CONTRACT_EXPIRED" if target is ContractStatus.EXPIRED else "CONTRACT_ACTIVATED"
-            audit_rows.append(_event(at, action, row["partner_id"], row["id"], row["status"], target.value))
+            audit_rows.append(audit.row(SWEEPER, at, action, row["partner_id"], row["id"], row["status"], target.value))
             if target is ContractStatus.EXPIRED:
                 result.expired += 1
                 expired_partners.add(row["partner_id"])
@@ -227,9 +213,9 @@ async def apply_calendar(today: date, now: datetime) -> SweepResult:
                 if term_continues(ContractStatus(r["status"]), r["effective_on"], r["expires_on"], today)
             }
             for partner_id in expired_partners - still_open:
-                audit_rows.append(_event(at, "CONSOLE_CLOSED", partner_id, detail={"reason": "last contract expired"}))
+                audit_rows.append(audit.row(SWEEPER, at, "CONSOLE_CLOSED", partner_id, detail={"reason": "last contract expired"}))
                 result.consoles_closed += 1
-        await _record(conn, audit_rows)
+        await audit.record_rows(conn, audit_rows)
     return result
 
 
@@ -248,14 +234,19 @@ def _cyclic_gc_paused():
 
 
 async def run_daily_sweep(today: date, now: datetime, settings: Settings) -> SweepResult:
-    """Auto-renew first, so that a sweep that missed day 30 still renews before expiring."""
+    """Auto-renew first, so that a sweep that missed day 30 still renews before expiring;
+    then the calendar, then the reminders and digests, which see the day's outcome."""
     with _cyclic_gc_paused():
         renewed = await auto_renew(today, now, settings)
         calendar = await apply_calendar(today, now)
+        reminded = await reminding.send_reminders(today, now, settings)
+        digests = await reminding.send_digests(today, now)
     return SweepResult(
         renewals_created=renewed.renewals_created,
         renewals_completed=renewed.renewals_completed,
         expired=calendar.expired,
         activated=calendar.activated,
         consoles_closed=calendar.consoles_closed,
+        reminders=reminded,
+        digests=digests,
     )

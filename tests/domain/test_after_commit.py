@@ -82,7 +82,6 @@ async def test_what_failed_at_once_runs_from_the_record_and_the_cursor_waits_for
     seen = Seen(fail_times=2)  # fails at once, and on the relay's first try
     reaction = events.Reaction("flaky", seen.run)
     configured(reaction)
-    await events.catch_up(reaction)  # its cursor starts here, at the head
     async with events.transaction():
         await record("KEPT")  # the commit stands although the reaction failed
     assert await AuditEvent.filter(action="KEPT").exists() and seen.batches == []
@@ -97,16 +96,19 @@ async def test_what_failed_at_once_runs_from_the_record_and_the_cursor_waits_for
     assert seen.actions == ["KEPT"]
 
 
-async def test_a_new_reaction_starts_at_the_head_and_does_not_replay_history(database):
+async def test_a_cursor_seeded_at_the_head_does_not_replay_history(database):
+    """A reaction added to a platform with a history gets its cursor at the head, as the
+    migration that adds it seeds it; one with no cursor starts from the beginning."""
     for _ in range(3):
         await record("OLD")
     await audit_chain.chain_new()
-    seen = Seen()
-    reaction = events.Reaction("new", seen.run)
-    assert await events.catch_up(reaction) == 0
+    seen, fresh = Seen(), Seen()
+    await EventCursor.create(consumer="seeded", position=(await audit_chain.head())[0])
+    assert await events.catch_up(events.Reaction("seeded", seen.run)) == 0
+    assert await events.catch_up(events.Reaction("fresh", fresh.run)) == 3
     await record("NEW")
     await audit_chain.chain_new()
-    assert await events.catch_up(reaction) == 1 and seen.actions == ["NEW"]
+    assert await events.catch_up(events.Reaction("seeded", seen.run)) == 1 and seen.actions == ["NEW"]
 
 
 async def test_a_signature_whose_sealing_job_could_not_be_queued_is_sealed_after_the_relay(
@@ -117,7 +119,7 @@ async def test_a_signature_whose_sealing_job_could_not_be_queued_is_sealed_after
     partner = (await signable_partners(settings, 1))[0]
     worker_ctx = {"settings": settings, "relaying": asyncio.Lock()}
     configured(*reactions(redis, settings))
-    await relay(worker_ctx)  # the reactions' cursors start here
+    await relay(worker_ctx)
 
     port = free_port()
     server = redis_server(port)

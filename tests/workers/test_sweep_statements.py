@@ -80,4 +80,6 @@ async def test_statement_count_is_the_same_at_100_and_10000_due_contracts(settin
         assert await AuditEvent.filter(action="CONSOLE_CLOSED").count() == 0
 
     assert issued[100] == issued[10_000]
-    assert len(issued[100]) <= 15, issued[100]
+    # 15 for renewal, expiry and activation; the reminders and the digest add their reads
+    # and one insert each, as fixed as the rest.
+    assert len(issued[100]) <= 22, issued[100]

@@ -1,0 +1,136 @@
+"""The notifications reaction (domain/events.py): from a batch of committed audit events,
+the notifications each person gets and the webhook deliveries each endpoint gets, stored
+once by key. The relay runs it over the audit log with its own cursor, so it sees every
+committed event, and a second run over the same events stores nothing new."""
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from domain.lifecycle import ContractKind, business_date
+from domain.models import (
+    Contract,
+    InfoChangeRequest,
+    Notification,
+    Partner,
+    Role,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from domain.notifications import webhooks
+from domain.notifications.kinds import may_turn_off
+from domain.notifications.notices import Facts, Planned, plan
+from domain.services import access
+from domain.settings import Settings
+
+PENDING, SKIPPED = "PENDING", "SKIPPED"
+BATCH = 500
+
+
+async def load_facts(recorded: list[dict[str, Any]], today: date, settings: Settings) -> Facts:
+    """What the events refer to, in a fixed number of queries for any number of events."""
+    partner_ids = {str(e["partner_id"]) for e in recorded if e.get("partner_id")}
+    contract_ids = {str(e["contract_id"]) for e in recorded if e.get("contract_id")}
+    contract_ids |= {(e.get("detail") or {}).get("renewalId") for e in recorded} - {None}
+    facts = Facts(today=today, term_months=settings.term_months)
+    if partner_ids:
+        facts.partners = {
+            str(row["id"]): row
+            for row in await Partner.filter(id__in=partner_ids).values("id", "legal_name", "manager_id")
+        }
+    if contract_ids:
+        for row in await Contract.filter(id__in=contract_ids).values(
+            "id", "partner_id", "kind", "status", "effective_on", "expires_on", "auto_renewed", "created_at"
+        ):
+            row["id"] = str(row["id"])
+            row["pushed_on"] = business_date(row["created_at"], settings.tz)
+            facts.contracts[row["id"]] = row
+    approved = {str(e["partner_id"]) for e in recorded if e["action"] == "REGISTRATION_APPROVED"}
+    if approved:
+        facts.initial_contract_of = {
+            str(row["partner_id"]): str(row["id"])
+            for row in await Contract.filter(partner_id__in=approved, kind=ContractKind.INITIAL).values("id", "partner_id")
+        }
+    decided = {str(e["subject_id"]) for e in recorded if e["action"] in ("INFO_CHANGE_APPROVED", "INFO_CHANGE_REJECTED")}
+    if decided:
+        facts.info_changes = {
+            str(row["id"]): sorted(row["changes"])
+            for row in await InfoChangeRequest.filter(id__in=decided).values("id", "changes")
+        }
+    expired = {str(e["partner_id"]) for e in recorded if e["action"] == "CONTRACT_EXPIRED"}
+    if expired:
+        still_open = {str(p) for p in await access.partners_with_console_open(expired, today)}
+        for partner_id in expired - still_open:
+            facts.partners.setdefault(partner_id, {})["console_closed"] = True
+    return facts
+
+
+async def _recipients(planned: list[Planned]) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """Each partner's users, and the named users (managers, endpoint owners)."""
+    partner_ids = {p.partner_id for p in planned if p.user_id is None and p.partner_id}
+    user_ids = {p.user_id for p in planned if p.user_id}
+    by_partner: dict[str, list[dict]] = defaultdict(list)
+    if partner_ids:
+        for user in await User.filter(partner_id__in=partner_ids, role=Role.PARTNER).values(
+            "id", "partner_id", "reminders_enabled"
+        ):
+            by_partner[str(user["partner_id"])].append(user)
+    named = {}
+    if user_ids:
+        named = {str(u["id"]): u for u in await User.filter(id__in=user_ids).values("id", "reminders_enabled")}
+    return by_partner, named
+
+
+async def record(recorded: list[dict[str, Any]], now: datetime, settings: Settings) -> tuple[int, int]:
+    """Store the notifications and webhook deliveries these events call for. Returns how
+    many of each were planned (a second run plans the same and stores none)."""
+    today = business_date(now, settings.tz)
+    facts = await load_facts(recorded, today, settings)
+    planned = [(event, notice) for event in recorded for notice in plan(event, facts)]
+    by_partner, named = await _recipients([notice for _, notice in planned])
+    notifications = []
+    for event, notice in planned:
+        users = [named[notice.user_id]] if notice.user_id in named else by_partner.get(notice.partner_id or "", [])
+        for user in users:
+            muted = may_turn_off(notice.kind) and not user["reminders_enabled"]
+            notifications.append(Notification(
+                id=uuid.uuid4(), key=f"{notice.key}:{user['id']}", kind=notice.kind.value, user_id=user["id"],
+                partner_id=notice.partner_id, contract_id=notice.contract_id, event_id=event["id"],
+                data=notice.data, due_on=notice.due_on, days_late=notice.days_late, created_at=now,
+                email_status=SKIPPED if muted else PENDING, next_attempt_at=now,
+            ))
+    if notifications:
+        await Notification.bulk_create(notifications, batch_size=BATCH, ignore_conflicts=True)
+    deliveries = await _deliveries(recorded, now)
+    if deliveries:
+        await WebhookDelivery.bulk_create(deliveries, batch_size=BATCH, ignore_conflicts=True)
+    return len(notifications), len(deliveries)
+
+
+async def _deliveries(recorded: list[dict[str, Any]], now: datetime) -> list[WebhookDelivery]:
+    """S-26: each event to every enabled endpoint that asked for its type and may see it
+    (S-5): a partner's endpoint only its own partner's events; a programme-wide one all."""
+    endpoints = await WebhookEndpoint.filter(enabled=True).values("id", "partner_id", "event_types")
+    if not endpoints:
+        return []
+    made = []
+    for event in recorded:
+        body = webhooks.event_body(event)
+        if body is None:
+            continue
+        event_type, payload = body
+        partner_id = str(event["partner_id"]) if event.get("partner_id") else None
+        for endpoint in endpoints:
+            if endpoint["partner_id"] is not None and str(endpoint["partner_id"]) != partner_id:
+                continue
+            if endpoint["event_types"] and event_type not in endpoint["event_types"]:
+                continue
+            made.append(WebhookDelivery(
+                id=uuid.uuid4(), key=f"evt_{event['id']}:{endpoint['id']}", endpoint_id=endpoint["id"],
+                message_id=webhooks.webhook_id(f"evt_{event['id']}"), event_type=event_type,
+                event_id=event["id"], body=payload.decode(), status=PENDING, created_at=now,
+                next_attempt_at=now,
+            ))
+    return made

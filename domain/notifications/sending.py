@@ -1,0 +1,208 @@
+"""Delivery of what the outbox stored: emails and webhook deliveries, each tried until it
+arrives, with backoff, at least once. A worker claims a batch for a while (bulk.claim_due),
+so a worker killed mid-send leaves its rows to another once the claim lapses; the same
+email keeps its Message-ID and the same webhook its `webhook-id`, so a receiver can drop a
+second copy. Nothing here decides what is sent: that is the outbox's."""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpcore
+import orjson
+from tortoise.transactions import in_transaction
+
+from domain import audit, bulk, events
+from domain.actors import system
+from domain.models import User, WebhookAttempt, WebhookEndpoint
+from domain.notifications import webhooks
+from domain.notifications.delivery import DeliveryFailed, Mailer
+from domain.notifications.kinds import NoticeKind
+from domain.notifications.notices import ENDPOINT_DISABLED
+from domain.notifications.render import Notice, Recipient, email_message
+from domain.settings import Settings
+
+log = logging.getLogger("domain.notifications")
+
+CLAIM = timedelta(seconds=60)
+BATCH = 200
+# Email: a minute, doubling to an hour, for three days; then FAILED.
+EMAIL_GIVE_UP = timedelta(days=3)
+# Webhooks, as Stripe and Svix pace them: the last try comes more than 24 hours after the first.
+WEBHOOK_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
+WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_CONCURRENCY = 50
+
+
+def email_retry_at(now: datetime, attempts: int) -> datetime:
+    return now + timedelta(seconds=min(60 * 2 ** (attempts - 1), 3600))
+
+
+def webhook_retry_at(now: datetime, attempts: int) -> datetime | None:
+    """When to try again after `attempts` failed tries; None once the schedule is spent."""
+    if attempts > len(WEBHOOK_DELAYS):
+        return None
+    return now + timedelta(seconds=WEBHOOK_DELAYS[attempts - 1])
+
+
+@dataclass
+class Sent:
+    emails: int = 0
+    email_failures: int = 0
+    webhooks: int = 0
+    webhook_failures: int = 0
+
+
+async def send_emails(now: datetime, settings: Settings, mailer: Mailer, limit: int = BATCH) -> Sent:
+    """Send one claimed batch of due emails. Returns what happened to it."""
+    result = Sent()
+    async with in_transaction() as conn:
+        claimed = await bulk.claim_due(
+            conn, "notifications", "email_status", now, now + CLAIM, limit,
+            ("id", "kind", "user_id", "data", "due_on", "days_late", "attempts", "created_at"),
+        )
+    if not claimed:
+        return result
+    users = {
+        str(u["id"]): u for u in await User.filter(id__in={str(r["user_id"]) for r in claimed}).values(
+            "id", "email", "name", "locale"
+        )
+    }
+    updates = []
+    for row in claimed:
+        user = users[str(row["user_id"])]
+        data = orjson.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+        due_on = row["due_on"]
+        notice = Notice(
+            kind=NoticeKind(row["kind"]), key=row["key"].rpartition(":")[0],
+            recipient=Recipient(user["email"], user["name"], user["locale"]), data=data,
+            due_on=datetime.fromisoformat(due_on).date() if isinstance(due_on, str) else due_on,
+            days_late=row["days_late"],
+        )
+        try:
+            await mailer.send(email_message(notice, settings, now))
+        except DeliveryFailed as exc:
+            created = row["created_at"]
+            created = datetime.fromisoformat(created) if isinstance(created, str) else created
+            gave_up = exc.permanent or now - created > EMAIL_GIVE_UP
+            updates.append({"id": row["id"], "email_status": "FAILED" if gave_up else "PENDING",
+                            "next_attempt_at": bulk.stamp(email_retry_at(now, row["attempts"])),
+                            "sent_at": None, "last_error": str(exc)[:2000]})
+            result.email_failures += 1
+            continue
+        updates.append({"id": row["id"], "email_status": "SENT", "next_attempt_at": None,
+                        "sent_at": bulk.stamp(now), "last_error": None})
+        result.emails += 1
+    async with in_transaction() as conn:
+        await bulk.update_by_id(conn, "notifications", {
+            "id": "uuid", "email_status": "text", "next_attempt_at": "timestamptz", "sent_at": "timestamptz",
+            "last_error": "text", "claimed_until": "timestamptz",
+        }, [{**u, "claimed_until": None} for u in updates])
+    return result
+
+
+async def send_webhooks(now: datetime, settings: Settings, pool: httpcore.AsyncConnectionPool,
+                        limit: int = BATCH) -> Sent:
+    """Send one claimed batch of due webhook deliveries, many at once."""
+    result = Sent()
+    async with in_transaction() as conn:
+        claimed = await bulk.claim_due(
+            conn, "webhook_deliveries", "status", now, now + CLAIM, limit,
+            ("id", "endpoint_id", "message_id", "body", "attempts"),
+        )
+    if not claimed:
+        return result
+    endpoints = {
+        str(e["id"]): e for e in await WebhookEndpoint.filter(
+            id__in={str(r["endpoint_id"]) for r in claimed}
+        ).values("id", "partner_id", "created_by_id", "url", "enabled", "secret", "previous_secret",
+                 "previous_secret_until", "failing_since")
+    }
+    gate = asyncio.Semaphore(WEBHOOK_CONCURRENCY)
+
+    async def attempt(row: dict[str, Any]) -> tuple[dict[str, Any], int | None, str | None, int]:
+        endpoint = endpoints[str(row["endpoint_id"])]
+        if not endpoint["enabled"]:
+            return row, None, "the endpoint is disabled", 0
+        secrets = [endpoint["secret"]]
+        if endpoint["previous_secret"] and endpoint["previous_secret_until"] and endpoint["previous_secret_until"] > now:
+            secrets.append(endpoint["previous_secret"])
+        body = row["body"].encode()
+        headers = webhooks.signed_headers(secrets, row["message_id"], body, now)
+        started = time.perf_counter()
+        async with gate:
+            try:
+                response = await pool.request(
+                    "POST", endpoint["url"], headers=list(headers.items()), content=body,
+                    extensions={"timeout": {"connect": WEBHOOK_TIMEOUT, "read": WEBHOOK_TIMEOUT,
+                                            "write": WEBHOOK_TIMEOUT, "pool": WEBHOOK_TIMEOUT}},
+                )
+            except (httpcore.ConnectError, httpcore.TimeoutException, httpcore.NetworkError,
+                    httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+                return row, None, f"{type(exc).__name__}: {exc}"[:2000], _ms(started)
+        if 200 <= response.status < 300:
+            return row, response.status, None, _ms(started)
+        return row, response.status, f"HTTP {response.status}", _ms(started)
+
+    outcomes = await asyncio.gather(*(attempt(row) for row in claimed))
+    updates, log_rows, failing, recovered = [], [], {}, set()
+    for row, status, error, latency in outcomes:
+        endpoint_id = str(row["endpoint_id"])
+        log_rows.append(WebhookAttempt(delivery_id=row["id"], at=now, status_code=status, latency_ms=latency, error=error))
+        if error is None:
+            updates.append({"id": row["id"], "status": "DELIVERED", "next_attempt_at": None,
+                            "delivered_at": bulk.stamp(now), "last_status_code": status, "last_error": None})
+            recovered.add(endpoint_id)
+            result.webhooks += 1
+            continue
+        retry_at = webhook_retry_at(now, row["attempts"])
+        updates.append({"id": row["id"], "status": "PENDING" if retry_at else "FAILED",
+                        "next_attempt_at": bulk.stamp(retry_at) if retry_at else None,
+                        "delivered_at": None, "last_status_code": status, "last_error": error})
+        failing.setdefault(endpoint_id, (row["attempts"], status))
+        result.webhook_failures += 1
+    async with in_transaction() as conn:
+        await bulk.update_by_id(conn, "webhook_deliveries", {
+            "id": "uuid", "status": "text", "next_attempt_at": "timestamptz", "delivered_at": "timestamptz",
+            "last_status_code": "int", "last_error": "text", "claimed_until": "timestamptz",
+        }, [{**u, "claimed_until": None} for u in updates])
+        await WebhookAttempt.bulk_create(log_rows, batch_size=500, using_db=conn)
+    if recovered:
+        await WebhookEndpoint.filter(id__in=recovered).update(failing_since=None)
+    for endpoint_id, (attempts, status) in failing.items():
+        if endpoint_id not in recovered:
+            await _failed(endpoints[endpoint_id], attempts, status, now, settings)
+    return result
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+async def _failed(endpoint: dict[str, Any], attempts: int, status: int | None, now: datetime,
+                  settings: Settings) -> None:
+    """An endpoint that has failed without a success for the whole retry window is
+    disabled, and its owner and the partner's manager are told (through the audit log,
+    like every notice)."""
+    since = endpoint["failing_since"]
+    if since is None:
+        await WebhookEndpoint.filter(id=endpoint["id"], failing_since=None).update(failing_since=now)
+        return
+    if now - since < timedelta(hours=settings.webhook_disable_after_hours):
+        return
+    async with events.transaction():
+        if not await WebhookEndpoint.filter(id=endpoint["id"], enabled=True).update(
+            enabled=False, disabled_reason=f"Every delivery failed for {settings.webhook_disable_after_hours} hours."
+        ):
+            return
+        url = endpoint["url"]
+        await audit.record(
+            system(request_id=f"webhooks:{endpoint['id']}"), ENDPOINT_DISABLED, now,
+            partner_id=endpoint["partner_id"], subject_id=endpoint["id"],
+            detail={"url": url, "host": webhooks.check_url(url)[1], "failing_since": since.isoformat(),
+                    "attempts": attempts, "last_status": status,
+                    "ownerId": str(endpoint["created_by_id"])},
+        )

@@ -1,0 +1,65 @@
+"""What a person sees of their notices (S-25), and the manager's "remind the partner to
+sign" (a notice like the sweep's, rate-limited and audited)."""
+
+from datetime import datetime
+
+from tortoise.queryset import QuerySet
+
+from domain import audit, events, inputs
+from domain.actors import Actor
+from domain.errors import DomainError, ErrorCode
+from domain.lifecycle import UNSIGNED, business_date
+from domain.models import Notification, ReminderRecord, User
+from domain.notifications.notices import PARTNER_REMINDED
+from domain.notifications.render import LOCALES
+from domain.services.access import get_contract, require_manager, require_signed_in
+from domain.settings import Settings
+
+
+def notifications_of(actor: Actor) -> QuerySet[Notification]:
+    """A person's own notices, and nobody else's (S-5)."""
+    require_signed_in(actor)
+    return Notification.filter(user_id=actor.user_id)
+
+
+async def mark_read(actor: Actor, ids: list[str], now: datetime) -> int:
+    parsed = [inputs.parse_id("ids", value) for value in ids]
+    return await notifications_of(actor).filter(id__in=parsed, read_at__isnull=True).update(read_at=now)
+
+
+async def set_preferences(actor: Actor, locale: str | None, reminders_enabled: bool | None) -> User:
+    """The language of one's emails, and whether reminders and work alerts come; legal
+    notices and decisions always do."""
+    require_signed_in(actor)
+    changes: dict = {}
+    if locale is not None:
+        if locale not in LOCALES:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"Choose one of: {', '.join(LOCALES)}.", "locale")
+        changes["locale"] = locale
+    if reminders_enabled is not None:
+        changes["reminders_enabled"] = reminders_enabled
+    if changes:
+        await User.filter(id=actor.user_id).update(**changes)
+    return await User.get(id=actor.user_id)
+
+
+async def remind_partner_to_sign(actor: Actor, contract_id: str, now: datetime, settings: Settings) -> None:
+    """A channel manager nudges the partner about a contract still unsigned: at most once a
+    business day per contract, and audited like every action (S-22)."""
+    require_manager(actor)
+    contract = await get_contract(actor, contract_id)
+    if contract.status not in UNSIGNED:
+        raise DomainError(ErrorCode.INVALID_STATE, f"This contract is {contract.status}: there is nothing to sign.")
+    today = business_date(now, settings.tz)
+    async with events.transaction():
+        # One reminder per contract and business day, whoever clicks and however often.
+        _, made = await ReminderRecord.get_or_create(
+            key=f"{contract.id}:{today.isoformat()}:MANUAL",
+            defaults={"contract_id": contract.id, "kind": "MANUAL", "due_on": today, "outcome": "SEND",
+                      "recorded_at": now},
+        )
+        if not made:
+            raise DomainError(ErrorCode.TOO_MANY_ATTEMPTS, "The partner was already reminded today; try again tomorrow.")
+        waited = (today - business_date(contract.created_at, settings.tz)).days
+        await audit.record(actor, PARTNER_REMINDED, now, partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                           contract_id=contract.id, detail={"days": waited})

@@ -1,0 +1,127 @@
+"""One partner's whole life, told by email and webhook (S-25, S-26): a real SMTP server
+(aiosmtpd), a real HTTP receiver (uvicorn), the clock frozen on each day, and the sweep,
+the relay and the deliverer run on each day, twice, as the worker would."""
+
+from datetime import date, timedelta
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from domain import clock
+from domain.models import Contract, Role, User
+from domain.services import access, integrations, notifications
+from tests.gql import PASSWORD, SIGN, approved_partner, gql, login, make_manager, preview_hash
+from tests.journeys import at
+from tests.smtp_server import smtp_server
+from tests.webhook_receiver import webhook_receiver
+from workers import jobs
+
+PUSHED_ON = date(2026, 1, 5)
+SIGNED_ON = PUSHED_ON + timedelta(days=4)
+PARTNER = "life@example.com"
+MANAGER = "manager@programme.example"
+
+
+@pytest.fixture
+async def worker(settings, redis, database):
+    """The worker's context, as `startup` makes it, on a settings copy that mails to the
+    test's SMTP server and may call a loopback receiver."""
+
+    async def start(smtp_port: int) -> dict:
+        ctx = {"settings": settings.model_copy(update={
+            "smtp_url": f"smtp://127.0.0.1:{smtp_port}?starttls=off", "webhooks_allow_loopback": True,
+        }), "redis": redis, "orm_ready": True}
+        await jobs.startup(ctx)
+        made.append(ctx)
+        return ctx
+
+    made: list[dict] = []
+    yield start
+    for ctx in made:
+        await jobs.shutdown(ctx)
+
+
+async def cycle(ctx: dict, run_worker) -> None:
+    """What the worker does on a day: the sweep, the sealing it queued, the relay (the
+    after-commit path's durable half, which stores the notices), then delivery."""
+    await jobs.daily_sweep(ctx)
+    await run_worker()
+    await jobs.relay(ctx)
+    await jobs.deliver(ctx)
+
+
+def mail(inbox) -> list[tuple[str, str, str]]:
+    return [(r.rcpt_tos[0], str(r.message["Subject"]), r.message["Content-Language"]) for r in inbox.messages]
+
+
+async def test_one_partner_hears_of_every_step_and_deadline_once(client, settings, worker, run_worker):
+    admin = await make_manager("admin@programme.example", Role.ADMIN)
+    await make_manager()
+    with smtp_server() as (inbox, port), webhook_receiver() as receiver:
+        ctx = await worker(port)
+        seen: list[tuple[date, int, int]] = []
+
+        async def on(day: date) -> None:
+            with at(day):
+                await cycle(ctx, run_worker)
+                sent = (len(inbox.messages), len(receiver.received))
+                await cycle(ctx, run_worker)  # a second run changes nothing
+                assert (len(inbox.messages), len(receiver.received)) == sent, day
+                # Every webhook verifies with the Standard Webhooks library, not our code.
+                for headers, body in receiver.received[seen[-1][2] if seen else 0:]:
+                    Webhook(secret).verify(body, headers)
+            seen.append((day, *sent))
+
+        with at(PUSHED_ON):
+            endpoint, secret = await integrations.create_endpoint(
+                access.actor_for(admin), receiver.url, [], "billing", clock.now(), ctx["settings"]
+            )
+            manager_token = await login(client, MANAGER, PASSWORD)
+            token, partner_id, contract_id = await approved_partner(client, manager_token, PARTNER)
+            user = await User.get(email=PARTNER)
+            await notifications.set_preferences(access.actor_for(user), "zh-Hans", None)
+        for offset in range(4):
+            await on(PUSHED_ON + timedelta(days=offset))
+
+        with at(SIGNED_ON):
+            token = await login(client, PARTNER, PASSWORD)
+            content_hash = await preview_hash(client, token, contract_id, ["DE"])
+            signed = await gql(client, SIGN, {"input": {"contractId": contract_id, "regions": ["DE"],
+                                                        "acknowledged": True, "contentHash": content_hash}}, token)
+            assert signed["signContract"]["__typename"] == "SignContractSuccess", signed
+            assert await jobs.sign_contract(ctx, contract_id, 1) == "signed"
+        contract = await Contract.get(id=contract_id)
+        for offset in range(0, 9):
+            await on(SIGNED_ON + timedelta(days=offset))
+        for days_left in range(47, -3, -1):
+            await on(contract.expires_on - timedelta(days=days_left))
+
+        renewal = await Contract.get(predecessor_id=contract_id)
+        assert renewal.auto_renewed and renewal.status.value == "ACTIVE"
+
+    programme = "【Partner Programme】"
+    assert mail(inbox) == [
+        (PARTNER, f"{programme}我们已收到您的注册申请", "zh-Hans"),  # registration received
+        (MANAGER, "Partner Programme: To review: a new registration from Acme Cloud GmbH", "en"),
+        (PARTNER, f"{programme}您的注册已获批准，请签署合同", "zh-Hans"),  # approved: sign the contract
+        (PARTNER, f"{programme}您的合同正在等待您签署", "zh-Hans"),  # still unsigned after 3 days
+        (PARTNER, f"{programme}您的合同已签署完成", "zh-Hans"),  # signed
+        (PARTNER, f"{programme}您的合同可续约至2026年12月8日", "zh-Hans"),  # window open (daysLeft 45)
+        (PARTNER, f"{programme}请在2026年12月8日前续约或申请不续约", "zh-Hans"),  # decision due (35)
+        (PARTNER, f"{programme}今天是申请不续约的最后一天", "zh-Hans"),  # last day to ask not to renew (31)
+        (PARTNER, f"{programme}您的合同已自动续约至2028年1月8日", "zh-Hans"),  # auto-renewed (30)
+    ]
+    assert len({r.message["Message-ID"] for r in inbox.messages}) == len(inbox.messages)
+    assert receiver.event_types == [
+        "registration.submitted", "registration.approved", "contract.pushed", "contract.sign_requested",
+        "contract.signed", "contract.activated", "contract.auto_renewed", "contract.system_signed",
+        "contract.signed", "contract.expired", "contract.activated",
+    ]
+    assert len({headers["webhook-id"] for headers, _ in receiver.received}) == len(receiver.received)
+    # The days the reminders went out: on their day, not late.
+    sent_on = {day: count for day, count, _ in seen}
+    expires_on = contract.expires_on
+    assert sent_on[expires_on - timedelta(days=45)] == sent_on[expires_on - timedelta(days=46)] + 1
+    assert sent_on[expires_on - timedelta(days=35)] == sent_on[expires_on - timedelta(days=36)] + 1
+    assert sent_on[expires_on - timedelta(days=31)] == sent_on[expires_on - timedelta(days=32)] + 1
+    assert sent_on[expires_on - timedelta(days=30)] == sent_on[expires_on - timedelta(days=31)] + 1
