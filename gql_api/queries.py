@@ -12,6 +12,7 @@ from domain.models import Document
 from domain.services import access
 from domain.services import overview as contract_filters
 from gql_api.context import Context
+from gql_api.errors import OperationError, refusal_as_payload
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, after_cursor, page
 from gql_api.subscriptions import ContractStatusChange, is_status_change
@@ -21,7 +22,6 @@ from gql_api.types import (
     InfoChangeRequest,
     Market,
     NonRenewalRequest,
-    OperationError,
     Partner,
     Viewer,
 )
@@ -68,13 +68,11 @@ class Query:
         return [Market.of(code) for code in info.context.settings.markets]
 
     @strawberry.field(description="The partner console summary; CONTRACT_NOT_SIGNED until a contract is in force.")
+    @refusal_as_payload
     async def partner_console(self, info: Info[Context, None]) -> PartnerConsoleResult:
         ctx = info.context
-        try:
-            partner_id = access.require_partner(ctx.actor)
-            await access.require_console(ctx.actor, ctx.today)
-        except DomainError as error:
-            return OperationError.of(error)
+        partner_id = access.require_partner(ctx.actor)
+        await access.require_console(ctx.actor, ctx.today)
         partner = await ctx.partners.load(partner_id)
         in_force = await access.contracts_in_force(partner_id, ctx.today)
         return PartnerConsole(partner=Partner.of(partner), contracts_in_force=len(in_force))
@@ -118,11 +116,9 @@ class Query:
         return Connection(nodes=[Contract.of(row) for row in rows], page_info=page_info)
 
     @strawberry.field(description="One contract; NOT_FOUND when it is not the viewer's to see.")
+    @refusal_as_payload
     async def contract(self, info: Info[Context, None], id: strawberry.ID) -> ContractResult:
-        try:
-            return Contract.of(await access.get_contract(info.context.actor, id, "id"))
-        except DomainError as error:
-            return OperationError.of(error)
+        return Contract.of(await access.get_contract(info.context.actor, id, "id"))
 
     @strawberry.field(description="Partners the viewer manages (all, for an admin), newest first.")
     async def partners(
@@ -146,11 +142,9 @@ class Query:
         return Connection(nodes=[Partner.of(row) for row in rows], page_info=page_info)
 
     @strawberry.field(description="One partner; NOT_FOUND when it is not the viewer's to see.")
+    @refusal_as_payload
     async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
-        try:
-            return Partner.of(await access.get_partner(info.context.actor, id, "id"))
-        except DomainError as error:
-            return OperationError.of(error)
+        return Partner.of(await access.get_partner(info.context.actor, id, "id"))
 
     @strawberry.field(description="Information change requests the viewer may see, newest first.")
     async def info_change_requests(
@@ -229,14 +223,12 @@ class Query:
         return Connection(nodes=changes, page_info=page_info)
 
     @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")
+    @refusal_as_payload
     async def document_check(self, info: Info[Context, None], contract_id: strawberry.ID) -> DocumentCheckResult:
         ctx = info.context
-        try:
-            contract = await access.get_contract(ctx.actor, contract_id)
-        except DomainError as error:
-            return OperationError.of(error)
+        contract = await access.get_contract(ctx.actor, contract_id)
         if contract.document_id is None:  # type: ignore[attr-defined]
-            return OperationError(code=ErrorCode.INVALID_STATE, message="This contract has no signed document yet.", field="contractId")
+            raise DomainError(ErrorCode.INVALID_STATE, "This contract has no signed document yet.", "contractId")
         document = await Document.get(sha256=contract.document_id)  # type: ignore[attr-defined]
         data = documents.DocumentStore(ctx.settings.documents_path).get(document.sha256)
         check = await documents.check_pdf(data, document.sha256, ctx.settings)

@@ -8,7 +8,6 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain import inputs, models
-from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     NON_RENEWAL_CLOSES_DAYS_LEFT,
     RENEWAL_CLOSES_DAYS_LEFT,
@@ -27,25 +26,14 @@ from domain.lifecycle import (
 from domain.models import Role
 from domain.services import access, signing
 from gql_api.context import Context
+from gql_api.errors import OperationError, refusal_as_payload
 
-ErrorCodeType = strawberry.enum(ErrorCode, description="Stable codes for refused actions.")
 ContractStatusType = strawberry.enum(ContractStatus, description="Where a contract stands.")
 ContractKindType = strawberry.enum(ContractKind, description="Initial contract or renewal.")
 RegistrationStatusType = strawberry.enum(RegistrationStatus, description="Registration review.")
 ReviewStatusType = strawberry.enum(ReviewStatus, description="A request's review.")
 RoleType = strawberry.enum(Role, description="What a user is in the programme.")
 RenewalStatusType = strawberry.enum(RenewalStatus, description="What happens at the end of the term.")
-
-
-@strawberry.type(description="A refused action: a stable code, a message to act on, the field at fault.")
-class OperationError:
-    code: ErrorCode = strawberry.field(description="Stable error code.")
-    message: str = strawberry.field(description="What went wrong and what to do.")
-    field: Optional[str] = strawberry.field(description="The input field at fault, if any.")
-
-    @classmethod
-    def of(cls, error: DomainError) -> "OperationError":
-        return cls(code=error.code, message=error.message, field=error.field)
 
 
 @strawberry.type(description="A country or region the programme sells in (ISO 3166-1 alpha-2).")
@@ -255,11 +243,9 @@ class Contract:
     @strawberry.field(
         description="The text and its hash for the regions the partner picked (S-7, S-8)."
     )
+    @refusal_as_payload
     async def preview(self, info: Info[Context, None], regions: list[str]) -> ContractPreviewResult:
-        try:
-            picked = inputs.regions("regions", regions, info.context.settings.markets)
-        except DomainError as error:
-            return OperationError.of(error)
+        picked = inputs.regions("regions", regions, info.context.settings.markets)
         template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
         shown = signing.contract_text(
             self.model, template, info.context.today, info.context.settings, picked
