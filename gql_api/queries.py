@@ -61,7 +61,7 @@ class Query:
     @strawberry.field(description="Who is logged in; null when no valid token is sent.")
     def viewer(self, info: Info[Context, None]) -> Optional[Viewer]:
         user = info.context.user
-        return Viewer(user=user) if user else None
+        return Viewer.of(user) if user else None
 
     @strawberry.field(description="The programme's markets (ISO 3166-1 alpha-2).")
     def markets(self, info: Info[Context, None]) -> list[Market]:
@@ -158,7 +158,7 @@ class Query:
         if status:
             queryset = queryset.filter(status=status)
         rows, page_info = await page(queryset, first, after)
-        return Connection(nodes=[InfoChangeRequest(model=row) for row in rows], page_info=page_info)
+        return Connection(nodes=[InfoChangeRequest.of(row) for row in rows], page_info=page_info)
 
     @strawberry.field(description="Non-renewal requests the viewer may see, newest first.")
     async def non_renewal_requests(
@@ -172,7 +172,7 @@ class Query:
         if status:
             queryset = queryset.filter(status=status)
         rows, page_info = await page(queryset, first, after)
-        return Connection(nodes=[NonRenewalRequest(model=row) for row in rows], page_info=page_info)
+        return Connection(nodes=[NonRenewalRequest.of(row) for row in rows], page_info=page_info)
 
     @strawberry.field(
         description="Audit events of one contract or one partner, oldest first (S-22). "

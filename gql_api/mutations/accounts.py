@@ -67,4 +67,4 @@ class AccountMutations:
                 await throttle.record(ctx.queue, ctx.settings, email, address, success=False)
             raise
         await throttle.record(ctx.queue, ctx.settings, email, address, success=True)
-        return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer(user=user))
+        return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer.of(user))

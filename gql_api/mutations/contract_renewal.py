@@ -52,7 +52,7 @@ class ContractRenewalMutations:
         request = await renewal.request_non_renewal(
             ctx.actor, input.contract_id, input.confirmed, input.reason, ctx.now, ctx.settings
         )
-        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+        return NonRenewalSuccess(request=NonRenewalRequest.of(request))
 
     @strawberry.mutation(description=f"Withdraw an open non-renewal request; past day {AUTO_RENEW_DAYS_LEFT} the contract renews at once.")
     @refusal_as_payload
@@ -60,7 +60,7 @@ class ContractRenewalMutations:
         ctx = info.context
         request, renewed = await renewal.withdraw_non_renewal(ctx.actor, request_id, ctx.now, ctx.settings)
         await ctx.enqueue_sealing(renewed.to_seal)
-        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+        return NonRenewalSuccess(request=NonRenewalRequest.of(request))
 
     @strawberry.mutation(
         description=f"Approve or reject a non-renewal. Rejected past day {AUTO_RENEW_DAYS_LEFT}, the contract renews at once."
@@ -74,4 +74,4 @@ class ContractRenewalMutations:
             ctx.actor, request_id, approve, comment, ctx.now, ctx.settings
         )
         await ctx.enqueue_sealing(renewed.to_seal)
-        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+        return NonRenewalSuccess(request=NonRenewalRequest.of(request))

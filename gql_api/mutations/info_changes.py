@@ -41,7 +41,7 @@ class InfoChangeMutations:
         request = await info_changes.request_info_change(
             info.context.actor, changes, input.reason, info.context.now
         )
-        return InfoChangeRequestSuccess(request=InfoChangeRequest(model=request))
+        return InfoChangeRequestSuccess(request=InfoChangeRequest.of(request))
 
     @strawberry.mutation(
         description="Approve or reject an information change. Approval refreshes the snapshot "
@@ -58,4 +58,4 @@ class InfoChangeMutations:
         request = await info_changes.review_info_change(
             info.context.actor, request_id, approve, comment, info.context.now
         )
-        return InfoChangeRequestSuccess(request=InfoChangeRequest(model=request))
+        return InfoChangeRequestSuccess(request=InfoChangeRequest.of(request))
