@@ -1,6 +1,6 @@
 """Tortoise configuration, one place for the API, the worker and the tools."""
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 
 from domain.settings import Settings, get_settings
 
@@ -36,3 +36,8 @@ async def init(settings: Settings) -> None:
 
 async def close() -> None:
     await Tortoise.close_connections()
+
+
+async def ping() -> None:
+    """One round trip; raises when the database cannot be reached."""
+    await connections.get("default").execute_query("SELECT 1")

@@ -105,9 +105,7 @@ async def live(_: Request) -> Response:
 async def ready(request: Request) -> Response:
     checks = {}
     try:
-        from tortoise import connections
-
-        await connections.get("default").execute_query("SELECT 1")
+        await db.ping()
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"down: {type(exc).__name__}"
