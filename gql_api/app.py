@@ -16,7 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from domain import db, events
+from domain import db, events, logs
 from domain.documents import DocumentStore, ensure_programme_certificate
 from domain.errors import DomainError, ErrorCode
 from domain.services import access
@@ -26,7 +26,6 @@ from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
 from gql_api.schema import build_schema
-from ops import logs
 from workers import queue
 
 log = logging.getLogger("gql_api")

@@ -10,14 +10,13 @@ from arq import ArqRedis
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
-from domain import clock
+from domain import clock, logs
 from domain.actors import Actor
 from domain.lifecycle import business_date
 from domain.models import User
 from domain.services import access, lookups
 from domain.services.accounts import user_for_token
 from domain.settings import Settings
-from ops import logs
 from workers.queue import enqueue_signing
 
 log = logging.getLogger("gql_api")

@@ -10,12 +10,11 @@ from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func, get_kwargs
 
-from domain import audit_chain, clock, db, documents, events
+from domain import audit_chain, clock, db, documents, events, logs
 from domain.errors import DomainError
 from domain.lifecycle import business_date
 from domain.services import signing, sweep
 from domain.settings import get_settings
-from ops import logs
 from workers.queue import SIGN_CONTRACT, enqueue_signing, event_publisher, redis_settings
 
 log = logging.getLogger("workers")
