@@ -6,7 +6,7 @@ Fills a fresh database (20,000 partners, 50 channel managers, the contracts spre
 three years and over every status), runs EXPLAIN ANALYZE on the queries the API issues for
 its lists and filters (first page and a later, keyset page), prints each plan's top nodes
 and time, and fails when a plan reads the contracts or partners table with a sequential
-scan. The querysets are built as gql_api/queries.py and gql_api/pagination.py build them."""
+scan. The querysets are built as domain/services/lists.py and domain/pagination.py build them."""
 
 import argparse
 import asyncio
@@ -28,10 +28,10 @@ from domain import db  # noqa: E402
 from domain.actors import Actor  # noqa: E402
 from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, RegistrationStatus  # noqa: E402
 from domain.models import Role, User  # noqa: E402
+from domain.pagination import decode_cursor, encode_cursor  # noqa: E402
 from domain.services import access  # noqa: E402
 from domain.services.templates import install_bundled_templates  # noqa: E402
 from domain.settings import Settings  # noqa: E402
-from gql_api.pagination import decode_cursor, encode_cursor  # noqa: E402
 
 TODAY = date(2027, 6, 1)
 

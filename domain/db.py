@@ -41,3 +41,8 @@ async def close() -> None:
 def dialect() -> str:
     """"postgres" or "sqlite": where the two need different SQL."""
     return connections.get("default").capabilities.dialect
+
+
+async def ping() -> None:
+    """One round trip; raises when the database cannot be reached."""
+    await connections.get("default").execute_query("SELECT 1")

@@ -16,7 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from domain import db, events
+from domain import db, events, logs
 from domain.documents.certificates import ensure_programme_certificate
 from domain.documents.storage import DocumentStore
 from domain.errors import DomainError, ErrorCode
@@ -27,7 +27,6 @@ from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
 from gql_api.schema import build_schema
-from ops import logs
 from workers import queue
 
 log = logging.getLogger("gql_api")
@@ -106,9 +105,7 @@ async def live(_: Request) -> Response:
 async def ready(request: Request) -> Response:
     checks = {}
     try:
-        from tortoise import connections
-
-        await connections.get("default").execute_query("SELECT 1")
+        await db.ping()
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"down: {type(exc).__name__}"

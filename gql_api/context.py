@@ -9,24 +9,14 @@ from typing import Any
 from arq import ArqRedis
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
-from tortoise.functions import Max
 
-from domain import clock
+from domain import clock, logs
 from domain.actors import Actor
-from domain.lifecycle import HOLDS_RENEWAL, business_date
-from domain.models import (
-    AuditEvent,
-    Contract,
-    ContractTemplate,
-    Document,
-    NonRenewalRequest,
-    Partner,
-    User,
-)
-from domain.services import access
+from domain.lifecycle import business_date
+from domain.models import User
+from domain.services import access, lookups
 from domain.services.accounts import user_for_token
 from domain.settings import Settings
-from ops import logs
 
 log = logging.getLogger("gql_api")
 
@@ -42,39 +32,6 @@ def request_id_of(conn: HTTPConnection) -> str:
     return given[:64] if given.isprintable() and given else uuid.uuid4().hex
 
 
-async def _by_id(model: Any, ids: list[Any]) -> list[Any]:
-    rows = {row.pk: row for row in await model.filter(pk__in=set(ids))}
-    return [rows.get(i) for i in ids]
-
-
-async def _latest_events(ids: list[Any]) -> list[Any]:
-    """Each contract's newest audit event, in two queries for any number of contracts."""
-    newest = await (
-        AuditEvent.filter(contract_id__in=set(ids))
-        .annotate(newest=Max("id"))
-        .group_by("contract_id")
-        .values_list("newest", flat=True)
-    )
-    rows = {row.contract_id: row for row in await AuditEvent.filter(id__in=list(newest))}
-    return [rows.get(i) for i in ids]
-
-
-async def _successors(ids: list[Any]) -> list[Any]:
-    rows = {row.predecessor_id: row for row in await Contract.filter(predecessor_id__in=set(ids))}  # type: ignore[attr-defined]
-    return [rows.get(i) for i in ids]
-
-
-async def _non_renewal_holds(ids: list[Any]) -> list[Any]:
-    """The request that holds a contract's renewal: in review, or approved."""
-    rows = {
-        row.contract_id: row  # type: ignore[attr-defined]
-        for row in await NonRenewalRequest.filter(
-            contract_id__in=set(ids), status__in=HOLDS_RENEWAL
-        )
-    }
-    return [rows.get(i) for i in ids]
-
-
 @dataclass
 class Context:
     request: HTTPConnection
@@ -86,16 +43,14 @@ class Context:
     now: datetime
     # Set by strawberry from graphql-transport-ws's connection_init.
     connection_params: dict[str, Any] | None = None
-    partners: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Partner, ids)))
-    users: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(User, ids)))
-    templates: DataLoader = field(
-        default_factory=lambda: DataLoader(lambda ids: _by_id(ContractTemplate, ids))
-    )
-    contracts: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Contract, ids)))
-    successors: DataLoader = field(default_factory=lambda: DataLoader(_successors))
-    non_renewal_holds: DataLoader = field(default_factory=lambda: DataLoader(_non_renewal_holds))
-    latest_events: DataLoader = field(default_factory=lambda: DataLoader(_latest_events))
-    documents: DataLoader = field(default_factory=lambda: DataLoader(lambda ids: _by_id(Document, ids)))
+    partners: DataLoader = field(default_factory=lambda: DataLoader(lookups.partners))
+    users: DataLoader = field(default_factory=lambda: DataLoader(lookups.users))
+    templates: DataLoader = field(default_factory=lambda: DataLoader(lookups.templates))
+    contracts: DataLoader = field(default_factory=lambda: DataLoader(lookups.contracts))
+    successors: DataLoader = field(default_factory=lambda: DataLoader(lookups.successors))
+    non_renewal_holds: DataLoader = field(default_factory=lambda: DataLoader(lookups.non_renewal_holds))
+    latest_events: DataLoader = field(default_factory=lambda: DataLoader(lookups.latest_events))
+    documents: DataLoader = field(default_factory=lambda: DataLoader(lookups.documents))
     consoles: DataLoader = field(init=False)
 
     def __post_init__(self) -> None:

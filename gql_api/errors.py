@@ -1,18 +1,59 @@
-"""How errors leave the API: expected refusals keep their code; anything else is masked
-as INTERNAL with the request id, and logged with its stack. In production, validation
+"""How errors leave the API: an expected refusal is the OperationError member of a
+field's result (refusal_as_payload), or else a GraphQL error keeping its code; anything else
+is masked as INTERNAL with the request id, and logged with its stack. In production, validation
 errors lose graphql-core's "Did you mean ...?" field suggestions, which would otherwise
 reveal the schema with introspection off."""
 
+import functools
+import inspect
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from typing import Optional, ParamSpec, TypeVar
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorCode
 
 log = logging.getLogger("gql_api")
 SUGGESTION = re.compile(r" Did you mean .*\?$")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ErrorCodeType = strawberry.enum(ErrorCode, description="Stable codes for refused actions.")
+
+
+@strawberry.type(description="A refused action: a stable code, a message to act on, the field at fault.")
+class OperationError:
+    code: ErrorCode = strawberry.field(description="Stable error code.")
+    message: str = strawberry.field(description="What went wrong and what to do.")
+    field: Optional[str] = strawberry.field(description="The input field at fault, if any.")
+
+    @classmethod
+    def of(cls, error: DomainError) -> "OperationError":
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+def refusal_as_payload(
+    resolver: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R | OperationError]]:
+    """For a field typed `XxxSuccess | OperationError`: a refusal (DomainError) the resolver
+    raises becomes the OperationError member, code, message and field unchanged. Put it
+    under @strawberry.mutation / @strawberry.field; strawberry reads the resolver's
+    arguments through functools.wraps."""
+    if not inspect.iscoroutinefunction(resolver):
+        raise TypeError(f"{resolver.__qualname__} must be async")
+
+    @functools.wraps(resolver)
+    async def resolve(*args: P.args, **kwargs: P.kwargs) -> R | OperationError:
+        try:
+            return await resolver(*args, **kwargs)
+        except DomainError as error:
+            return OperationError.of(error)
+
+    return resolve
 
 
 class ErrorCodes(SchemaExtension):

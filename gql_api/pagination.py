@@ -1,19 +1,13 @@
-"""Keyset pagination: newest first by (created_at, id), or soonest expiry first by
-(expires_on, id). Cursors are opaque to clients."""
+"""A page of a list, as the schema shows it; the paging itself is domain.pagination's."""
 
-import base64
-from datetime import UTC, date, datetime
-from typing import Generic, TypeVar
-from uuid import UUID
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import strawberry
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 
-from domain.errors import DomainError, ErrorCode
+from domain.pagination import Page
 
 T = TypeVar("T")
-MAX_PAGE = 100
 
 
 @strawberry.type(description="Where a page ends.")
@@ -28,79 +22,8 @@ class Connection(Generic[T]):
     page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
 
-def encode_cursor(created_at: datetime, id_: object) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{id_}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        created_at, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        at = datetime.fromisoformat(created_at)
-        if at.tzinfo is None:  # every cursor we issue carries its offset
-            raise ValueError("naive datetime")
-        # In UTC here, so that a time the database cannot hold is refused, not a crash.
-        return at.astimezone(UTC), UUID(id_)
-    except (ValueError, OverflowError):
-        raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
-
-
-def _expiry_cursor(expires_on: date, id_: object) -> str:
-    return base64.urlsafe_b64encode(f"expiry|{expires_on.isoformat()}|{id_}".encode()).decode()
-
-
-def _decode_expiry_cursor(cursor: str) -> tuple[date, UUID]:
-    try:
-        kind, expires_on, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        if kind != "expiry":
-            raise ValueError(kind)
-        return date.fromisoformat(expires_on), UUID(id_)
-    except ValueError:
-        raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
-
-
-async def page(
-    queryset: QuerySet, first: int, after: str | None, soonest_expiry: bool = False
-) -> tuple[list, PageInfo]:
-    if not 1 <= first <= MAX_PAGE:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for 1 to {MAX_PAGE} items.", "first")
-    if soonest_expiry:
-        # A window of expiry dates reads best soonest first, and the (status, expires_on)
-        # index serves it; newest-first would scan contracts by creation date instead.
-        if after:
-            expires_on, id_ = _decode_expiry_cursor(after)
-            queryset = queryset.filter(
-                Q(expires_on__gte=expires_on) & (Q(expires_on__gt=expires_on) | Q(id__gt=id_))
-            )
-        rows = await queryset.order_by("expires_on", "id").limit(first + 1)
-        more, rows = len(rows) > first, rows[:first]
-        end = _expiry_cursor(rows[-1].expires_on, rows[-1].id) if rows else None
-        return rows, PageInfo(end_cursor=end, has_next_page=more)
-    if after:
-        created_at, id_ = decode_cursor(after)
-        # The first condition alone bounds an index range scan; the second breaks ties.
-        queryset = queryset.filter(
-            Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=id_))
-        )
-    rows = await queryset.order_by("-created_at", "-id").limit(first + 1)
-    more = len(rows) > first
-    rows = rows[:first]
-    end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
-    return rows, PageInfo(end_cursor=end, has_next_page=more)
-
-
-async def after_cursor(queryset: QuerySet, first: int, after: str | None) -> tuple[list, PageInfo]:
-    """Audit events in id order, after an event id: ids only grow, so the id is the cursor."""
-    if not 1 <= first <= 500:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Ask for 1 to 500 events.", "first")
-    if after:
-        try:
-            event_id = int(after)
-            if not -(2**63) <= event_id < 2**63:  # ids are 64-bit: the database holds no other
-                raise ValueError(after)
-        except ValueError:
-            raise DomainError(ErrorCode.INVALID_INPUT, "Not an event id.", "after") from None
-        queryset = queryset.filter(id__gt=event_id)
-    rows = await queryset.order_by("id").limit(first + 1)
-    more = len(rows) > first
-    rows = rows[:first]
-    return rows, PageInfo(end_cursor=str(rows[-1].id) if rows else None, has_next_page=more)
+def connection(page: Page, node: Callable[[Any], T]) -> Connection[T]:
+    return Connection(
+        nodes=[node(row) for row in page.rows],
+        page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
+    )

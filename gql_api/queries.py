@@ -2,19 +2,16 @@ from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
-from tortoise.expressions import Q
 
-from domain import events, inputs
+from domain import events
 from domain.documents.storage import DocumentStore
 from domain.documents.verification import check_pdf
-from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
-from domain.models import AuditEvent as AuditEventModel
-from domain.models import Document
-from domain.services import access, contract_filters
+from domain.services import access, lists, lookups
 from gql_api.context import Context
+from gql_api.errors import OperationError, refusal_as_payload
 from gql_api.overview import overview_field
-from gql_api.pagination import Connection, after_cursor, page
+from gql_api.pagination import Connection, PageInfo, connection
 from gql_api.subscriptions import ContractStatusChange, is_status_change
 from gql_api.types import (
     AuditEvent,
@@ -22,7 +19,6 @@ from gql_api.types import (
     InfoChangeRequest,
     Market,
     NonRenewalRequest,
-    OperationError,
     Partner,
     Viewer,
 )
@@ -62,20 +58,18 @@ class Query:
     @strawberry.field(description="Who is logged in; null when no valid token is sent.")
     def viewer(self, info: Info[Context, None]) -> Optional[Viewer]:
         user = info.context.user
-        return Viewer(user=user) if user else None
+        return Viewer.of(user) if user else None
 
     @strawberry.field(description="The programme's markets (ISO 3166-1 alpha-2).")
     def markets(self, info: Info[Context, None]) -> list[Market]:
         return [Market.of(code) for code in info.context.settings.markets]
 
     @strawberry.field(description="The partner console summary; CONTRACT_NOT_SIGNED until a contract is in force.")
+    @refusal_as_payload
     async def partner_console(self, info: Info[Context, None]) -> PartnerConsoleResult:
         ctx = info.context
-        try:
-            partner_id = access.require_partner(ctx.actor)
-            await access.require_console(ctx.actor, ctx.today)
-        except DomainError as error:
-            return OperationError.of(error)
+        partner_id = access.require_partner(ctx.actor)
+        await access.require_console(ctx.actor, ctx.today)
         partner = await ctx.partners.load(partner_id)
         in_force = await access.contracts_in_force(partner_id, ctx.today)
         return PartnerConsole(partner=Partner.of(partner), contracts_in_force=len(in_force))
@@ -103,27 +97,21 @@ class Query:
             strawberry.argument(description="Only contracts whose target regions include this market code."),
         ] = None,
     ) -> Connection[Contract]:
-        queryset = access.contracts_visible_to(info.context.actor)
-        if status:
-            queryset = queryset.filter(status=status)
-        if expiring_within_days is not None:
-            queryset = contract_filters.expiring_within(queryset, info.context.today, expiring_within_days)
-        if renewal_status:
-            queryset = queryset.filter(contract_filters.renewal_status_is(renewal_status))
-        if region is not None:
-            code = inputs.regions("region", [region], info.context.settings.markets)[0]
-            queryset = contract_filters.in_region(queryset, code)
-        if partner_id:
-            queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
-        rows, page_info = await page(queryset, first, after, soonest_expiry=expiring_within_days is not None)
-        return Connection(nodes=[Contract.of(row) for row in rows], page_info=page_info)
+        ctx = info.context
+        page = await lists.contracts(
+            ctx.actor, ctx.today, ctx.settings.markets, first, after,
+            status=status,
+            partner_id=partner_id,
+            expiring_within_days=expiring_within_days,
+            renewal_status=renewal_status,
+            region=region,
+        )
+        return connection(page, Contract.of)
 
     @strawberry.field(description="One contract; NOT_FOUND when it is not the viewer's to see.")
+    @refusal_as_payload
     async def contract(self, info: Info[Context, None], id: strawberry.ID) -> ContractResult:
-        try:
-            return Contract.of(await access.get_contract(info.context.actor, id, "id"))
-        except DomainError as error:
-            return OperationError.of(error)
+        return Contract.of(await access.get_contract(info.context.actor, id, "id"))
 
     @strawberry.field(description="Partners the viewer manages (all, for an admin), newest first.")
     async def partners(
@@ -134,24 +122,15 @@ class Query:
         registration_status: Optional[RegistrationStatus] = None,
         search: Optional[str] = None,
     ) -> Connection[Partner]:
-        access.require_manager(info.context.actor)
-        queryset = access.partners_visible_to(info.context.actor)
-        if registration_status:
-            queryset = queryset.filter(registration_status=registration_status)
-        if search:
-            term = inputs.text("search", search, 200)
-            queryset = queryset.filter(
-                Q(legal_name__icontains=term) | Q(registration_number__icontains=term) | Q(email__icontains=term)
-            )
-        rows, page_info = await page(queryset, first, after)
-        return Connection(nodes=[Partner.of(row) for row in rows], page_info=page_info)
+        page = await lists.partners(
+            info.context.actor, first, after, registration_status=registration_status, search=search
+        )
+        return connection(page, Partner.of)
 
     @strawberry.field(description="One partner; NOT_FOUND when it is not the viewer's to see.")
+    @refusal_as_payload
     async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
-        try:
-            return Partner.of(await access.get_partner(info.context.actor, id, "id"))
-        except DomainError as error:
-            return OperationError.of(error)
+        return Partner.of(await access.get_partner(info.context.actor, id, "id"))
 
     @strawberry.field(description="Information change requests the viewer may see, newest first.")
     async def info_change_requests(
@@ -161,11 +140,8 @@ class Query:
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
     ) -> Connection[InfoChangeRequest]:
-        queryset = access.info_change_requests_visible_to(info.context.actor)
-        if status:
-            queryset = queryset.filter(status=status)
-        rows, page_info = await page(queryset, first, after)
-        return Connection(nodes=[InfoChangeRequest(model=row) for row in rows], page_info=page_info)
+        page = await lists.info_change_requests(info.context.actor, first, after, status)
+        return connection(page, InfoChangeRequest.of)
 
     @strawberry.field(description="Non-renewal requests the viewer may see, newest first.")
     async def non_renewal_requests(
@@ -175,11 +151,8 @@ class Query:
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
     ) -> Connection[NonRenewalRequest]:
-        queryset = access.non_renewal_requests_visible_to(info.context.actor)
-        if status:
-            queryset = queryset.filter(status=status)
-        rows, page_info = await page(queryset, first, after)
-        return Connection(nodes=[NonRenewalRequest(model=row) for row in rows], page_info=page_info)
+        page = await lists.non_renewal_requests(info.context.actor, first, after, status)
+        return connection(page, NonRenewalRequest.of)
 
     @strawberry.field(
         description="Audit events of one contract or one partner, oldest first (S-22). "
@@ -193,19 +166,8 @@ class Query:
         first: int = 50,
         after: Optional[strawberry.ID] = None,
     ) -> Connection[AuditEvent]:
-        actor = info.context.actor
-        if contract_id:
-            contract = await access.get_contract(actor, contract_id)
-            queryset = AuditEventModel.filter(contract_id=contract.id)
-        elif partner_id:
-            partner = await access.get_partner(actor, partner_id)
-            queryset = AuditEventModel.filter(partner_id=partner.id)
-        else:
-            raise DomainError(
-                ErrorCode.INVALID_INPUT, "Give a contractId or a partnerId.", "contractId"
-            )
-        rows, page_info = await after_cursor(queryset, first, after)
-        return Connection(nodes=[AuditEvent.of(row) for row in rows], page_info=page_info)
+        page = await lists.audit_events(info.context.actor, contract_id, partner_id, first, after)
+        return connection(page, AuditEvent.of)
 
     @strawberry.field(
         description="Contract status changes after a cursor, oldest first: what a "
@@ -218,27 +180,18 @@ class Query:
         contract_id: Optional[strawberry.ID] = None,
         first: int = 100,
     ) -> Connection[ContractStatusChange]:
-        actor = info.context.actor
-        queryset = access.audit_events_visible_to(actor).filter(
-            contract_id__not_isnull=True, to_status__in=list(ContractStatus)
-        )
-        if contract_id:
-            queryset = queryset.filter(contract_id=(await access.get_contract(actor, contract_id)).id)
-        rows, page_info = await after_cursor(queryset, first, after)
-        messages = [events.message(row) for row in rows]
+        page = await lists.contract_status_events(info.context.actor, contract_id, first, after)
+        messages = [events.message(row) for row in page.rows]
         changes = [ContractStatusChange.of(m) for m in messages if is_status_change(m)]
-        return Connection(nodes=changes, page_info=page_info)
+        return Connection(
+            nodes=changes, page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page)
+        )
 
     @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")
+    @refusal_as_payload
     async def document_check(self, info: Info[Context, None], contract_id: strawberry.ID) -> DocumentCheckResult:
         ctx = info.context
-        try:
-            contract = await access.get_contract(ctx.actor, contract_id)
-        except DomainError as error:
-            return OperationError.of(error)
-        if contract.document_id is None:  # type: ignore[attr-defined]
-            return OperationError(code=ErrorCode.INVALID_STATE, message="This contract has no signed document yet.", field="contractId")
-        document = await Document.get(sha256=contract.document_id)  # type: ignore[attr-defined]
+        document = await lookups.signed_document(ctx.actor, contract_id)
         data = DocumentStore(ctx.settings.documents_path).get(document.sha256)
         check = await check_pdf(data, document.sha256, ctx.settings)
         return DocumentCheck(

@@ -37,17 +37,16 @@ LIMIT_RULES = [
     *QueryDepthLimiter(max_depth=10).validation_rules,
     *MaxAliasesLimiter(max_alias_count=30).validation_rules,
 ]
+# What a single operation may ask for: depth, aliases and tokens.
+LIMITS = [
+    lambda: AddValidationRules(LIMIT_RULES),
+    lambda: MaxTokensLimiter(max_token_count=2000),
+]
 
 
-def build_schema(production: bool = False, limits: bool = True) -> strawberry.Schema:
-    """In production, introspection is off too (GraphiQL is off in gql_api.app).
-    `limits=False` exists to measure what the limits cost (bench/api_read.py)."""
-    extensions: list = [ErrorCodes, ParserCache, ValidationCache]
-    if limits:
-        extensions += [
-            lambda: AddValidationRules(LIMIT_RULES),
-            lambda: MaxTokensLimiter(max_token_count=2000),
-        ]
+def build_schema(production: bool = False) -> strawberry.Schema:
+    """In production, introspection is off too (GraphiQL is off in gql_api.app)."""
+    extensions: list = [ErrorCodes, ParserCache, ValidationCache, *LIMITS]
     if production:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(

@@ -9,7 +9,6 @@ from strawberry.types import Info
 
 from domain import inputs, models
 from domain.contract_text import ContractText, contract_text
-from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     NON_RENEWAL_CLOSES_DAYS_LEFT,
     RENEWAL_CLOSES_DAYS_LEFT,
@@ -28,25 +27,14 @@ from domain.lifecycle import (
 from domain.models import Role
 from domain.services import access
 from gql_api.context import Context
+from gql_api.errors import OperationError, refusal_as_payload
 
-ErrorCodeType = strawberry.enum(ErrorCode, description="Stable codes for refused actions.")
 ContractStatusType = strawberry.enum(ContractStatus, description="Where a contract stands.")
 ContractKindType = strawberry.enum(ContractKind, description="Initial contract or renewal.")
 RegistrationStatusType = strawberry.enum(RegistrationStatus, description="Registration review.")
 ReviewStatusType = strawberry.enum(ReviewStatus, description="A request's review.")
 RoleType = strawberry.enum(Role, description="What a user is in the programme.")
 RenewalStatusType = strawberry.enum(RenewalStatus, description="What happens at the end of the term.")
-
-
-@strawberry.type(description="A refused action: a stable code, a message to act on, the field at fault.")
-class OperationError:
-    code: ErrorCode = strawberry.field(description="Stable error code.")
-    message: str = strawberry.field(description="What went wrong and what to do.")
-    field: Optional[str] = strawberry.field(description="The input field at fault, if any.")
-
-    @classmethod
-    def of(cls, error: DomainError) -> "OperationError":
-        return cls(code=error.code, message=error.message, field=error.field)
 
 
 @strawberry.type(description="A country or region the programme sells in (ISO 3166-1 alpha-2).")
@@ -145,45 +133,48 @@ class RenewalWindow:
     is_open: bool = strawberry.field(description="Whether Renew is possible today.")
 
 
-@strawberry.type(description="A partner's request not to renew a contract (S-15, S-16).")
-class NonRenewalRequest:
-    model: strawberry.Private[models.NonRenewalRequest]
+@strawberry.type
+class PartnerRequest:
+    """What an information change and a non-renewal request share: plain fields, filled
+    once, as in Contract and Partner."""
 
-    @strawberry.field(description="Request id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
+    model: strawberry.Private[models.InfoChangeRequest | models.NonRenewalRequest]
+    id: strawberry.ID = strawberry.field(description="Request id.")
+    status: ReviewStatus = strawberry.field(description="Review status.")
+    comment: Optional[str] = strawberry.field(description="The manager's comment.")
+    created_at: datetime = strawberry.field(description="When it was requested.")
 
-    @strawberry.field(description="Review status.")
-    def status(self) -> ReviewStatus:
-        return self.model.status
-
-    @strawberry.field(description="The partner's reason, if given.")
-    def reason(self) -> Optional[str]:
-        return self.model.reason
-
-    @strawberry.field(description="The contract information the partner confirmed.")
-    def confirmed(self) -> JSON:
-        return self.model.confirmed
-
-    @strawberry.field(description="The manager's comment.")
-    def comment(self) -> Optional[str]:
-        return self.model.comment
-
-    @strawberry.field(description="When it was requested.")
-    def created_at(self) -> datetime:
-        return self.model.created_at
-
-    @strawberry.field(description="When it was decided or withdrawn.")
-    def decided_at(self) -> Optional[datetime]:
-        return self.model.decided_at
-
-    @strawberry.field(description="The contract.")
-    async def contract(self, info: Info[Context, None]) -> "Contract":
-        return Contract.of(await info.context.contracts.load(self.model.contract_id))  # type: ignore[attr-defined]
+    @staticmethod
+    def _shared(model: models.InfoChangeRequest | models.NonRenewalRequest) -> dict:
+        return dict(
+            model=model,
+            id=strawberry.ID(str(model.id)),
+            status=model.status,
+            comment=model.comment,
+            created_at=model.created_at,
+        )
 
     @strawberry.field(description="The partner.")
     async def partner(self, info: Info[Context, None]) -> Partner:
         return Partner.of(await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="A partner's request not to renew a contract (S-15, S-16).")
+class NonRenewalRequest(PartnerRequest):
+    model: strawberry.Private[models.NonRenewalRequest]
+    reason: Optional[str] = strawberry.field(description="The partner's reason, if given.")
+    confirmed: JSON = strawberry.field(description="The contract information the partner confirmed.")
+    decided_at: Optional[datetime] = strawberry.field(description="When it was decided or withdrawn.")
+
+    @classmethod
+    def of(cls, model: models.NonRenewalRequest) -> "NonRenewalRequest":
+        return cls(
+            **cls._shared(model), reason=model.reason, confirmed=model.confirmed, decided_at=model.decided_at
+        )
+
+    @strawberry.field(description="The contract.")
+    async def contract(self, info: Info[Context, None]) -> "Contract":
+        return Contract.of(await info.context.contracts.load(self.model.contract_id))  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="A partner contract: initial or renewal.")
@@ -256,11 +247,9 @@ class Contract:
     @strawberry.field(
         description="The text and its hash for the regions the partner picked (S-7, S-8)."
     )
+    @refusal_as_payload
     async def preview(self, info: Info[Context, None], regions: list[str]) -> ContractPreviewResult:
-        try:
-            picked = inputs.regions("regions", regions, info.context.settings.markets)
-        except DomainError as error:
-            return OperationError.of(error)
+        picked = inputs.regions("regions", regions, info.context.settings.markets)
         template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
         shown = contract_text(
             self.model, template, info.context.today, info.context.settings, picked
@@ -328,7 +317,7 @@ class Contract:
     @strawberry.field(description="The non-renewal request in review or approved, if any.")
     async def non_renewal_request(self, info: Info[Context, None]) -> Optional[NonRenewalRequest]:
         hold = await info.context.non_renewal_holds.load(self.model.id)
-        return NonRenewalRequest(model=hold) if hold else None
+        return NonRenewalRequest.of(hold) if hold else None
 
 
 @strawberry.type(description="One field of an information change.")
@@ -339,43 +328,23 @@ class FieldChange:
 
 
 @strawberry.type(description="A partner's request to change its company information (S-6).")
-class InfoChangeRequest:
+class InfoChangeRequest(PartnerRequest):
     model: strawberry.Private[models.InfoChangeRequest]
+    changes: list[FieldChange] = strawberry.field(description="The fields, before and after.")
+    reason: str = strawberry.field(description="The partner's reason.")
+    decided_at: Optional[datetime] = strawberry.field(description="When it was decided.")
 
-    @strawberry.field(description="Request id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.model.id))
-
-    @strawberry.field(description="Review status.")
-    def status(self) -> ReviewStatus:
-        return self.model.status
-
-    @strawberry.field(description="The fields, before and after.")
-    def changes(self) -> list[FieldChange]:
-        return [
-            FieldChange(field=inputs.camel(name), before=self.model.previous[name], after=value)
-            for name, value in sorted(self.model.changes.items())
-        ]
-
-    @strawberry.field(description="The partner's reason.")
-    def reason(self) -> str:
-        return self.model.reason
-
-    @strawberry.field(description="The manager's comment.")
-    def comment(self) -> Optional[str]:
-        return self.model.comment
-
-    @strawberry.field(description="When it was requested.")
-    def created_at(self) -> datetime:
-        return self.model.created_at
-
-    @strawberry.field(description="When it was decided.")
-    def decided_at(self) -> Optional[datetime]:
-        return self.model.decided_at
-
-    @strawberry.field(description="The partner.")
-    async def partner(self, info: Info[Context, None]) -> Partner:
-        return Partner.of(await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+    @classmethod
+    def of(cls, model: models.InfoChangeRequest) -> "InfoChangeRequest":
+        return cls(
+            **cls._shared(model),
+            changes=[
+                FieldChange(field=inputs.camel(name), before=model.previous[name], after=value)
+                for name, value in sorted(model.changes.items())
+            ],
+            reason=model.reason,
+            decided_at=model.decided_at,
+        )
 
 
 @strawberry.type(description="An append-only record of a state change (S-22).")
@@ -415,22 +384,14 @@ class AuditEvent:
 @strawberry.type(description="Who is logged in.")
 class Viewer:
     user: strawberry.Private[models.User]
+    id: strawberry.ID = strawberry.field(description="User id.")
+    email: str = strawberry.field(description="Login email.")
+    name: str = strawberry.field(description="Name.")
+    role: Role = strawberry.field(description="Role.")
 
-    @strawberry.field(description="User id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.user.id))
-
-    @strawberry.field(description="Login email.")
-    def email(self) -> str:
-        return self.user.email
-
-    @strawberry.field(description="Name.")
-    def name(self) -> str:
-        return self.user.name
-
-    @strawberry.field(description="Role.")
-    def role(self) -> Role:
-        return self.user.role
+    @classmethod
+    def of(cls, user: models.User) -> "Viewer":
+        return cls(user=user, id=strawberry.ID(str(user.id)), email=user.email, name=user.name, role=user.role)
 
     @strawberry.field(description="The partner, for a partner user.")
     async def partner(self, info: Info[Context, None]) -> Optional[Partner]:

@@ -45,7 +45,7 @@ def cmd_seed_demo(_: argparse.Namespace) -> None:
 def cmd_api(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from ops import logs
+    from domain import logs
 
     # No per-message deflate: status messages are a few hundred bytes, and compressing each
     # one for each subscriber cost more CPU than anything else in the fan-out.
@@ -61,8 +61,7 @@ def cmd_worker(_: argparse.Namespace) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    from domain import db
-    from ops import logs
+    from domain import db, logs
     from workers.main import run_worker
     from workers.queue import redis_settings
 

@@ -3,9 +3,9 @@
 import json
 import logging
 
+from domain import logs
 from domain.documents.storage import DocumentStore
 from domain.models import Contract
-from ops import logs
 from tests.gql import PASSWORD, approved_partner, login, make_manager, sign_with_preview
 
 

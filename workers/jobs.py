@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpcore
 from arq import Retry
 
-from domain import audit_chain, clock, db, events
+from domain import audit_chain, clock, db, events, logs
 from domain.documents.sealing import load_sealer
 from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
@@ -15,7 +15,6 @@ from domain.lifecycle import business_date
 from domain.notifications import delivery, sending, webhooks
 from domain.services import sealing, sweep
 from domain.settings import get_settings
-from ops import logs
 from workers.queue import enqueue_signing, reactions
 
 log = logging.getLogger("workers")

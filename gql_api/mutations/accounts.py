@@ -8,7 +8,8 @@ from domain.errors import DomainError, ErrorCode
 from domain.services import accounts, registration
 from gql_api import throttle
 from gql_api.context import Context
-from gql_api.types import OperationError, Partner, Viewer
+from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.types import Partner, Viewer
 
 
 @strawberry.input(description="Company information and a password for the partner's login (S-1).")
@@ -43,28 +44,27 @@ LoginResult = Annotated[LoginSuccess | OperationError, strawberry.union("LoginRe
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Register a partner company; it waits in review (S-1).")
+    @refusal_as_payload
     async def register_partner(
         self, info: Info[Context, None], input: RegisterPartnerInput
     ) -> RegisterPartnerResult:
         fields = {k: v for k, v in vars(input).items() if k != "password"}
-        try:
-            partner = await registration.register_partner(fields, input.password, info.context.now)
-        except DomainError as error:
-            return OperationError.of(error)
+        partner = await registration.register_partner(fields, input.password, info.context.now)
         return RegisterPartnerSuccess(partner=Partner.of(partner))
 
     @strawberry.mutation(
         description="Log in with email and password. Throttled per account and per client address."
     )
+    @refusal_as_payload
     async def login(self, info: Info[Context, None], email: str, password: str) -> LoginResult:
         ctx = info.context
         address = ctx.actor.client_ip
+        await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
         try:
-            await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
             token, expires_at, user = await accounts.login(email, password, ctx.now, ctx.settings)
         except DomainError as error:
-            if error.code is ErrorCode.INVALID_CREDENTIALS:
+            if error.code is ErrorCode.INVALID_CREDENTIALS:  # a wrong password counts
                 await throttle.record(ctx.queue, ctx.settings, email, address, success=False)
-            return OperationError.of(error)
+            raise
         await throttle.record(ctx.queue, ctx.settings, email, address, success=True)
-        return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer(user=user))
+        return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer.of(user))

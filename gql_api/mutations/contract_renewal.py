@@ -3,11 +3,11 @@ from typing import Annotated, Optional
 import strawberry
 from strawberry.types import Info
 
-from domain.errors import DomainError
 from domain.lifecycle import AUTO_RENEW_DAYS_LEFT, RENEWAL_CLOSES_DAYS_LEFT, RENEWAL_OPENS_DAYS_LEFT
 from domain.services import renewal
 from gql_api.context import Context
-from gql_api.types import Contract, NonRenewalRequest, OperationError
+from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.types import Contract, NonRenewalRequest
 
 
 @strawberry.type(description="The renewal contract, in PENDING_SIGNATURE: sign it like the first one.")
@@ -39,45 +39,37 @@ class ContractRenewalMutations:
         description=f"Renew a contract in its window (daysLeft {RENEWAL_OPENS_DAYS_LEFT} to {RENEWAL_CLOSES_DAYS_LEFT}); "
         "asking twice returns the same renewal."
     )
+    @refusal_as_payload
     async def renew_contract(self, info: Info[Context, None], contract_id: strawberry.ID) -> RenewContractResult:
         ctx = info.context
-        try:
-            contract = await renewal.renew_contract(ctx.actor, contract_id, ctx.now, ctx.settings)
-        except DomainError as error:
-            return OperationError.of(error)
+        contract = await renewal.renew_contract(ctx.actor, contract_id, ctx.now, ctx.settings)
         return RenewContractSuccess(renewal=Contract.of(contract))
 
     @strawberry.mutation(description=f"Ask not to renew a contract; allowed while daysLeft > {AUTO_RENEW_DAYS_LEFT}.")
+    @refusal_as_payload
     async def non_renew_contract(self, info: Info[Context, None], input: NonRenewContractInput) -> NonRenewalResult:
         ctx = info.context
-        try:
-            request = await renewal.request_non_renewal(
-                ctx.actor, input.contract_id, input.confirmed, input.reason, ctx.now, ctx.settings
-            )
-        except DomainError as error:
-            return OperationError.of(error)
-        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+        request = await renewal.request_non_renewal(
+            ctx.actor, input.contract_id, input.confirmed, input.reason, ctx.now, ctx.settings
+        )
+        return NonRenewalSuccess(request=NonRenewalRequest.of(request))
 
     @strawberry.mutation(description=f"Withdraw an open non-renewal request; past day {AUTO_RENEW_DAYS_LEFT} the contract renews at once.")
+    @refusal_as_payload
     async def withdraw_non_renewal(self, info: Info[Context, None], request_id: strawberry.ID) -> NonRenewalResult:
         ctx = info.context
-        try:
-            request = await renewal.withdraw_non_renewal(ctx.actor, request_id, ctx.now, ctx.settings)
-        except DomainError as error:
-            return OperationError.of(error)
-        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+        request = await renewal.withdraw_non_renewal(ctx.actor, request_id, ctx.now, ctx.settings)
+        return NonRenewalSuccess(request=NonRenewalRequest.of(request))
 
     @strawberry.mutation(
         description=f"Approve or reject a non-renewal. Rejected past day {AUTO_RENEW_DAYS_LEFT}, the contract renews at once."
     )
+    @refusal_as_payload
     async def review_non_renewal(
         self, info: Info[Context, None], request_id: strawberry.ID, approve: bool, comment: Optional[str] = None
     ) -> NonRenewalResult:
         ctx = info.context
-        try:
-            request = await renewal.review_non_renewal(
-                ctx.actor, request_id, approve, comment, ctx.now, ctx.settings
-            )
-        except DomainError as error:
-            return OperationError.of(error)
-        return NonRenewalSuccess(request=NonRenewalRequest(model=request))
+        request = await renewal.review_non_renewal(
+            ctx.actor, request_id, approve, comment, ctx.now, ctx.settings
+        )
+        return NonRenewalSuccess(request=NonRenewalRequest.of(request))

@@ -3,10 +3,10 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from domain.errors import DomainError
 from domain.services import signing
 from gql_api.context import Context
-from gql_api.types import Contract, OperationError
+from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.types import Contract
 
 
 @strawberry.input(description="What the partner signs: the regions, and the text it read (S-9).")
@@ -32,20 +32,18 @@ class ContractSignMutations:
     @strawberry.mutation(
         description="Sign a contract. Signing again with the same text returns the same signing."
     )
+    @refusal_as_payload
     async def sign_contract(
         self, info: Info[Context, None], input: SignContractInput
     ) -> SignContractResult:
         ctx = info.context
-        try:
-            contract = await signing.sign_contract(
-                ctx.actor,
-                input.contract_id,
-                input.regions,
-                input.acknowledged,
-                input.content_hash,
-                ctx.now,
-                ctx.settings,
-            )
-        except DomainError as error:
-            return OperationError.of(error)
+        contract = await signing.sign_contract(
+            ctx.actor,
+            input.contract_id,
+            input.regions,
+            input.acknowledged,
+            input.content_hash,
+            ctx.now,
+            ctx.settings,
+        )
         return SignContractSuccess(contract=Contract.of(contract))

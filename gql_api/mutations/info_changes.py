@@ -3,10 +3,10 @@ from typing import Annotated, Optional
 import strawberry
 from strawberry.types import Info
 
-from domain.errors import DomainError
 from domain.services import info_changes
 from gql_api.context import Context
-from gql_api.types import InfoChangeRequest, OperationError
+from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.types import InfoChangeRequest
 
 
 @strawberry.input(description="The fields to change (leave out the rest) and why (S-6).")
@@ -33,22 +33,21 @@ InfoChangeRequestResult = Annotated[
 @strawberry.type
 class InfoChangeMutations:
     @strawberry.mutation(description="Ask the channel manager to change the partner's information.")
+    @refusal_as_payload
     async def request_info_change(
         self, info: Info[Context, None], input: RequestInfoChangeInput
     ) -> InfoChangeRequestResult:
         changes = {k: v for k, v in vars(input).items() if k != "reason"}
-        try:
-            request = await info_changes.request_info_change(
-                info.context.actor, changes, input.reason, info.context.now
-            )
-        except DomainError as error:
-            return OperationError.of(error)
-        return InfoChangeRequestSuccess(request=InfoChangeRequest(model=request))
+        request = await info_changes.request_info_change(
+            info.context.actor, changes, input.reason, info.context.now
+        )
+        return InfoChangeRequestSuccess(request=InfoChangeRequest.of(request))
 
     @strawberry.mutation(
         description="Approve or reject an information change. Approval refreshes the snapshot "
         "of every unsigned contract."
     )
+    @refusal_as_payload
     async def review_info_change(
         self,
         info: Info[Context, None],
@@ -56,10 +55,7 @@ class InfoChangeMutations:
         approve: bool,
         comment: Optional[str] = None,
     ) -> InfoChangeRequestResult:
-        try:
-            request = await info_changes.review_info_change(
-                info.context.actor, request_id, approve, comment, info.context.now
-            )
-        except DomainError as error:
-            return OperationError.of(error)
-        return InfoChangeRequestSuccess(request=InfoChangeRequest(model=request))
+        request = await info_changes.review_info_change(
+            info.context.actor, request_id, approve, comment, info.context.now
+        )
+        return InfoChangeRequestSuccess(request=InfoChangeRequest.of(request))

@@ -1,5 +1,6 @@
 """Structured logs: one JSON object per line, carrying the request id of the request or
-job it belongs to."""
+job it belongs to. Plain stdlib logging, kept low in the tree so that the API, the worker
+and the command line set it up from one place without importing one another."""
 
 import logging
 import logging.config

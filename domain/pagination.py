@@ -1,0 +1,98 @@
+"""Keyset pagination: newest first by (created_at, id), soonest expiry first by
+(expires_on, id), or audit events after an event id. Cursors are opaque to clients."""
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from domain.errors import DomainError, ErrorCode
+
+T = TypeVar("T")
+MAX_PAGE = 100
+MAX_EVENTS = 500
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    end_cursor: str | None  # pass as `after` for the next page
+    has_next_page: bool
+
+
+def encode_cursor(created_at: datetime, id_: object) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{id_}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        created_at, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at = datetime.fromisoformat(created_at)
+        if at.tzinfo is None:  # every cursor we issue carries its offset
+            raise ValueError("naive datetime")
+        # In UTC here, so that a time the database cannot hold is refused, not a crash.
+        return at.astimezone(UTC), UUID(id_)
+    except (ValueError, OverflowError):
+        raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
+
+
+def _expiry_cursor(expires_on: date, id_: object) -> str:
+    return base64.urlsafe_b64encode(f"expiry|{expires_on.isoformat()}|{id_}".encode()).decode()
+
+
+def _decode_expiry_cursor(cursor: str) -> tuple[date, UUID]:
+    try:
+        kind, expires_on, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        if kind != "expiry":
+            raise ValueError(kind)
+        return date.fromisoformat(expires_on), UUID(id_)
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
+
+
+async def page(queryset: QuerySet, first: int, after: str | None, soonest_expiry: bool = False) -> Page:
+    if not 1 <= first <= MAX_PAGE:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for 1 to {MAX_PAGE} items.", "first")
+    if soonest_expiry:
+        # A window of expiry dates reads best soonest first, and the (status, expires_on)
+        # index serves it; newest-first would scan contracts by creation date instead.
+        if after:
+            expires_on, id_ = _decode_expiry_cursor(after)
+            queryset = queryset.filter(
+                Q(expires_on__gte=expires_on) & (Q(expires_on__gt=expires_on) | Q(id__gt=id_))
+            )
+        rows = await queryset.order_by("expires_on", "id").limit(first + 1)
+        more, rows = len(rows) > first, rows[:first]
+        end = _expiry_cursor(rows[-1].expires_on, rows[-1].id) if rows else None
+        return Page(rows, end, more)
+    if after:
+        created_at, id_ = decode_cursor(after)
+        # The first condition alone bounds an index range scan; the second breaks ties.
+        queryset = queryset.filter(
+            Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=id_))
+        )
+    rows = await queryset.order_by("-created_at", "-id").limit(first + 1)
+    more, rows = len(rows) > first, rows[:first]
+    end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
+    return Page(rows, end, more)
+
+
+async def after_event(queryset: QuerySet, first: int, after: str | None) -> Page:
+    """Audit events in id order, after an event id: ids only grow, so the id is the cursor."""
+    if not 1 <= first <= MAX_EVENTS:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for 1 to {MAX_EVENTS} events.", "first")
+    if after:
+        try:
+            event_id = int(after)
+            if not -(2**63) <= event_id < 2**63:  # ids are 64-bit: the database holds no other
+                raise ValueError(after)
+        except ValueError:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Not an event id.", "after") from None
+        queryset = queryset.filter(id__gt=event_id)
+    rows = await queryset.order_by("id").limit(first + 1)
+    more, rows = len(rows) > first, rows[:first]
+    return Page(rows, str(rows[-1].id) if rows else None, more)

@@ -1,0 +1,110 @@
+"""The lists the API pages through: what the actor may see (S-5, access), filtered, one
+keyset page at a time (domain.pagination)."""
+
+from datetime import date
+
+from tortoise.expressions import Q
+
+from domain import inputs
+from domain.actors import Actor
+from domain.errors import DomainError, ErrorCode
+from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
+from domain.models import AuditEvent, Contract, InfoChangeRequest, NonRenewalRequest, Partner
+from domain.pagination import Page, after_event, page
+from domain.services import access, contract_filters
+
+
+async def contracts(
+    actor: Actor,
+    today: date,
+    markets: list[str],
+    first: int,
+    after: str | None,
+    status: ContractStatus | None = None,
+    partner_id: str | None = None,
+    expiring_within_days: int | None = None,
+    renewal_status: RenewalStatus | None = None,
+    region: str | None = None,
+) -> Page[Contract]:
+    """Newest first; soonest expiry first when filtered by expiringWithinDays."""
+    queryset = access.contracts_visible_to(actor)
+    if status:
+        queryset = queryset.filter(status=status)
+    if expiring_within_days is not None:
+        queryset = contract_filters.expiring_within(queryset, today, expiring_within_days)
+    if renewal_status:
+        queryset = queryset.filter(contract_filters.renewal_status_is(renewal_status))
+    if region is not None:
+        code = inputs.regions("region", [region], markets)[0]
+        queryset = contract_filters.in_region(queryset, code)
+    if partner_id:
+        queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
+    return await page(queryset, first, after, soonest_expiry=expiring_within_days is not None)
+
+
+async def partners(
+    actor: Actor,
+    first: int,
+    after: str | None,
+    registration_status: RegistrationStatus | None = None,
+    search: str | None = None,
+) -> Page[Partner]:
+    """Managers only; `search` matches the legal name, registration number or email."""
+    access.require_manager(actor)
+    queryset = access.partners_visible_to(actor)
+    if registration_status:
+        queryset = queryset.filter(registration_status=registration_status)
+    if search:
+        term = inputs.text("search", search, 200)
+        queryset = queryset.filter(
+            Q(legal_name__icontains=term) | Q(registration_number__icontains=term) | Q(email__icontains=term)
+        )
+    return await page(queryset, first, after)
+
+
+async def info_change_requests(
+    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None
+) -> Page[InfoChangeRequest]:
+    queryset = access.info_change_requests_visible_to(actor)
+    if status:
+        queryset = queryset.filter(status=status)
+    return await page(queryset, first, after)
+
+
+async def non_renewal_requests(
+    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None
+) -> Page[NonRenewalRequest]:
+    queryset = access.non_renewal_requests_visible_to(actor)
+    if status:
+        queryset = queryset.filter(status=status)
+    return await page(queryset, first, after)
+
+
+async def audit_events(
+    actor: Actor, contract_id: str | None, partner_id: str | None, first: int, after: str | None
+) -> Page[AuditEvent]:
+    """One contract's or one partner's events, oldest first (S-22)."""
+    if contract_id:
+        contract = await access.get_contract(actor, contract_id)
+        queryset = AuditEvent.filter(contract_id=contract.id)
+    elif partner_id:
+        partner = await access.get_partner(actor, partner_id)
+        queryset = AuditEvent.filter(partner_id=partner.id)
+    else:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Give a contractId or a partnerId.", "contractId")
+    return await after_event(queryset, first, after)
+
+
+async def contract_status_events(
+    actor: Actor, contract_id: str | None, first: int, after: str | None
+) -> Page[AuditEvent]:
+    """Events that set a contract's status, oldest first: the ones the contract status
+    subscription sends, of the contracts the actor may see."""
+    queryset = access.audit_events_visible_to(actor).filter(
+        contract_id__not_isnull=True, to_status__in=list(ContractStatus)
+    )
+    if contract_id:
+        queryset = queryset.filter(contract_id=(await access.get_contract(actor, contract_id)).id)
+    return await after_event(queryset, first, after)
+
+
