@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     signing_ca_path: Path | None = None
     pdf_font_path: Path | None = None
 
+    # A request body larger than this is refused with 413 before it is read in full.
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+
     token_secret: str = ""
     # Failed logins allowed per account and per client address within the window.
     login_failures_per_account: int = Field(5, ge=1)

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -25,6 +26,7 @@ from domain.settings import Settings, get_settings
 from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
+from gql_api.limits import BodyLimit
 from gql_api.schema import build_schema
 from ops import logs
 from workers import queue
@@ -163,6 +165,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             Route("/health/live", live),
             Route("/health/ready", ready),
         ],
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
 

@@ -10,6 +10,7 @@ from strawberry.extensions import (
 )
 
 from gql_api.errors import ErrorCodes
+from gql_api.limits import PARSE_CACHE_SIZE, QueryLength
 from gql_api.mutations.accounts import AccountMutations
 from gql_api.mutations.contract_renewal import ContractRenewalMutations
 from gql_api.mutations.contract_sign import ContractSignMutations
@@ -42,7 +43,7 @@ LIMIT_RULES = [
 def build_schema(production: bool = False, limits: bool = True) -> strawberry.Schema:
     """In production, introspection is off too (GraphiQL is off in gql_api.app).
     `limits=False` exists to measure what the limits cost (bench/api_read.py)."""
-    extensions: list = [ErrorCodes, ParserCache, ValidationCache]
+    extensions: list = [ErrorCodes, QueryLength, lambda: ParserCache(maxsize=PARSE_CACHE_SIZE), ValidationCache]
     if limits:
         extensions += [
             lambda: AddValidationRules(LIMIT_RULES),

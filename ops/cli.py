@@ -47,10 +47,13 @@ def cmd_api(args: argparse.Namespace) -> None:
 
     from ops import logs
 
+    settings = get_settings()
     # No per-message deflate: status messages are a few hundred bytes, and compressing each
-    # one for each subscriber cost more CPU than anything else in the fan-out.
+    # one for each subscriber cost more CPU than anything else in the fan-out. A WebSocket
+    # message has the same size cap as a request body.
     uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False)
+                workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False,
+                ws_max_size=settings.max_body_bytes)
 
 
 def cmd_worker(_: argparse.Namespace) -> None:

@@ -1,6 +1,13 @@
 """Issue #14's attacks, each replayed against the API to show that it now fails."""
 
+import asyncio
+from pathlib import Path
+
+import pytest
+
 from domain.models import AuditEvent
+from gql_api.limits import MAX_QUERY_LENGTH, PARSE_CACHE_SIZE, BodyLimit
+from gql_api.schema import schema
 from tests.gql import (
     AUDIT_EVENTS,
     PARTNER_INFO,
@@ -12,6 +19,7 @@ from tests.gql import (
     login,
     make_manager,
 )
+from tests.processes import environment, start_api
 
 MANAGER = "manager@programme.example"
 
@@ -57,3 +65,135 @@ async def test_a_lookalike_name_asked_for_in_an_information_change_is_flagged(cl
     events = (await gql(client, AUDIT_EVENTS, {"partnerId": partner_id}, manager))["auditEvents"]["nodes"]
     detail = next(e for e in events if e["action"] == "INFO_CHANGE_REQUESTED")["detail"]
     assert detail["fields"] == ["legal_name"] and "mixes Cyrillic and Latin" in detail["lookalike"]
+
+
+# --- finding 1: oversized bodies --------------------------------------------------------
+
+MB = 1024 * 1024
+# The finding's body: a short query and a 10 MB comment.
+HUGE_QUERY = "{ markets { code } }\n#" + "x" * (10 * MB)
+
+
+async def test_a_10_mb_body_is_refused_with_413_and_the_api_still_answers(client):
+    response = await client.post("/graphql", json={"query": HUGE_QUERY})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert (await client.post("/graphql", json={"query": "{ markets { code } }"})).status_code == 200
+
+
+async def test_a_long_query_under_the_body_cap_is_refused_before_it_is_parsed(client):
+    query = "{ markets { code } }\n#" + "x" * MAX_QUERY_LENGTH
+    body = (await client.post("/graphql", json={"query": query})).json()
+    assert body["errors"][0]["extensions"] == {"code": "INVALID_INPUT", "field": "query"}
+    assert "data" not in body or body["data"] is None
+
+
+async def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_cap_unread_beyond():
+    """No Content-Length: the middleware counts bytes as they arrive and stops pulling."""
+    pulled, sent = 0, []
+
+    async def receive():
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * 65_536, "more_body": pulled < 160}  # 10 MB
+
+    async def send(message):
+        sent.append(message)
+
+    async def app(scope, receive, send):
+        raise AssertionError("the application must not be called")
+
+    limit = BodyLimit(app, max_bytes=256 * 1024)
+    await limit({"type": "http", "method": "POST", "path": "/graphql", "headers": []}, receive, send)
+    assert sent[0]["status"] == 413 and (b"connection", b"close") in sent[0]["headers"]
+    assert pulled == 5  # 4 x 64 KB fit; the fifth passes the cap, and nothing more is read
+
+
+async def test_a_body_within_the_cap_reaches_the_application_whole():
+    parts = [b"a" * 1000, b"b" * 1000, b""]
+    seen = []
+
+    async def receive():
+        body = parts.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(parts)}
+
+    async def app(scope, receive, send):
+        seen.append(await receive())
+
+    await BodyLimit(app, max_bytes=4096)({"type": "http", "headers": []}, receive, None)
+    assert seen == [{"type": "http.request", "body": b"a" * 1000 + b"b" * 1000, "more_body": False}]
+
+
+def test_the_parse_cache_is_bounded():
+    from strawberry.extensions import ParserCache
+
+    caches = [made for make in schema.extensions if isinstance(made := make(), ParserCache)]
+    assert len(caches) == 1
+    assert caches[0].cached_parse_document.cache_info().maxsize == PARSE_CACHE_SIZE
+
+
+async def test_the_parse_cache_holds_no_more_than_its_bound(client):
+    from strawberry.extensions import ParserCache
+
+    cache = ParserCache(maxsize=PARSE_CACHE_SIZE).cached_parse_document
+    for n in range(PARSE_CACHE_SIZE + 20):
+        await client.post("/graphql", json={"query": f"{{ markets {{ code }} }} # {n}"})
+    assert cache.cache_info().currsize <= PARSE_CACHE_SIZE
+
+
+def rss_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+async def open_oversized(port: int, chunked: bool) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A POST that announces 10 MB and sends none of it, or streams chunks until one byte
+    past the cap: whatever it sends is read, so the server's close is clean (no reset)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {10 * MB}"
+    writer.write(f"POST /graphql HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n{framing}\r\n\r\n".encode())
+    if chunked:
+        for part in [b"x" * (64 * 1024)] * 4 + [b"x"]:  # 256 KB, then one byte more
+            writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+    await writer.drain()
+    return reader, writer
+
+
+async def status_of(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
+    line = await reader.readline()
+    writer.close()
+    return int(line.split()[1])
+
+
+async def oversized_status(port: int, chunked: bool) -> int:
+    return await status_of(*await open_oversized(port, chunked))
+
+
+@pytest.fixture
+def api_process(settings, database, redis):
+    process, base = start_api(environment(settings))
+    yield process, int(base.rsplit(":", 1)[1]), base
+    process.stop()
+
+
+async def test_health_stays_live_while_ten_10_mb_bodies_are_refused(api_process):
+    import httpx
+
+    process, port, base = api_process
+    # Ten uploads in flight, none of which will ever send its whole body.
+    uploads = [await open_oversized(port, chunked=n % 2 == 1) for n in range(10)]
+    async with httpx.AsyncClient(base_url=base) as http:
+        health = [await http.get("/health/live") for _ in range(5)]
+    assert [r.status_code for r in health] == [200] * 5
+    assert [await status_of(*upload) for upload in uploads] == [413] * 10
+
+
+async def test_a_thousand_oversized_requests_leave_the_api_s_memory_as_it_was(api_process):
+    process, port, _ = api_process
+    # Warm up: the first requests allocate what every later request reuses.
+    await asyncio.gather(*[oversized_status(port, chunked=n % 2 == 1) for n in range(50)])
+    before = rss_kb(process.popen.pid)
+    for _ in range(20):
+        statuses = await asyncio.gather(*[oversized_status(port, chunked=n % 2 == 1) for n in range(50)])
+        assert statuses == [413] * 50
+    assert rss_kb(process.popen.pid) - before < 20 * 1024
