@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     signing_ca_path: Path | None = None
     pdf_font_path: Path | None = None
 
+    # Clients reach the API over HTTPS (TLS ends here or at a proxy): responses carry
+    # Strict-Transport-Security. Always so in production.
+    https: bool = False
     # A request body larger than this is refused with 413 before it is read in full.
     max_body_bytes: int = Field(256 * 1024, ge=1024)
 
@@ -109,6 +112,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def sends_hsts(self) -> bool:
+        return self.https or self.is_production
 
 
 @lru_cache

@@ -26,6 +26,7 @@ from domain.settings import Settings, get_settings
 from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
+from gql_api.headers import SecurityHeaders
 from gql_api.limits import BodyLimit
 from gql_api.schema import build_schema
 from ops import logs
@@ -165,7 +166,10 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             Route("/health/live", live),
             Route("/health/ready", ready),
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[  # outermost first: a 413 carries the security headers too
+            Middleware(SecurityHeaders, hsts=settings.sends_hsts),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
 

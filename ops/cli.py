@@ -50,10 +50,10 @@ def cmd_api(args: argparse.Namespace) -> None:
     settings = get_settings()
     # No per-message deflate: status messages are a few hundred bytes, and compressing each
     # one for each subscriber cost more CPU than anything else in the fan-out. A WebSocket
-    # message has the same size cap as a request body.
+    # message has the same size cap as a request body. No `server: uvicorn` banner.
     uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False,
-                ws_max_size=settings.max_body_bytes)
+                ws_max_size=settings.max_body_bytes, server_header=False)
 
 
 def cmd_worker(_: argparse.Namespace) -> None:

@@ -1,11 +1,15 @@
 """Issue #14's attacks, each replayed against the API to show that it now fails."""
 
 import asyncio
+import secrets
+import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from domain.models import AuditEvent
+from gql_api.app import create_app
 from gql_api.limits import MAX_QUERY_LENGTH, PARSE_CACHE_SIZE, BodyLimit
 from gql_api.schema import schema
 from tests.gql import (
@@ -177,8 +181,6 @@ def api_process(settings, database, redis):
 
 
 async def test_health_stays_live_while_ten_10_mb_bodies_are_refused(api_process):
-    import httpx
-
     process, port, base = api_process
     # Ten uploads in flight, none of which will ever send its whole body.
     uploads = [await open_oversized(port, chunked=n % 2 == 1) for n in range(10)]
@@ -197,3 +199,59 @@ async def test_a_thousand_oversized_requests_leave_the_api_s_memory_as_it_was(ap
         statuses = await asyncio.gather(*[oversized_status(port, chunked=n % 2 == 1) for n in range(50)])
         assert statuses == [413] * 50
     assert rss_kb(process.popen.pid) - before < 20 * 1024
+
+
+# --- finding 10: security headers, no banner --------------------------------------------
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+}
+HSTS = "strict-transport-security"
+
+
+async def every_kind_of_response(client) -> list[httpx.Response]:
+    return [
+        await client.post("/graphql", json={"query": "{ markets { code } }"}),
+        await client.post("/graphql", json={"query": "{ nope }"}),
+        await client.get("/graphql", headers={"Accept": "text/html"}),
+        await client.get("/health/live"),
+        await client.get("/health/ready"),
+        await client.get(f"/contracts/{uuid.uuid4()}/document.pdf"),
+        await client.get("/no-such-page"),
+        await client.post("/graphql", content=b"x" * (300 * 1024), headers={"Content-Type": "application/json"}),
+    ]
+
+
+async def test_every_response_carries_the_security_headers(client):
+    responses = await every_kind_of_response(client)
+    assert {r.status_code for r in responses} >= {200, 401, 404, 413}
+    for response in responses:
+        assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS, response.url
+        assert HSTS not in response.headers  # development over plain HTTP
+
+
+async def test_graphiql_keeps_working_in_development_under_the_policy(client):
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    # Only framing is restricted: no script-src or default-src that would block GraphiQL.
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize("overrides", [{"https": True}, {"environment": "production"}])
+async def test_hsts_when_the_deployment_is_https_or_in_production(settings, database, redis, overrides):
+    app = create_app(settings.model_copy(update={**overrides, "token_secret": secrets.token_urlsafe(32)}),
+                     manage_orm=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://api") as client:
+            for response in await every_kind_of_response(client):
+                assert response.headers[HSTS] == "max-age=31536000; includeSubDomains", response.url
+
+
+async def test_the_real_server_sends_no_banner_and_the_headers(api_process):
+    _, _, base = api_process
+    async with httpx.AsyncClient(base_url=base) as http:
+        for response in [await http.get("/health/live"), await http.post("/graphql", json={"query": "{ markets { code } }"})]:
+            assert "server" not in response.headers
+            assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
