@@ -3,6 +3,7 @@
 import contextlib
 import gc
 import logging
+import os
 from typing import Any
 
 import orjson
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
 
 def app() -> Starlette:
     """For `uvicorn --factory gql_api.app:app`."""
+    os.umask(0o077)  # files owner-only, as `partner-platform api` makes them (ops/cli.py)
     return create_app()
 
 

@@ -280,6 +280,10 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(fn=cmd_export_schema)
     args = parser.parse_args(argv)
+    if args.fn is not cmd_export_schema:  # which writes into the repository
+        # Whatever the platform writes, the database, keys, documents and the token
+        # secret, only its own user may read: directories 0700, files 0600.
+        os.umask(0o077)
     args.fn(args)
 
 

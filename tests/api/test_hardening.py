@@ -1,7 +1,11 @@
 """Issue #14's attacks, each replayed against the API to show that it now fails."""
 
 import asyncio
+import os
 import secrets
+import stat
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -255,3 +259,45 @@ async def test_the_real_server_sends_no_banner_and_the_headers(api_process):
         for response in [await http.get("/health/live"), await http.post("/graphql", json={"query": "{ markets { code } }"})]:
             assert "server" not in response.headers
             assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+# --- finding 10: files created 0600/0700 ------------------------------------------------
+
+MAKE_EVERY_FILE = """
+from ops import cli
+cli.main(["migrate"])  # sets the umask; makes the data directory and the SQLite file
+from domain import auth, documents
+from domain.settings import get_settings
+settings = get_settings()
+documents.ensure_programme_certificate(settings)  # the programme key and certificates
+documents.DocumentStore(settings.documents_path).put(b"%PDF-1.7 a signed contract")
+auth.token_secret(settings)  # the development token secret
+"""
+
+
+def test_everything_the_platform_writes_is_owner_only(tmp_path):
+    data = tmp_path / "fresh" / "data"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TOKEN_SECRET")}
+    env.update(DATA_DIR=str(data), ENVIRONMENT="development")
+    done = subprocess.run([sys.executable, "-c", MAKE_EVERY_FILE], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    made = {path.relative_to(data).as_posix(): stat.S_IMODE(path.stat().st_mode) for path in data.rglob("*")}
+    assert {"platform.sqlite3", "signing/programme-key.pem", "signing/programme-cert.pem",
+            "signing/programme-ca.pem", "token-secret"} <= set(made)
+    assert any(name.startswith("documents/") and name.endswith(".pdf") for name in made)
+    loose = {name: oct(mode) for name, mode in made.items()
+             if mode != (0o700 if (data / name).is_dir() else 0o600)}
+    assert loose == {} and stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_the_sqlite_file_is_0600_whatever_the_umask(tmp_path):
+    """db.migrate sets the mode itself, for callers that did not set the umask."""
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    script = "import os, asyncio; os.umask(0o022); from domain import db; from domain.settings import get_settings; asyncio.run(db.migrate(get_settings()))"
+    done = subprocess.run([sys.executable, "-c", script], env={**env, "DATA_DIR": str(data)},
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE((data / "platform.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
