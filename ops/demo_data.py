@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from domain import clock, db, documents
+from domain import clock, db, documents, inputs
 from domain.auth import hash_password
 from domain.lifecycle import business_date
 from domain.models import Contract, Partner, Role, User
@@ -72,12 +72,9 @@ async def seed(settings: Settings) -> list[str]:
         await install_bundled_templates()
         if await User.filter(email=ADMIN[0]).exists():
             return _logins()
-        await User.create(email=ADMIN[0], name="Programme Admin", role=Role.ADMIN,
-                          password_hash=hash_password(ADMIN[1]))
+        await _staff(ADMIN[0], "Programme Admin", Role.ADMIN, ADMIN[1])
         managers = [
-            await User.create(email=email, name=name, role=Role.CHANNEL_MANAGER,
-                              password_hash=hash_password(password))
-            for email, name, password in MANAGERS
+            await _staff(email, name, Role.CHANNEL_MANAGER, password) for email, name, password in MANAGERS
         ]
         sealer = documents.load_sealer(settings)
         store = documents.DocumentStore(settings.documents_path)
@@ -118,6 +115,12 @@ async def seed(settings: Settings) -> list[str]:
         return _logins()
     finally:
         await db.close()
+
+
+async def _staff(email: str, name: str, role: Role, password: str) -> User:
+    """Staff passwords pass the same policy as every other password."""
+    inputs.password("password", password, related=[email, name])
+    return await User.create(email=email, name=name, role=role, password_hash=hash_password(password))
 
 
 async def _sign(partner_actor, contract: Contract, regions: list[str], at: datetime, settings: Settings,

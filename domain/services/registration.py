@@ -56,7 +56,7 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
         name: clean_partner_field(name, info.get(name), inputs.camel(name))
         for name in SNAPSHOT_FIELDS
     }
-    inputs.password("password", password)
+    inputs.password("password", password, related=cleaned.values())
     password_hash = hash_password(password)
     # Kept on the audit event, where the reviewing manager sees it (S-30).
     lookalike = inputs.lookalike(cleaned["legal_name"])

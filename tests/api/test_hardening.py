@@ -75,6 +75,17 @@ async def test_a_lookalike_name_asked_for_in_an_information_change_is_flagged(cl
     assert detail["fields"] == ["legal_name"] and "mixes Cyrillic and Latin" in detail["lookalike"]
 
 
+# --- finding 10: weak passwords ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["password12", " " * 10, "annaschmidt1"])  # the last: her own name
+async def test_a_weak_password_is_refused_at_registration_naming_the_field(client, database, password):
+    result = await register_as(client, "anna@acme.example", password=password)
+    assert (result["code"], result["field"]) == ("INVALID_INPUT", "password"), result
+    assert result["message"].startswith("This password is too easy to guess.")
+    assert await AuditEvent.all().count() == 0
+
+
 # --- finding 1: oversized bodies --------------------------------------------------------
 
 MB = 1024 * 1024

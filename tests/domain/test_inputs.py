@@ -268,15 +268,59 @@ def test_a_bad_phone_number_is_refused_naming_the_field(value):
 # --- password ---------------------------------------------------------------------------
 
 
+STRONG = "Vq7!tangerine-orbit-Kx2-velvet-" * 10
+
+
 @pytest.mark.parametrize("length", [10, 11, 255, 256])
-def test_a_password_of_10_to_256_characters_passes(length):
-    assert inputs.password("password", "p" * length) == "p" * length
+def test_a_hard_to_guess_password_of_10_to_256_characters_passes(length):
+    assert inputs.password("password", STRONG[:length]) == STRONG[:length]
 
 
 @pytest.mark.parametrize("length", [0, 1, 9, 257, 10_000])
 def test_a_password_outside_10_to_256_characters_is_refused(length):
     error = refused(inputs.password, "password", "p" * length)
     assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "password")
+
+
+@pytest.mark.parametrize(
+    "value, advice",
+    [
+        ("password12", "This is a very common password."),  # the finding's
+        (" " * 10, 'Repeats like "aaa" are easy to guess.'),  # the finding's
+        ("qwertyuiop", "This is a top-100 common password."),
+        ("1234567890", "This is a top-100 common password."),
+        ("Summer2024!", "This is similar to a commonly used password."),
+        ("pppppppppppppppp", 'Repeats like "aaa" are easy to guess.'),
+    ],
+)
+def test_a_common_or_weak_password_is_refused_with_advice_a_person_can_act_on(value, advice):
+    error = refused(inputs.password, "newPassword", value)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "newPassword")
+    assert error.message.startswith("This password is too easy to guess.")
+    assert advice in error.message and "Add another word or two." in error.message
+
+
+def test_the_account_s_own_words_count_against_a_password():
+    related = ["contoso@reseller.example", "Contoso Reseller GmbH", "Jonas Weber"]
+    assert inputs.password("password", "contosoreseller") == "contosoreseller"  # strong for anyone else
+    assert refused(inputs.password, "password", "contosoreseller", related=related).field == "password"
+
+
+def test_only_the_first_72_characters_are_judged():
+    assert inputs.password("password", STRONG[:72] + "a" * 184)
+    assert refused(inputs.password, "password", "a" * 72 + STRONG[:100]).field == "password"
+
+
+def test_the_demo_and_test_passwords_pass_the_policy():
+    from ops import demo_data
+    from tests.gql import PARTNER_INFO, PASSWORD
+
+    inputs.password("password", demo_data.ADMIN[1], related=[demo_data.ADMIN[0], "Programme Admin"])
+    for email, name, password in demo_data.MANAGERS:
+        inputs.password("password", password, related=[email, name])
+    for partner in demo_data.PARTNERS:
+        inputs.password("password", demo_data.PARTNER_PASSWORD, related=partner[:6])
+    inputs.password("password", PASSWORD, related=PARTNER_INFO.values())
 
 
 # --- ids --------------------------------------------------------------------------------
