@@ -7,14 +7,33 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from zxcvbn import zxcvbn
 
 # The programme's markets when none are configured: a plausible reseller footprint.
 DEFAULT_MARKETS = [
     "AU", "BR", "CA", "DE", "ES", "FR", "GB", "HK", "ID", "IN", "IT", "JP",
     "KR", "MX", "MY", "NL", "PH", "SG", "TH", "US", "VN",
 ]
+
+
+# What 32 random bytes give, in base64 (43 characters, about 10^41 guesses by zxcvbn's
+# estimate) or hex; a phrase of words, a repeat or 16 random bytes give far less.
+SECRET_MIN_BYTES = 32
+SECRET_MIN_GUESSES_LOG10 = 38
+MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why `secret` is not fit to sign tokens with, or None (#14 finding 5)."""
+    if not secret:
+        return f"it is not set. Make one with: {MAKE_A_SECRET}"
+    if len(secret.encode()) < SECRET_MIN_BYTES:
+        return f"it needs at least {SECRET_MIN_BYTES} random bytes. Make one with: {MAKE_A_SECRET}"
+    if zxcvbn(secret[:72])["guesses_log10"] < SECRET_MIN_GUESSES_LOG10:
+        return f"it is too easy to guess to be random. Make one with: {MAKE_A_SECRET}"
+    return None
 
 
 class Settings(BaseSettings):
@@ -84,6 +103,17 @@ class Settings(BaseSettings):
         if not cleaned:
             raise ValueError("the programme needs at least one market")
         return cleaned
+
+    @model_validator(mode="after")
+    def _safe_for_production(self) -> "Settings":
+        self.check_production()
+        return self
+
+    def check_production(self) -> None:
+        """Production refuses to start with a weak or missing TOKEN_SECRET: a token signed
+        with `a` was forged offline in under a millisecond."""
+        if self.is_production and (problem := weak_secret(self.token_secret)):
+            raise ValueError(f"ENVIRONMENT=production needs a strong TOKEN_SECRET: {problem}")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -30,7 +30,7 @@ from gql_api.context import Context, bearer_token, build_context, request_id_of,
 from gql_api.headers import SecurityHeaders
 from gql_api.limits import BodyLimit
 from gql_api.schema import build_schema
-from ops import logs
+from ops import demo_data, logs
 from workers import queue
 
 log = logging.getLogger("gql_api")
@@ -128,6 +128,7 @@ async def ready(request: Request) -> Response:
 def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Starlette:
     """`manage_orm=False` when the caller has set up Tortoise already (tests)."""
     settings = settings or get_settings()
+    settings.check_production()  # also for settings made without validation (model_copy)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
         ensure_programme_certificate(settings)
         if manage_orm:
             await db.init(settings)
+        if settings.is_production and await demo_data.present():
+            raise RuntimeError(f"The database holds the demo logins. {demo_data.PRODUCTION_REFUSAL}")
         app.state.queue = await queue.connect(settings)
         events.configure(queue.event_publisher(app.state.queue, settings))
         app.state.broadcaster = Broadcaster(app.state.queue, settings.events_channel)

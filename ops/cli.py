@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from domain.settings import get_settings
 
 
@@ -36,8 +38,10 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_seed_demo(_: argparse.Namespace) -> None:
-    from ops.demo_data import seed
+    from ops.demo_data import PRODUCTION_REFUSAL, seed
 
+    if get_settings().is_production:
+        sys.exit(f"partner-platform seed-demo: {PRODUCTION_REFUSAL}")
     for line in asyncio.run(seed(get_settings())):
         print(line)
 
@@ -117,9 +121,12 @@ def cmd_worker_health(_: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything on one machine: migrate, demo data, Redis (embedded unless REDIS_URL),
     the API, the worker and the managers' dashboard. Ctrl-C stops it all."""
-    from ops.demo_data import seed
+    from ops.demo_data import PRODUCTION_REFUSAL, seed
     from workers.queue import redis_url
 
+    if get_settings().is_production:
+        sys.exit(f"partner-platform run: seeds the demo data, so it does not run in production. "
+                 f"{PRODUCTION_REFUSAL} Start `migrate`, `api` and `worker` instead.")
     # Set first: a stop that arrives while things start still stops the children and the
     # embedded Redis, which the default SIGTERM action would leave running.
     stop = False
@@ -280,6 +287,11 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(fn=cmd_export_schema)
     args = parser.parse_args(argv)
+    try:  # refused settings (a weak TOKEN_SECRET in production) stop every command at once
+        get_settings()
+    except ValidationError as error:
+        problems = "\n".join(f"  {e['msg'].removeprefix('Value error, ')}" for e in error.errors())
+        sys.exit(f"partner-platform: the settings are not usable:\n{problems}")
     if args.fn is not cmd_export_schema:  # which writes into the repository
         # Whatever the platform writes, the database, keys, documents and the token
         # secret, only its own user may read: directories 0700, files 0600.

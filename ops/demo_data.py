@@ -58,6 +58,18 @@ REGIONS = {
 }
 
 
+PRODUCTION_REFUSAL = (
+    "The demo data is never seeded in production: its logins and passwords are published. "
+    "Create real accounts instead."
+)
+
+
+async def present() -> bool:
+    """Whether any demo login exists in the database (production refuses to start then)."""
+    emails = [ADMIN[0], *(email for email, _, _ in MANAGERS), *(p[4] for p in PARTNERS)]
+    return await User.filter(email__in=emails).exists()
+
+
 def _logins() -> list[str]:
     lines = [f"admin            {ADMIN[0]} / {ADMIN[1]}"]
     lines += [f"channel manager  {email} / {password}" for email, _, password in MANAGERS]
@@ -67,6 +79,8 @@ def _logins() -> list[str]:
 
 async def seed(settings: Settings) -> list[str]:
     """Idempotent: does nothing when the demo admin exists. Returns the demo logins."""
+    if settings.is_production:
+        raise RuntimeError(PRODUCTION_REFUSAL)
     await db.init(settings)
     try:
         await install_bundled_templates()
