@@ -1,6 +1,7 @@
 """One settings object, read from the environment. Every setting has a default
 that works on a fresh machine."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     # Clients reach the API over HTTPS (TLS ends here or at a proxy): responses carry
     # Strict-Transport-Security. Always so in production.
     https: bool = False
+    # The proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. From any other peer these headers are ignored, so a
+    # client cannot choose the address that login throttling and the audit log see.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     # A request body larger than this is refused with 413 before it is read in full.
     max_body_bytes: int = Field(256 * 1024, ge=1024)
 
@@ -103,6 +108,24 @@ class Settings(BaseSettings):
         if not cleaned:
             raise ValueError("the programme needs at least one market")
         return cleaned
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _ip_networks(cls, value: object) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        proxies = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            try:  # uvicorn reads a malformed entry as a name that never matches: refuse it here
+                net = ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network; '*' is not allowed, as it would "
+                    "let every client choose its own address"
+                ) from None
+            proxies.append(str(net))
+        return proxies
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> "Settings":

@@ -55,9 +55,13 @@ def cmd_api(args: argparse.Namespace) -> None:
     # No per-message deflate: status messages are a few hundred bytes, and compressing each
     # one for each subscriber cost more CPU than anything else in the fan-out. A WebSocket
     # message has the same size cap as a request body. No `server: uvicorn` banner.
+    # X-Forwarded-For only from TRUSTED_PROXIES: uvicorn's default believes any loopback
+    # peer, so anything on the machine could spoof a client address.
     uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False,
-                ws_max_size=settings.max_body_bytes, server_header=False)
+                ws_max_size=settings.max_body_bytes, server_header=False,
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=settings.trusted_proxies or None)
 
 
 def cmd_worker(_: argparse.Namespace) -> None:

@@ -18,6 +18,7 @@ from gql_api.limits import MAX_QUERY_LENGTH, PARSE_CACHE_SIZE, BodyLimit
 from gql_api.schema import schema
 from tests.gql import (
     AUDIT_EVENTS,
+    LOGIN,
     PARTNER_INFO,
     PASSWORD,
     REGISTER,
@@ -84,6 +85,51 @@ async def test_a_weak_password_is_refused_at_registration_naming_the_field(clien
     assert (result["code"], result["field"]) == ("INVALID_INPUT", "password"), result
     assert result["message"].startswith("This password is too easy to guess.")
     assert await AuditEvent.all().count() == 0
+
+
+# --- finding 2: X-Forwarded-For from anyone ----------------------------------------------
+
+SPOOFED = "203.0.113.9"
+
+
+async def addresses_the_api_saw(base: str, redis, queue: str) -> set[str]:
+    """A failed login through a real API process with a forged X-Forwarded-For; the login
+    throttle counts failures under the client address the API believed."""
+    async with httpx.AsyncClient(base_url=base, headers={"X-Forwarded-For": SPOOFED}) as http:
+        response = await http.post("/graphql", json={"query": LOGIN, "variables": {
+            "email": "nobody@example.com", "password": "not-the-password"}})
+    assert response.json()["data"]["login"]["code"] == "INVALID_CREDENTIALS"
+    prefix = f"{queue}:login-failures:address:"
+    return {key.decode().removeprefix(prefix) async for key in redis.scan_iter(match=f"{prefix}*")}
+
+
+async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing(settings, database, redis):
+    """By default no proxy is trusted, not even loopback, which uvicorn trusts by default."""
+    queue = f"{settings.queue_name}:{uuid.uuid4().hex[:8]}"  # throttle counters of its own
+    process, base = start_api(environment(settings, QUEUE_NAME=queue))
+    try:
+        assert await addresses_the_api_saw(base, redis, queue) == {"127.0.0.1"}
+    finally:
+        process.stop()
+
+
+async def test_a_trusted_proxy_s_forwarded_for_is_believed(settings, database, redis):
+    queue = f"{settings.queue_name}:{uuid.uuid4().hex[:8]}"
+    process, base = start_api(environment(settings, QUEUE_NAME=queue, TRUSTED_PROXIES="127.0.0.0/8"))
+    try:
+        assert await addresses_the_api_saw(base, redis, queue) == {SPOOFED}
+    finally:
+        process.stop()
+
+
+@pytest.mark.parametrize("value", ["*", "localhost", "10.0.0.300", "10.0.0.0/33"])
+def test_trusted_proxies_must_be_addresses_or_networks(value):
+    from pydantic import ValidationError
+
+    from domain.settings import Settings
+
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        Settings(_env_file=None, trusted_proxies=value)
 
 
 # --- finding 1: oversized bodies --------------------------------------------------------
