@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from domain.lifecycle import (
+    HOLDS_RENEWAL,
     ContractKind,
     ContractStatus,
     RenewalStatus,
@@ -24,7 +25,6 @@ from domain.models import (
     Role,
     User,
 )
-from domain.services.renewal import HOLDING
 from tests.gql import error_code, gql, make_manager, password_hash, token_for
 
 NOW = datetime(2027, 6, 15, 12, 0, tzinfo=UTC)
@@ -106,7 +106,7 @@ async def test_the_renewal_status_filter_agrees_with_the_rule_on_every_combinati
         if hold:
             await NonRenewalRequest.create(contract=current, partner=owner, requested_by=requester,
                                            confirmed={}, status=hold)
-        expected[str(current.id)] = renewal_status(successor, hold if hold in HOLDING else None)
+        expected[str(current.id)] = renewal_status(successor, hold if hold in HOLDS_RENEWAL else None)
 
     with frozen():
         everything = (await gql(client, CONTRACTS, {}, admin))["contracts"]["nodes"]
