@@ -10,6 +10,9 @@ import streamlit as st
 from dashboard import session
 
 st.set_page_config(page_title="Partner programme · channel managers", page_icon=":material/handshake:", layout="wide")
+# Streamlit's own table export writes cells as they are, formulas included; the lists
+# offer a "Download CSV" of their own that neutralises them (show.csv).
+st.set_option("client.disableDataExport", True)
 
 if session.signed_in():
     manager = session.viewer() or {}

@@ -3,6 +3,8 @@ the item's page. Each list keeps its stack of `after` cursors in the Streamlit s
 
 import streamlit as st
 
+from dashboard import show
+
 
 def pager_cursor(name: str, filters: tuple) -> str | None:
     """The `after` cursor of the page shown in list `name`. Pages are keyset pages from the
@@ -27,11 +29,13 @@ def pager(name: str, page_info: dict, shown: int) -> None:
 
 
 def pick_row(name: str, kind: str, table, nodes: list[dict], page_info: dict) -> None:
-    """A page of list `name` as a table; selecting a row opens that item's page, by
-    putting its id in st.session_state[f"{kind}_id"]."""
+    """A page of list `name` as a table, with a CSV download of it; selecting a row opens
+    that item's page, by putting its id in st.session_state[f"{kind}_id"]."""
     picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                           width="stretch", key=f"{name}-table-{st.session_state.get(f'{name}-round', 0)}")
     st.caption(f"Select a {kind} to open its page.")
+    st.download_button("Download CSV", show.csv(table), file_name=f"{name}.csv", mime="text/csv",
+                       key=f"{name}-csv")
     pager(name, page_info, len(nodes))
     if picked.selection.rows:
         st.session_state[f"{kind}_id"] = nodes[picked.selection.rows[0]]["id"]

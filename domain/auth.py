@@ -32,7 +32,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 @lru_cache
 def _secret_from_file(path: Path) -> str:
     """Generated once into the data directory, so that a fresh machine needs no setup
-    and tokens outlive restarts. Production sets TOKEN_SECRET."""
+    and tokens outlive restarts. Development only: production sets TOKEN_SECRET."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -48,7 +48,13 @@ def _secret_from_file(path: Path) -> str:
 
 
 def token_secret(settings: Settings) -> str:
-    return settings.token_secret or _secret_from_file(settings.data_dir / "token-secret")
+    """TOKEN_SECRET; in development only, one generated into the data directory. Production
+    never makes one up: a secret nobody set is one nobody rotates or shares across replicas."""
+    if settings.token_secret:
+        return settings.token_secret
+    if settings.is_production:
+        raise RuntimeError("TOKEN_SECRET is not set; production never generates one")
+    return _secret_from_file(settings.data_dir / "token-secret")
 
 
 def issue_token(settings: Settings, user_id: UUID, now: datetime) -> tuple[str, datetime]:

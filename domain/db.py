@@ -1,5 +1,7 @@
 """Tortoise configuration, one place for the API, the worker and the tools."""
 
+from pathlib import Path
+
 from tortoise import Tortoise, connections
 
 from domain.settings import Settings, get_settings
@@ -24,7 +26,14 @@ async def migrate(settings: Settings) -> None:
     from tortoise.migrations.api import migrate as run_migrations
 
     if settings.db_url.startswith("sqlite://"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # The database is the owner's alone, whatever the umask: its directory 0700, its
+        # file 0600 (SQLite gives its journal files the database file's mode).
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.data_dir.chmod(0o700)
+        database = Path(settings.db_url.removeprefix("sqlite://"))
+        if database.name != ":memory:":
+            database.touch(mode=0o600)
+            database.chmod(0o600)
     await run_migrations(config=tortoise_config(settings))
     await Tortoise.close_connections()
 

@@ -1,20 +1,40 @@
 """One settings object, read from the environment. Every setting has a default
 that works on a fresh machine."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from zxcvbn import zxcvbn
 
 # The programme's markets when none are configured: a plausible reseller footprint.
 DEFAULT_MARKETS = [
     "AU", "BR", "CA", "DE", "ES", "FR", "GB", "HK", "ID", "IN", "IT", "JP",
     "KR", "MX", "MY", "NL", "PH", "SG", "TH", "US", "VN",
 ]
+
+
+# What 32 random bytes give, in base64 (43 characters, about 10^41 guesses by zxcvbn's
+# estimate) or hex; a phrase of words, a repeat or 16 random bytes give far less.
+SECRET_MIN_BYTES = 32
+SECRET_MIN_GUESSES_LOG10 = 38
+MAKE_A_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why `secret` is not fit to sign tokens with, or None (#14 finding 5)."""
+    if not secret:
+        return f"it is not set. Make one with: {MAKE_A_SECRET}"
+    if len(secret.encode()) < SECRET_MIN_BYTES:
+        return f"it needs at least {SECRET_MIN_BYTES} random bytes. Make one with: {MAKE_A_SECRET}"
+    if zxcvbn(secret[:72])["guesses_log10"] < SECRET_MIN_GUESSES_LOG10:
+        return f"it is too easy to guess to be random. Make one with: {MAKE_A_SECRET}"
+    return None
 
 
 class Settings(BaseSettings):
@@ -41,6 +61,16 @@ class Settings(BaseSettings):
     # The root that partners and managers trust the seal against.
     signing_ca_path: Path | None = None
     pdf_font_path: Path | None = None
+
+    # Clients reach the API over HTTPS (TLS ends here or at a proxy): responses carry
+    # Strict-Transport-Security. Always so in production.
+    https: bool = False
+    # The proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. From any other peer these headers are ignored, so a
+    # client cannot choose the address that login throttling and the audit log see.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # A request body larger than this is refused with 413 before it is read in full.
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
 
     token_secret: str = ""
     # Failed logins allowed per account and per client address within the window.
@@ -80,6 +110,35 @@ class Settings(BaseSettings):
         if not cleaned:
             raise ValueError("the programme needs at least one market")
         return cleaned
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _ip_networks(cls, value: object) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        proxies = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            try:  # uvicorn reads a malformed entry as a name that never matches: refuse it here
+                net = ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network; '*' is not allowed, as it would "
+                    "let every client choose its own address"
+                ) from None
+            proxies.append(str(net))
+        return proxies
+
+    @model_validator(mode="after")
+    def _safe_for_production(self) -> "Settings":
+        self.check_production()
+        return self
+
+    def check_production(self) -> None:
+        """Production refuses to start with a weak or missing TOKEN_SECRET: a token signed
+        with `a` was forged offline in under a millisecond."""
+        if self.is_production and (problem := weak_secret(self.token_secret)):
+            raise ValueError(f"ENVIRONMENT=production needs a strong TOKEN_SECRET: {problem}")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -145,6 +204,10 @@ class Settings(BaseSettings):
     @property
     def maildir_path(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def sends_hsts(self) -> bool:
+        return self.https or self.is_production
 
 
 @lru_cache

@@ -3,11 +3,13 @@
 import contextlib
 import gc
 import logging
+import os
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -26,6 +28,8 @@ from domain.settings import Settings, get_settings
 from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
+from gql_api.headers import SecurityHeaders
+from gql_api.limits import BodyLimit
 from gql_api.schema import build_schema
 from workers import queue
 
@@ -122,6 +126,7 @@ async def ready(request: Request) -> Response:
 def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Starlette:
     """`manage_orm=False` when the caller has set up Tortoise already (tests)."""
     settings = settings or get_settings()
+    settings.check_production()  # also for settings made without validation (model_copy)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -161,12 +166,17 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             Route("/health/live", live),
             Route("/health/ready", ready),
         ],
+        middleware=[  # outermost first: a 413 carries the security headers too
+            Middleware(SecurityHeaders, hsts=settings.sends_hsts),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
 
 
 def app() -> Starlette:
     """For `uvicorn --factory gql_api.app:app`."""
+    os.umask(0o077)  # files owner-only, as `partner-platform api` makes them (ops/cli.py)
     return create_app()
 
 

@@ -10,6 +10,7 @@ from strawberry.extensions import (
 )
 
 from gql_api.errors import ErrorCodes
+from gql_api.limits import PARSE_CACHE_SIZE, QueryLength
 from gql_api.mutations.accounts import AccountMutations
 from gql_api.mutations.contract_renewal import ContractRenewalMutations
 from gql_api.mutations.contract_sign import ContractSignMutations
@@ -46,7 +47,9 @@ LIMITS = [
 
 def build_schema(production: bool = False) -> strawberry.Schema:
     """In production, introspection is off too (GraphiQL is off in gql_api.app)."""
-    extensions: list = [ErrorCodes, ParserCache, ValidationCache, *LIMITS]
+    extensions: list = [
+        ErrorCodes, QueryLength, lambda: ParserCache(maxsize=PARSE_CACHE_SIZE), ValidationCache, *LIMITS,
+    ]
     if production:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(

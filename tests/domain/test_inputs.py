@@ -118,6 +118,107 @@ def test_newlines_tabs_and_non_latin_text_pass(value):
     assert inputs.text("address", value, 200) == value
 
 
+# --- text that cannot pretend (S-30) ---------------------------------------------------
+
+BIDI_AND_INVISIBLE = {
+    "\u202a": "LEFT-TO-RIGHT EMBEDDING",
+    "\u202b": "RIGHT-TO-LEFT EMBEDDING",
+    "\u202c": "POP DIRECTIONAL FORMATTING",
+    "\u202d": "LEFT-TO-RIGHT OVERRIDE",
+    "\u202e": "RIGHT-TO-LEFT OVERRIDE",
+    "\u2066": "LEFT-TO-RIGHT ISOLATE",
+    "\u2067": "RIGHT-TO-LEFT ISOLATE",
+    "\u2068": "FIRST STRONG ISOLATE",
+    "\u2069": "POP DIRECTIONAL ISOLATE",
+    "\u200e": "LEFT-TO-RIGHT MARK",
+    "\u200f": "RIGHT-TO-LEFT MARK",
+    "\u061c": "ARABIC LETTER MARK",
+    "\u200b": "ZERO WIDTH SPACE",
+    "\u200c": "ZERO WIDTH NON-JOINER",
+    "\u200d": "ZERO WIDTH JOINER",
+    "\u2060": "WORD JOINER",
+    "\ufeff": "BYTE ORDER MARK",
+    "\u00ad": "SOFT HYPHEN",
+    "\U000e0041": "TAG LATIN CAPITAL LETTER A",
+    "\ue000": "a private-use character",
+    "\u0378": "an unassigned code point",
+    "\ud800": "a lone surrogate",
+    "\u2028": "LINE SEPARATOR",
+}
+
+
+@pytest.mark.parametrize("ch", list(BIDI_AND_INVISIBLE), ids=list(BIDI_AND_INVISIBLE.values()))
+@pytest.mark.parametrize("field", ["legalName", "address"])
+def test_bidi_controls_and_invisible_characters_are_refused_naming_the_field(ch, field):
+    # "Contoso" + RLO + "HbmG rellesеR": shows as a different name than it holds.
+    error = refused(inputs.text, field, f"Contoso{ch} Reseller GmbH", 200)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, field)
+    assert f"U+{ord(ch):04X}" in error.message and "character 8" in error.message
+
+
+def test_a_right_to_left_override_in_a_legal_name_is_refused():
+    error = refused(inputs.text, "legalName", "Contoso \u202eHbmG rellese\u202cR", 200)
+    assert error.field == "legalName" and "U+202E" in error.message
+
+
+def test_text_is_nfc_normalised_so_one_name_has_one_spelling():
+    decomposed = "Cafe\u0301 Cre\u0300me SARL"  # e + COMBINING ACUTE ACCENT
+    assert inputs.text("legalName", decomposed, 200) == "Café Crème SARL"
+    assert inputs.text("legalName", decomposed, 200) == inputs.text("legalName", "Café Crème SARL", 200)
+    # Measured after normalising: 15 characters, not 17.
+    assert inputs.text("legalName", decomposed, 15) == "Café Crème SARL"
+
+
+REAL_NAMES = [
+    "株式会社アクメ・クラウド",  # Japanese: Han, Katakana
+    "아크메 클라우드 주식회사",  # Korean
+    "阿克米云计算有限公司",  # Chinese
+    "บริษัท แอคมี คลาวด์ จำกัด",  # Thai, with combining vowel marks
+    "شركة أكمي للحوسبة السحابية",  # Arabic
+    "אקמי ענן בע\"מ",  # Hebrew
+    "ООО «Акме Облако»",  # Russian
+    "Ακμή Σύννεφο Α.Ε.",  # Greek
+    "एक्मे क्लाउड प्राइवेट लिमिटेड",  # Hindi (Devanagari, with a virama and ZWJ-free conjuncts)
+    "Ünïcödé Müller & Söhne GmbH",
+    "株式会社\u3000アクメ",  # an ideographic space: ordinary whitespace in Japanese
+    "Acme\u00a0Cloud Ltd",  # a no-break space
+]
+
+
+@pytest.mark.parametrize("name", REAL_NAMES)
+def test_real_names_in_every_script_pass_and_are_not_flagged(name):
+    assert inputs.text("legalName", name, 200) == name
+    assert inputs.lookalike(name) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["Acme 株式会社", "Samsung 전자 Co", "Thai Cloud บริษัท จำกัด", "Al Sahaba شركة", "Anan ענן Ltd", "ΑΒΓ Holdings"]
+)
+def test_names_that_mix_scripts_without_lookalikes_are_not_flagged(name):
+    assert inputs.lookalike(name) is None
+
+
+@pytest.mark.parametrize(
+    "name, note",
+    [
+        ("C\u043entoso Reseller GmbH", "mixes Cyrillic and Latin letters that look alike"),  # Cyrillic о
+        ("Contoso R\u0435seller GmbH", "mixes Cyrillic and Latin letters that look alike"),  # Cyrillic е
+        ("C\u03bfntoso Reseller GmbH", "mixes Greek and Latin letters that look alike"),  # Greek omicron
+        ("P\u0430ypal Partners", "mixes Cyrillic and Latin letters that look alike"),
+        ("\u0421\u043e\u0441\u043e Cloud Ltd", "is written in Cyrillic letters that look like Latin ones"),
+    ],
+)
+def test_a_name_mixing_lookalike_scripts_is_flagged(name, note):
+    assert inputs.text("legalName", name, 200) == name  # flagged for the reviewer, not refused
+    assert note in inputs.lookalike(name)
+
+
+def test_the_two_contosos_of_the_finding_look_alike_but_only_one_is_flagged():
+    real, fake = "Contoso Reseller GmbH", "C\u043entoso Reseller GmbH"
+    assert real != fake
+    assert inputs.lookalike(real) is None and inputs.lookalike(fake)
+
+
 # --- email ------------------------------------------------------------------------------
 
 
@@ -167,15 +268,59 @@ def test_a_bad_phone_number_is_refused_naming_the_field(value):
 # --- password ---------------------------------------------------------------------------
 
 
+STRONG = "Vq7!tangerine-orbit-Kx2-velvet-" * 10
+
+
 @pytest.mark.parametrize("length", [10, 11, 255, 256])
-def test_a_password_of_10_to_256_characters_passes(length):
-    assert inputs.password("password", "p" * length) == "p" * length
+def test_a_hard_to_guess_password_of_10_to_256_characters_passes(length):
+    assert inputs.password("password", STRONG[:length]) == STRONG[:length]
 
 
 @pytest.mark.parametrize("length", [0, 1, 9, 257, 10_000])
 def test_a_password_outside_10_to_256_characters_is_refused(length):
     error = refused(inputs.password, "password", "p" * length)
     assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "password")
+
+
+@pytest.mark.parametrize(
+    "value, advice",
+    [
+        ("password12", "This is a very common password."),  # the finding's
+        (" " * 10, 'Repeats like "aaa" are easy to guess.'),  # the finding's
+        ("qwertyuiop", "This is a top-100 common password."),
+        ("1234567890", "This is a top-100 common password."),
+        ("Summer2024!", "This is similar to a commonly used password."),
+        ("pppppppppppppppp", 'Repeats like "aaa" are easy to guess.'),
+    ],
+)
+def test_a_common_or_weak_password_is_refused_with_advice_a_person_can_act_on(value, advice):
+    error = refused(inputs.password, "newPassword", value)
+    assert (error.code, error.field) == (ErrorCode.INVALID_INPUT, "newPassword")
+    assert error.message.startswith("This password is too easy to guess.")
+    assert advice in error.message and "Add another word or two." in error.message
+
+
+def test_the_account_s_own_words_count_against_a_password():
+    related = ["contoso@reseller.example", "Contoso Reseller GmbH", "Jonas Weber"]
+    assert inputs.password("password", "contosoreseller") == "contosoreseller"  # strong for anyone else
+    assert refused(inputs.password, "password", "contosoreseller", related=related).field == "password"
+
+
+def test_only_the_first_72_characters_are_judged():
+    assert inputs.password("password", STRONG[:72] + "a" * 184)
+    assert refused(inputs.password, "password", "a" * 72 + STRONG[:100]).field == "password"
+
+
+def test_the_demo_and_test_passwords_pass_the_policy():
+    from ops import demo_data
+    from tests.gql import PARTNER_INFO, PASSWORD
+
+    inputs.password("password", demo_data.ADMIN[1], related=[demo_data.ADMIN[0], "Programme Admin"])
+    for email, name, password in demo_data.MANAGERS:
+        inputs.password("password", password, related=[email, name])
+    for partner in demo_data.PARTNERS:
+        inputs.password("password", demo_data.PARTNER_PASSWORD, related=partner[:6])
+    inputs.password("password", PASSWORD, related=PARTNER_INFO.values())
 
 
 # --- ids --------------------------------------------------------------------------------
