@@ -323,11 +323,13 @@ async def test_the_real_server_sends_no_banner_and_the_headers(api_process):
 MAKE_EVERY_FILE = """
 from ops import cli
 cli.main(["migrate"])  # sets the umask; makes the data directory and the SQLite file
-from domain import auth, documents
+from domain import auth
+from domain.documents.certificates import ensure_programme_certificate
+from domain.documents.storage import DocumentStore
 from domain.settings import get_settings
 settings = get_settings()
-documents.ensure_programme_certificate(settings)  # the programme key and certificates
-documents.DocumentStore(settings.documents_path).put(b"%PDF-1.7 a signed contract")
+ensure_programme_certificate(settings)  # the programme key and certificates
+DocumentStore(settings.documents_path).put(b"%PDF-1.7 a signed contract")
 auth.token_secret(settings)  # the development token secret
 """
 
