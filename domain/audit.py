@@ -5,13 +5,14 @@ from typing import Any
 from uuid import UUID
 
 from domain import bulk, events
+from domain.actions import Action
 from domain.actors import Actor
 from domain.models import AuditEvent
 
 
 async def record(
     actor: Actor,
-    action: str,
+    action: Action,
     now: datetime,
     *,
     partner_id: UUID | None,
@@ -39,7 +40,7 @@ async def record(
     return event
 
 
-def row(actor: Actor, at: str, action: str, partner_id: Any, contract_id: Any = None,
+def row(actor: Actor, at: str, action: Action, partner_id: Any, contract_id: Any = None,
         from_status: str | None = None, to_status: str | None = None, detail: dict | None = None,
         subject_id: Any = None) -> dict[str, Any]:
     """An audit event as a row for record_rows; `at` from bulk.stamp()."""

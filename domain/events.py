@@ -29,6 +29,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from domain.actions import Action
 from domain.audit_chain import FIELDS
 from domain.models import AuditEvent, EventCursor
 
@@ -50,10 +51,10 @@ _reactions: tuple[Reaction, ...] = ()
 _pending: ContextVar[list[Event] | None] = ContextVar("pending_events", default=None)
 
 REVIEW_QUEUE_ACTIONS = frozenset({
-    "REGISTRATION_SUBMITTED", "REGISTRATION_APPROVED", "REGISTRATION_REJECTED",
-    "INFO_CHANGE_REQUESTED", "INFO_CHANGE_APPROVED", "INFO_CHANGE_REJECTED",
-    "NON_RENEWAL_REQUESTED", "NON_RENEWAL_APPROVED", "NON_RENEWAL_REJECTED",
-    "NON_RENEWAL_WITHDRAWN",
+    Action.REGISTRATION_SUBMITTED, Action.REGISTRATION_APPROVED, Action.REGISTRATION_REJECTED,
+    Action.INFO_CHANGE_REQUESTED, Action.INFO_CHANGE_APPROVED, Action.INFO_CHANGE_REJECTED,
+    Action.NON_RENEWAL_REQUESTED, Action.NON_RENEWAL_APPROVED, Action.NON_RENEWAL_REJECTED,
+    Action.NON_RENEWAL_WITHDRAWN,
 })
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from domain.actions import Action
 from domain.lifecycle import (
     AUTO_RENEW_DAYS_LEFT,
     RENEWAL_CLOSES_DAYS_LEFT,
@@ -21,14 +22,10 @@ N = NoticeKind
 
 # The audit actions that call for notices (besides the reminders and the digest).
 REVIEW_ITEMS = {
-    "REGISTRATION_SUBMITTED": "REGISTRATION",
-    "INFO_CHANGE_REQUESTED": "INFO_CHANGE",
-    "NON_RENEWAL_REQUESTED": "NON_RENEWAL",
+    Action.REGISTRATION_SUBMITTED: "REGISTRATION",
+    Action.INFO_CHANGE_REQUESTED: "INFO_CHANGE",
+    Action.NON_RENEWAL_REQUESTED: "NON_RENEWAL",
 }
-REMINDER_DUE = "REMINDER_DUE"
-PARTNER_REMINDED = "PARTNER_REMINDED"
-DIGEST_DUE = "DIGEST_DUE"
-ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
 
 
 @dataclass
@@ -97,30 +94,30 @@ def plan(event: dict[str, Any], facts: Facts) -> list[Planned]:
             "submitted_at": _at(event), "reason": detail.get("reason"),
         }, user_id=manager)
         planned = [review] if manager else []
-        if action == "REGISTRATION_SUBMITTED":
+        if action == Action.REGISTRATION_SUBMITTED:
             planned.append(notice(N.REGISTRATION_RECEIVED, {"partner_name": name, "submitted_at": _at(event)}))
         return planned
-    if action == "REGISTRATION_APPROVED":
+    if action == Action.REGISTRATION_APPROVED:
         return [notice(N.REGISTRATION_APPROVED, {
             "partner_name": name, "contract_id": facts.initial_contract_of.get(partner_id or ""),
             "comment": detail.get("comment"),
         })]
-    if action == "REGISTRATION_REJECTED":
+    if action == Action.REGISTRATION_REJECTED:
         return [notice(N.REGISTRATION_REJECTED, {"partner_name": name, "comment": detail.get("comment")})]
-    if action in ("INFO_CHANGE_APPROVED", "INFO_CHANGE_REJECTED"):
+    if action in (Action.INFO_CHANGE_APPROVED, Action.INFO_CHANGE_REJECTED):
         return [notice(N.INFO_CHANGE_DECIDED, {
-            "approved": action == "INFO_CHANGE_APPROVED",
+            "approved": action == Action.INFO_CHANGE_APPROVED,
             "fields": facts.info_changes.get(_str(event.get("subject_id")) or "", []),
             "comment": detail.get("comment"),
         })]
-    if action == "CONTRACT_SIGNED" and contract and not contract["auto_renewed"]:
+    if action == Action.CONTRACT_SIGNED and contract and not contract["auto_renewed"]:
         # A system-signed renewal is told as AUTO_RENEWED.
         return [notice(N.CONTRACT_SIGNED, {
             "contract_id": contract_id, "contract_kind": contract["kind"],
             "effective_on": contract["effective_on"], "expires_on": contract["expires_on"],
             "sealed_at": _at(event), "document_sha256": detail.get("documentSha256"), "pdf_attached": False,
         })]
-    if action == "CONTRACT_SIGNING_FAILED":
+    if action == Action.CONTRACT_SIGNING_FAILED:
         reason = detail.get("reason")
         planned = [notice(N.SIGNING_FAILED, {"contract_id": contract_id, "reason": reason})]
         manager = _str(partner.get("manager_id"))
@@ -130,40 +127,40 @@ def plan(event: dict[str, Any], facts: Facts) -> list[Planned]:
                 "attempts": detail.get("attempt"), "reason": reason,
             }, user_id=manager))
         return planned
-    if action == "CONTRACT_AUTO_RENEWED":
+    if action == Action.CONTRACT_AUTO_RENEWED:
         renewal = facts.contracts.get(detail.get("renewalId", ""), {})
         return [notice(N.AUTO_RENEWED, {
             "contract_id": contract_id, "renewal_id": detail.get("renewalId"),
             "previous_expires_on": contract.get("expires_on"), "effective_on": renewal.get("effective_on"),
             "expires_on": renewal.get("expires_on"), "completed": bool(detail.get("completed")),
         })]
-    if action in ("NON_RENEWAL_APPROVED", "NON_RENEWAL_REJECTED") and contract.get("expires_on"):
+    if action in (Action.NON_RENEWAL_APPROVED, Action.NON_RENEWAL_REJECTED) and contract.get("expires_on"):
         expires_on = contract["expires_on"]
-        rejected = action == "NON_RENEWAL_REJECTED"
+        rejected = action == Action.NON_RENEWAL_REJECTED
         return [notice(N.NON_RENEWAL_DECIDED, {
             "contract_id": contract_id, "approved": not rejected, "comment": detail.get("comment"),
             "expires_on": expires_on, "auto_renew_on": auto_renew_day(expires_on),
             "renews_at_once": rejected and facts.today is not None and facts.today >= auto_renew_day(expires_on),
         })]
-    if action == "CONTRACT_EXPIRED" and partner.get("console_closed"):
+    if action == Action.CONTRACT_EXPIRED and partner.get("console_closed"):
         # Told only when nothing takes over: a renewal that starts the next day is no news.
         return [notice(N.EXPIRED, {
             "contract_id": contract_id, "expires_on": contract.get("expires_on"),
             "console_closed": bool(partner.get("console_closed")),
         })]
-    if action == REMINDER_DUE and contract:
+    if action == Action.REMINDER_DUE and contract:
         kind = ReminderKind(detail["kind"])
         return [Planned(
             REMINDER_NOTICES[kind], f"rem:{detail['key']}", partner_id, contract_id,
             _plain(reminder_data(kind, contract, facts)), date.fromisoformat(detail["dueOn"]), int(detail["daysLate"]),
         )]
-    if action == PARTNER_REMINDED and contract:
+    if action == Action.PARTNER_REMINDED and contract:
         return [notice(N.CONTRACT_UNSIGNED, reminder_data(ReminderKind.UNSIGNED_3_DAYS, contract, facts)
                        | {"days": detail.get("days")})]
-    if action == DIGEST_DUE:
+    if action == Action.DIGEST_DUE:
         return [Planned(N.DAILY_DIGEST, f"digest:{detail['key']}", None, None, detail["digest"],
                         user_id=_str(event.get("subject_id")))]
-    if action == ENDPOINT_DISABLED:
+    if action == Action.WEBHOOK_ENDPOINT_DISABLED:
         data = {k: detail.get(k) for k in ("url", "host", "failing_since", "attempts", "last_status")}
         planned = [notice(N.WEBHOOK_ENDPOINT_DISABLED, data, user_id=detail.get("ownerId"))]
         manager = _str(partner.get("manager_id"))

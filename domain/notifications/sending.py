@@ -16,12 +16,12 @@ import orjson
 from tortoise.transactions import in_transaction
 
 from domain import audit, bulk, events
+from domain.actions import Action
 from domain.actors import system
 from domain.models import User, WebhookAttempt, WebhookEndpoint
 from domain.notifications import webhooks
 from domain.notifications.delivery import DeliveryFailed, Mailer
 from domain.notifications.kinds import NoticeKind
-from domain.notifications.notices import ENDPOINT_DISABLED
 from domain.notifications.render import Notice, Recipient, email_message
 from domain.settings import Settings
 
@@ -200,7 +200,7 @@ async def _failed(endpoint: dict[str, Any], attempts: int, status: int | None, n
             return
         url = endpoint["url"]
         await audit.record(
-            system(request_id=f"webhooks:{endpoint['id']}"), ENDPOINT_DISABLED, now,
+            system(request_id=f"webhooks:{endpoint['id']}"), Action.WEBHOOK_ENDPOINT_DISABLED, now,
             partner_id=endpoint["partner_id"], subject_id=endpoint["id"],
             detail={"url": url, "host": webhooks.check_url(url)[1], "failing_since": since.isoformat(),
                     "attempts": attempts, "last_status": status,

@@ -5,6 +5,7 @@ from datetime import datetime
 from tortoise.expressions import F
 
 from domain import audit, events, inputs
+from domain.actions import Action
 from domain.actors import Actor
 from domain.contract_text import SNAPSHOT_FIELDS
 from domain.errors import DomainError, ErrorCode, not_found
@@ -55,7 +56,7 @@ async def request_info_change(
         )
         await audit.record(
             actor,
-            "INFO_CHANGE_REQUESTED",
+            Action.INFO_CHANGE_REQUESTED,
             now,
             partner_id=partner.id,
             subject_id=request.id,
@@ -89,7 +90,7 @@ async def review_info_change(
         )
         await audit.record(
             actor,
-            f"INFO_CHANGE_{target}",
+            Action(f"INFO_CHANGE_{target}"),
             now,
             partner_id=request.partner_id,  # type: ignore[attr-defined]
             subject_id=request.id,
@@ -118,7 +119,7 @@ async def _apply(actor: Actor, request: InfoChangeRequest, now: datetime) -> Non
             continue
         await audit.record(
             actor,
-            "CONTRACT_SNAPSHOT_REFRESHED",
+            Action.CONTRACT_SNAPSHOT_REFRESHED,
             now,
             partner_id=partner.id,
             contract_id=contract.id,

@@ -6,11 +6,11 @@ from datetime import datetime
 from tortoise.queryset import QuerySet
 
 from domain import audit, events, inputs
+from domain.actions import Action
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import UNSIGNED, business_date
 from domain.models import Notification, ReminderRecord, User
-from domain.notifications.notices import PARTNER_REMINDED
 from domain.notifications.render import LOCALES
 from domain.services.access import get_contract, require_manager, require_signed_in
 from domain.settings import Settings
@@ -61,5 +61,5 @@ async def remind_partner_to_sign(actor: Actor, contract_id: str, now: datetime, 
         if not made:
             raise DomainError(ErrorCode.TOO_MANY_ATTEMPTS, "The partner was already reminded today; try again tomorrow.")
         waited = (today - business_date(contract.created_at, settings.tz)).days
-        await audit.record(actor, PARTNER_REMINDED, now, partner_id=contract.partner_id,  # type: ignore[attr-defined]
+        await audit.record(actor, Action.PARTNER_REMINDED, now, partner_id=contract.partner_id,  # type: ignore[attr-defined]
                            contract_id=contract.id, detail={"days": waited})

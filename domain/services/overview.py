@@ -15,6 +15,7 @@ from tortoise.functions import Avg, Count, Max, Min
 from tortoise.queryset import QuerySet
 
 from domain import db
+from domain.actions import Action
 from domain.actors import Actor
 from domain.lifecycle import (
     AUTO_RENEW_DAYS_LEFT,
@@ -32,8 +33,8 @@ from domain.settings import Settings
 EXPIRING_WITHIN_DAYS = (AUTO_RENEW_DAYS_LEFT, RENEWAL_OPENS_DAYS_LEFT, 90)
 EXPIRY_MONTHS = 12
 SIGNING_DAYS = 30
-SIGNED = "CONTRACT_SIGNED"
-SIGN_REQUESTED = "CONTRACT_SIGN_REQUESTED"
+SIGNED = Action.CONTRACT_SIGNED
+SIGN_REQUESTED = Action.CONTRACT_SIGN_REQUESTED
 
 
 class ReviewKind(StrEnum):

@@ -7,6 +7,7 @@ from tortoise.expressions import F
 from tortoise.functions import Count
 
 from domain import audit, events, inputs
+from domain.actions import Action
 from domain.actors import Actor
 from domain.auth import hash_password
 from domain.contract_text import SNAPSHOT_FIELDS
@@ -77,7 +78,7 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
             )
             await audit.record(
                 Actor(role=Role.PARTNER, user_id=user.id, partner_id=partner.id),
-                "REGISTRATION_SUBMITTED",
+                Action.REGISTRATION_SUBMITTED,
                 now,
                 partner_id=partner.id,
                 to_status=RegistrationStatus.PENDING_REVIEW,
@@ -103,7 +104,7 @@ async def _decide(
         )
         await audit.record(
             actor,
-            f"REGISTRATION_{target}",
+            Action(f"REGISTRATION_{target}"),
             now,
             partner_id=partner.id,
             from_status=RegistrationStatus.PENDING_REVIEW,
@@ -129,7 +130,7 @@ async def push_initial_contract(actor: Actor, partner: Partner, now: datetime) -
     )
     await audit.record(
         actor,
-        "CONTRACT_PUSHED",
+        Action.CONTRACT_PUSHED,
         now,
         partner_id=partner.id,
         contract_id=contract.id,

@@ -4,7 +4,7 @@ Which reminder is due is domain/reminders.py's rule. Here the sweep asks it abou
 contract that can still get one, and records each answer that is final (SEND or
 SUPERSEDED) under the reminder's key in one statement that skips keys already there, so a
 reminder is recorded once, by whichever sweep gets there first. Each SEND it recorded
-becomes a REMINDER_DUE audit event, and the notifications reaction mails it from there."""
+becomes a Action.REMINDER_DUE audit event, and the notifications reaction mails it from there."""
 
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 
 from domain import audit, bulk, events
+from domain.actions import Action
 from domain.actors import system
 from domain.lifecycle import (
     HOLDS_RENEWAL,
@@ -32,7 +33,6 @@ from domain.models import (
     ReminderRecord,
     User,
 )
-from domain.notifications.notices import DIGEST_DUE, REMINDER_DUE
 from domain.reminders import ContractFacts, Outcome, digest_key, reminders
 from domain.settings import Settings
 
@@ -99,7 +99,7 @@ async def send_reminders(today: date, now: datetime, settings: Settings) -> int:
         new = await bulk.insert_new(conn, "reminders", COLUMNS, rows, "key")
         due = [sends[key] for key in new if key in sends]
         await audit.record_rows(conn, [
-            audit.row(REMINDER, at, REMINDER_DUE, contract["partner_id"], contract["id"], detail={
+            audit.row(REMINDER, at, Action.REMINDER_DUE, contract["partner_id"], contract["id"], detail={
                 "kind": reminder.kind.value, "key": reminder.key, "dueOn": reminder.due_on.isoformat(),
                 "daysLate": reminder.days_late,
             })
@@ -147,7 +147,7 @@ async def send_digests(today: date, now: datetime) -> int:
     async with events.transaction() as conn:
         new = await bulk.insert_new(conn, "reminders", COLUMNS, rows, "key")
         await audit.record_rows(conn, [
-            audit.row(REMINDER, at, DIGEST_DUE, None, subject_id=digests[key][0],
+            audit.row(REMINDER, at, Action.DIGEST_DUE, None, subject_id=digests[key][0],
                       detail={"key": key, "digest": digests[key][1]})
             for key in new
         ])

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from tortoise.exceptions import IntegrityError
 
 from domain import audit, events, inputs
+from domain.actions import Action
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import (
@@ -101,11 +102,11 @@ async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings
                 expires_on=expires_on,
             )
             await audit.record(
-                actor, "RENEWAL_STARTED", now, partner_id=partner.id, contract_id=contract.id,
+                actor, Action.RENEWAL_STARTED, now, partner_id=partner.id, contract_id=contract.id,
                 detail={"renewalId": str(renewal.id)},
             )
             await audit.record(
-                actor, "CONTRACT_PUSHED", now, partner_id=partner.id, contract_id=renewal.id,
+                actor, Action.CONTRACT_PUSHED, now, partner_id=partner.id, contract_id=renewal.id,
                 to_status=ContractStatus.PENDING_SIGNATURE,
                 detail={"kind": ContractKind.RENEWAL, "predecessorId": str(contract.id)},
             )
@@ -175,7 +176,7 @@ async def request_non_renewal(
             reason=reason or None,
         )
         await audit.record(
-            actor, "NON_RENEWAL_REQUESTED", now, partner_id=contract.partner_id,  # type: ignore[attr-defined]
+            actor, Action.NON_RENEWAL_REQUESTED, now, partner_id=contract.partner_id,  # type: ignore[attr-defined]
             contract_id=contract.id, subject_id=request.id, to_status=ReviewStatus.IN_REVIEW,
             detail={"reason": reason},
         )
@@ -201,7 +202,7 @@ async def _decide(
             reviewer_id=actor.user_id if actor.is_manager else None, comment=comment or None, decided_at=now,
         )
         await audit.record(
-            actor, f"NON_RENEWAL_{target}", now, partner_id=request.partner_id,  # type: ignore[attr-defined]
+            actor, Action(f"NON_RENEWAL_{target}"), now, partner_id=request.partner_id,  # type: ignore[attr-defined]
             contract_id=request.contract_id, subject_id=request.id,  # type: ignore[attr-defined]
             from_status=ReviewStatus.IN_REVIEW, to_status=target, detail={"comment": comment},
         )

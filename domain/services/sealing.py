@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F
 
 from domain import audit, events
+from domain.actions import Action
 from domain.actors import system
 from domain.contract_text import contract_text
 from domain.documents.rendering import render_pdf
@@ -31,7 +32,7 @@ class _AlreadyDone(Exception):
 
 
 # A signature, the partner's or the system's, asks a worker to seal the document (S-10, S-20).
-SEALING_ACTIONS = frozenset({"CONTRACT_SIGN_REQUESTED", "RENEWAL_SYSTEM_SIGNED"})
+SEALING_ACTIONS = frozenset({Action.CONTRACT_SIGN_REQUESTED, Action.RENEWAL_SYSTEM_SIGNED})
 
 
 def to_seal(recorded: list[dict]) -> list[tuple[str, int]]:
@@ -101,7 +102,7 @@ async def complete_signing(
             worker = system(request_id=f"sign:{contract.id}:{attempt}")
             await audit.record(
                 worker,
-                "CONTRACT_SIGNED",
+                Action.CONTRACT_SIGNED,
                 now,
                 partner_id=contract.partner_id,  # type: ignore[attr-defined]
                 contract_id=contract.id,
@@ -112,7 +113,7 @@ async def complete_signing(
             if final is ContractStatus.ACTIVE:
                 await audit.record(
                     worker,
-                    "CONTRACT_ACTIVATED",
+                    Action.CONTRACT_ACTIVATED,
                     now,
                     partner_id=contract.partner_id,  # type: ignore[attr-defined]
                     contract_id=contract.id,
@@ -150,7 +151,7 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
         if failed:
             await audit.record(
                 system(request_id=f"sign:{contract.id}:{attempt}"),
-                "CONTRACT_SIGNING_FAILED",
+                Action.CONTRACT_SIGNING_FAILED,
                 now,
                 partner_id=contract.partner_id,  # type: ignore[attr-defined]
                 contract_id=contract.id,

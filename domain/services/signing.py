@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 
 from domain import audit, events, inputs
+from domain.actions import Action
 from domain.actors import Actor
 from domain.contract_text import contract_text
 from domain.errors import DomainError, ErrorCode
@@ -80,7 +81,7 @@ async def sign_contract(
         if started:
             await audit.record(
                 actor,
-                "CONTRACT_SIGN_REQUESTED",
+                Action.CONTRACT_SIGN_REQUESTED,
                 now,
                 partner_id=contract.partner_id,  # type: ignore[attr-defined]
                 contract_id=contract.id,

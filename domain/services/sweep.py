@@ -16,6 +16,7 @@ from uuid import UUID
 from tortoise.expressions import Q, Subquery
 
 from domain import audit, bulk, events
+from domain.actions import Action
 from domain.actors import system
 from domain.contract_text import SNAPSHOT_FIELDS, content_hash, render
 from domain.lifecycle import (
@@ -143,9 +144,9 @@ async def auto_renew(
         for inserted_row in inserted:
             renewal_id, predecessor_id = inserted_row["id"], inserted_row["predecessor_id"]
             row = by_id[str(renewal_id)]
-            audit_rows.append(audit.row(SWEEPER, at, "CONTRACT_AUTO_RENEWED", row["partner_id"], predecessor_id,
+            audit_rows.append(audit.row(SWEEPER, at, Action.CONTRACT_AUTO_RENEWED, row["partner_id"], predecessor_id,
                                  detail={"renewalId": str(renewal_id), "completed": False}))
-            audit_rows.append(audit.row(SWEEPER, at, "RENEWAL_SYSTEM_SIGNED", row["partner_id"], renewal_id,
+            audit_rows.append(audit.row(SWEEPER, at, Action.RENEWAL_SYSTEM_SIGNED, row["partner_id"], renewal_id,
                                  None, ContractStatus.SIGNING.value,
                                  {"contentHash": row["content_hash"], "attempt": 1,
                                   "predecessorId": str(predecessor_id)}))
@@ -155,9 +156,9 @@ async def auto_renew(
         by_id = {str(row["id"]): row for row in completed}
         for renewal_id, attempt in started:
             row = by_id[str(renewal_id)]
-            audit_rows.append(audit.row(SWEEPER, at, "CONTRACT_AUTO_RENEWED", row["_partner_id"], row["_predecessor_id"],
+            audit_rows.append(audit.row(SWEEPER, at, Action.CONTRACT_AUTO_RENEWED, row["_partner_id"], row["_predecessor_id"],
                                  detail={"renewalId": str(renewal_id), "completed": True}))
-            audit_rows.append(audit.row(SWEEPER, at, "RENEWAL_SYSTEM_SIGNED", row["_partner_id"], renewal_id,
+            audit_rows.append(audit.row(SWEEPER, at, Action.RENEWAL_SYSTEM_SIGNED, row["_partner_id"], renewal_id,
                                  row["_from"], ContractStatus.SIGNING.value,
                                  {"contentHash": row["content_hash"], "attempt": attempt}))
         await audit.record_rows(conn, audit_rows)
@@ -192,7 +193,7 @@ async def apply_calendar(today: date, now: datetime) -> SweepResult:
         for row, target in changes:
             if str(row["id"]) not in changed:
                 continue
-            action = "CONTRACT_EXPIRED" if target is ContractStatus.EXPIRED else "CONTRACT_ACTIVATED"
+            action = Action.CONTRACT_EXPIRED if target is ContractStatus.EXPIRED else Action.CONTRACT_ACTIVATED
             audit_rows.append(audit.row(SWEEPER, at, action, row["partner_id"], row["id"], row["status"], target.value))
             if target is ContractStatus.EXPIRED:
                 result.expired += 1
@@ -213,7 +214,7 @@ async def apply_calendar(today: date, now: datetime) -> SweepResult:
                 if term_continues(ContractStatus(r["status"]), r["effective_on"], r["expires_on"], today)
             }
             for partner_id in expired_partners - still_open:
-                audit_rows.append(audit.row(SWEEPER, at, "CONSOLE_CLOSED", partner_id, detail={"reason": "last contract expired"}))
+                audit_rows.append(audit.row(SWEEPER, at, Action.CONSOLE_CLOSED, partner_id, detail={"reason": "last contract expired"}))
                 result.consoles_closed += 1
         await audit.record_rows(conn, audit_rows)
     return result
