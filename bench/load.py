@@ -285,7 +285,7 @@ async def account(signed: list[str], all_contracts: list[str]) -> None:
     digests = []
     for contract_id in signed:
         c = contracts[contract_id]
-        digests.append(c.document_id)  # type: ignore[attr-defined]
+        digests.append(c.document_id)
         if c.status not in (ContractStatus.SIGNED, ContractStatus.ACTIVE):
             problems.append(f"{contract_id} is {c.status}")
         for action in ("CONTRACT_SIGNED", "CONTRACT_SIGN_REQUESTED"):

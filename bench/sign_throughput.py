@@ -188,7 +188,7 @@ async def make_signers(settings: Settings, count: int) -> list[Signer]:
         await registration.approve_registration(manager_actor, str(partner.id), None, now)
         user = await User.get(partner_id=partner.id)
         contract = await Contract.get(partner_id=partner.id)
-        template_id = contract.template_id  # type: ignore[attr-defined]
+        template_id = contract.template_id
         if template_id not in templates:
             templates[template_id] = await ContractTemplate.get(id=template_id)
         regions = REGION_SETS[i % len(REGION_SETS)]
@@ -423,7 +423,7 @@ async def verify(settings: Settings, signers: list[Signer]) -> None:
         raise BenchError(f"{len(bad)} contracts not sealed, {events} CONTRACT_SIGNED events for {len(ids)}")
     store = DocumentStore(settings.documents_path)
     for contract in contracts[:: max(1, len(contracts) // 3)][:3]:
-        digest = contract.document_id  # type: ignore[attr-defined]
+        digest = contract.document_id
         check = await check_pdf(store.get(digest), digest, settings)
         if not check.valid:
             raise BenchError(f"the sealed document of {contract.id} does not validate: {check}")

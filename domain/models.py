@@ -1,6 +1,7 @@
 """Tortoise models. Rules live in lifecycle.py and the services, not here."""
 
 from enum import StrEnum
+from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
@@ -16,6 +17,7 @@ class Role(StrEnum):
 
 
 class User(Model):
+    partner_id: UUID | None  # the foreign keys' columns, for type checkers
     id = fields.UUIDField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
@@ -35,6 +37,7 @@ class User(Model):
 
 
 class Partner(Model):
+    manager_id: UUID | None
     id = fields.UUIDField(primary_key=True)
     legal_name = fields.CharField(max_length=200)
     registration_number = fields.CharField(max_length=64)
@@ -85,6 +88,11 @@ class Document(Model):
 
 
 class Contract(Model):
+    partner_id: UUID
+    template_id: int
+    predecessor_id: UUID | None
+    signed_by_id: UUID | None
+    document_id: str | None
     id = fields.UUIDField(primary_key=True)
     partner = fields.ForeignKeyField(
         "models.Partner", related_name="contracts", on_delete=fields.RESTRICT
@@ -131,6 +139,9 @@ class Contract(Model):
 
 
 class InfoChangeRequest(Model):
+    partner_id: UUID
+    requested_by_id: UUID
+    reviewer_id: UUID | None
     id = fields.UUIDField(primary_key=True)
     partner = fields.ForeignKeyField(
         "models.Partner", related_name="info_change_requests", on_delete=fields.RESTRICT
@@ -157,6 +168,10 @@ class InfoChangeRequest(Model):
 class NonRenewalRequest(Model):
     """A partner's request not to renew a contract (S-15, S-16)."""
 
+    contract_id: UUID
+    partner_id: UUID
+    requested_by_id: UUID
+    reviewer_id: UUID | None
     id = fields.UUIDField(primary_key=True)
     contract = fields.ForeignKeyField(
         "models.Contract", related_name="non_renewal_requests", on_delete=fields.RESTRICT
@@ -258,6 +273,7 @@ class Notification(Model):
     """One notice to one person (S-25): shown in the product, and sent by email until it
     arrives. `key` deduplicates: a fact seen twice makes one notification."""
 
+    user_id: UUID
     id = fields.UUIDField(primary_key=True)
     key = fields.CharField(max_length=200, unique=True)
     kind = fields.CharField(max_length=40)
@@ -287,6 +303,8 @@ class WebhookEndpoint(Model):
     """Where an integration receives events (S-26): programme-wide (no partner, made by an
     admin) or one partner's own. The secret is shown once, when made or rotated."""
 
+    partner_id: UUID | None
+    created_by_id: UUID
     id = fields.UUIDField(primary_key=True)
     partner = fields.ForeignKeyField(
         "models.Partner", related_name="webhook_endpoints", null=True, on_delete=fields.RESTRICT
@@ -311,6 +329,7 @@ class WebhookEndpoint(Model):
 class WebhookDelivery(Model):
     """One event for one endpoint, tried until it is delivered or the endpoint gives up."""
 
+    endpoint_id: UUID
     id = fields.UUIDField(primary_key=True)
     key = fields.CharField(max_length=200, unique=True)
     endpoint = fields.ForeignKeyField("models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE)
@@ -335,6 +354,7 @@ class WebhookDelivery(Model):
 class WebhookAttempt(Model):
     """The delivery log: every try, its answer and how long it took."""
 
+    delivery_id: UUID
     id = fields.BigIntField(primary_key=True)
     delivery = fields.ForeignKeyField("models.WebhookDelivery", related_name="attempt_log", on_delete=fields.CASCADE)
     at = fields.DatetimeField()

@@ -89,9 +89,9 @@ async def signed_document(request: Request) -> Response:
         # Malformed ids, other partners' contracts and missing ones all look the same.
         code = error.code if status == 401 else ErrorCode.NOT_FOUND
         return JSONResponse({"code": code, "message": error.message if status == 401 else "No contract with this id."}, status)
-    if contract.document_id is None:  # type: ignore[attr-defined]
+    if contract.document_id is None:
         return JSONResponse({"code": "NOT_FOUND", "message": "This contract has no signed document yet."}, 404)
-    data = DocumentStore(settings.documents_path).get(contract.document_id)  # type: ignore[attr-defined]
+    data = DocumentStore(settings.documents_path).get(contract.document_id)
     return Response(
         data,
         media_type="application/pdf",

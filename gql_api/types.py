@@ -95,9 +95,9 @@ class Partner:
 
     @strawberry.field(description="The partner's channel manager.")
     async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
-        if self.model.manager_id is None:  # type: ignore[attr-defined]
+        if self.model.manager_id is None:
             return None
-        user = await info.context.users.load(self.model.manager_id)  # type: ignore[attr-defined]
+        user = await info.context.users.load(self.model.manager_id)
         return ChannelManager(id=strawberry.ID(str(user.id)), name=user.name, email=user.email)
 
     @strawberry.field(description="Whether a contract is in force, so the partner console is open (S-4).")
@@ -156,7 +156,7 @@ class PartnerRequest:
 
     @strawberry.field(description="The partner.")
     async def partner(self, info: Info[Context, None]) -> Partner:
-        return Partner.of(await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+        return Partner.of(await info.context.partners.load(self.model.partner_id))
 
 
 @strawberry.type(description="A partner's request not to renew a contract (S-15, S-16).")
@@ -174,7 +174,7 @@ class NonRenewalRequest(PartnerRequest):
 
     @strawberry.field(description="The contract.")
     async def contract(self, info: Info[Context, None]) -> "Contract":
-        return Contract.of(await info.context.contracts.load(self.model.contract_id))  # type: ignore[attr-defined]
+        return Contract.of(await info.context.contracts.load(self.model.contract_id))
 
 
 @strawberry.type(description="A partner contract: initial or renewal.")
@@ -229,11 +229,11 @@ class Contract:
 
     @strawberry.field(description="Version of the template the text is rendered from.")
     async def template_version(self, info: Info[Context, None]) -> int:
-        template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
+        template = await info.context.templates.load(self.model.template_id)
         return template.version
 
     async def _text(self, info: Info[Context, None]) -> ContractText:
-        template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
+        template = await info.context.templates.load(self.model.template_id)
         return contract_text(self.model, template, info.context.today, info.context.settings)
 
     @strawberry.field(description="The contract text with its current regions and dates.")
@@ -250,7 +250,7 @@ class Contract:
     @refusal_as_payload
     async def preview(self, info: Info[Context, None], regions: list[str]) -> ContractPreviewResult:
         picked = inputs.regions("regions", regions, info.context.settings.markets)
-        template = await info.context.templates.load(self.model.template_id)  # type: ignore[attr-defined]
+        template = await info.context.templates.load(self.model.template_id)
         shown = contract_text(
             self.model, template, info.context.today, info.context.settings, picked
         )
@@ -264,7 +264,7 @@ class Contract:
 
     @strawberry.field(description="The sealed PDF, once signing completes (S-12).")
     async def document(self, info: Info[Context, None]) -> Optional[SignedDocument]:
-        digest = self.model.document_id  # type: ignore[attr-defined]
+        digest = self.model.document_id
         if digest is None:
             return None
         return SignedDocument(
@@ -275,7 +275,7 @@ class Contract:
 
     @strawberry.field(description="The partner this contract belongs to.")
     async def partner(self, info: Info[Context, None]) -> Partner:
-        return Partner.of(await info.context.partners.load(self.model.partner_id))  # type: ignore[attr-defined]
+        return Partner.of(await info.context.partners.load(self.model.partner_id))
 
     @strawberry.field(description="The Renew window; null until the term is known.")
     def renewal_window(self, info: Info[Context, None]) -> Optional[RenewalWindow]:
@@ -300,9 +300,9 @@ class Contract:
 
     @strawberry.field(description="The contract this one renews.")
     async def predecessor(self, info: Info[Context, None]) -> Optional["Contract"]:
-        if self.model.predecessor_id is None:  # type: ignore[attr-defined]
+        if self.model.predecessor_id is None:
             return None
-        return Contract.of(await info.context.contracts.load(self.model.predecessor_id))  # type: ignore[attr-defined]
+        return Contract.of(await info.context.contracts.load(self.model.predecessor_id))
 
     @strawberry.field(description="The renewal of this contract, once there is one.")
     async def successor(self, info: Info[Context, None]) -> Optional["Contract"]:
@@ -395,9 +395,9 @@ class Viewer:
 
     @strawberry.field(description="The partner, for a partner user.")
     async def partner(self, info: Info[Context, None]) -> Optional[Partner]:
-        if self.user.partner_id is None:  # type: ignore[attr-defined]
+        if self.user.partner_id is None:
             return None
-        return Partner.of(await info.context.partners.load(self.user.partner_id))  # type: ignore[attr-defined]
+        return Partner.of(await info.context.partners.load(self.user.partner_id))
 
     @strawberry.field(
         description="Whether the partner console is open (S-4): always for managers; for a "
@@ -406,4 +406,4 @@ class Viewer:
     async def console_access(self, info: Info[Context, None]) -> bool:
         if self.user.role is not Role.PARTNER:
             return True
-        return await access.console_open(self.user.partner_id, info.context.today)  # type: ignore[attr-defined]
+        return await access.console_open(self.user.partner_id, info.context.today)

@@ -210,10 +210,10 @@ def cmd_verify_document(args: argparse.Namespace) -> None:
                 contract = await Contract.get_or_none(id=args.target)
             finally:
                 await db.close()
-            if contract is None or contract.document_id is None:  # type: ignore[attr-defined]
+            if contract is None or contract.document_id is None:
                 print(f"no signed document for {args.target}")
                 return 2
-            expected = contract.document_id  # type: ignore[attr-defined]
+            expected = contract.document_id
             data = DocumentStore(settings.documents_path).get(expected)
         check = await check_pdf(data, expected, settings)
         for name, value in vars(check).items():

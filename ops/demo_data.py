@@ -109,7 +109,7 @@ async def seed(settings: Settings) -> list[str]:
             await _backdate(partner, at)
             if stage == "pending":
                 continue
-            manager = next(m for m in managers if m.id == partner.manager_id)  # type: ignore[attr-defined]
+            manager = next(m for m in managers if m.id == partner.manager_id)
             await registration.approve_registration(
                 access.actor_for(manager), str(partner.id), "Welcome to the programme.", at + timedelta(minutes=20)
             )

@@ -62,7 +62,7 @@ async def signable_partners(settings: Settings, count: int, label: str = "fleet"
                                  partner=partner, password_hash=password_hash())
         await registration.approve_registration(actor, str(partner.id), None, now)
         contract = await Contract.get(partner_id=partner.id)
-        template_id = contract.template_id  # type: ignore[attr-defined]
+        template_id = contract.template_id
         if template_id not in templates:
             templates[template_id] = await ContractTemplate.get(id=template_id)
         regions = REGIONS[i % len(REGIONS)]

@@ -30,7 +30,7 @@ def actor_for(user: User | None, request_id: str | None = None, client_ip: str |
     return Actor(
         role=user.role,
         user_id=user.id,
-        partner_id=user.partner_id,  # type: ignore[attr-defined]
+        partner_id=user.partner_id,
         request_id=request_id,
         client_ip=client_ip,
     )

@@ -92,7 +92,7 @@ async def review_info_change(
             actor,
             Action(f"INFO_CHANGE_{target}"),
             now,
-            partner_id=request.partner_id,  # type: ignore[attr-defined]
+            partner_id=request.partner_id,
             subject_id=request.id,
             from_status=ReviewStatus.IN_REVIEW,
             to_status=target,
@@ -106,7 +106,7 @@ async def review_info_change(
 
 async def _apply(actor: Actor, request: InfoChangeRequest, now: datetime) -> None:
     """Approval updates the partner and refreshes every unsigned contract's snapshot."""
-    partner = await Partner.get(id=request.partner_id)  # type: ignore[attr-defined]
+    partner = await Partner.get(id=request.partner_id)
     await Partner.filter(id=partner.id).update(**request.changes, version=F("version") + 1)
     await partner.refresh_from_db()
     snapshot = snapshot_of(partner)

@@ -69,7 +69,7 @@ async def create_endpoint(
             partner_id=actor.partner_id if actor.is_partner else None, created_by_id=actor.user_id,
             url=url, description=description, event_types=types, secret=secret,
         )
-        await audit.record(actor, Action.WEBHOOK_ENDPOINT_CREATED, now, partner_id=endpoint.partner_id,  # type: ignore[attr-defined]
+        await audit.record(actor, Action.WEBHOOK_ENDPOINT_CREATED, now, partner_id=endpoint.partner_id,
                            subject_id=endpoint.id, detail={"url": url, "eventTypes": types})
     return endpoint, secret
 
@@ -83,7 +83,7 @@ async def rotate_secret(actor: Actor, endpoint_id: str, now: datetime, settings:
         await WebhookEndpoint.filter(id=endpoint.id).update(
             secret=secret, previous_secret=endpoint.secret, previous_secret_until=now + ROTATION_OVERLAP
         )
-        await audit.record(actor, Action.WEBHOOK_SECRET_ROTATED, now, partner_id=endpoint.partner_id,  # type: ignore[attr-defined]
+        await audit.record(actor, Action.WEBHOOK_SECRET_ROTATED, now, partner_id=endpoint.partner_id,
                            subject_id=endpoint.id)
     await endpoint.refresh_from_db()
     return endpoint, secret
@@ -97,7 +97,7 @@ async def set_enabled(actor: Actor, endpoint_id: str, enabled: bool, now: dateti
             enabled=enabled, disabled_reason=None if enabled else "Disabled by its owner.", failing_since=None
         )
         await audit.record(actor, Action.WEBHOOK_ENDPOINT_ENABLED if enabled else Action.WEBHOOK_ENDPOINT_DISABLED_BY_OWNER,
-                           now, partner_id=endpoint.partner_id, subject_id=endpoint.id)  # type: ignore[attr-defined]
+                           now, partner_id=endpoint.partner_id, subject_id=endpoint.id)
     await endpoint.refresh_from_db()
     return endpoint
 
@@ -106,7 +106,7 @@ async def delete_endpoint(actor: Actor, endpoint_id: str, now: datetime, setting
     await _require_owner(actor, now, settings)
     endpoint = await get_endpoint(actor, endpoint_id)
     async with events.transaction():
-        await audit.record(actor, Action.WEBHOOK_ENDPOINT_DELETED, now, partner_id=endpoint.partner_id,  # type: ignore[attr-defined]
+        await audit.record(actor, Action.WEBHOOK_ENDPOINT_DELETED, now, partner_id=endpoint.partner_id,
                            subject_id=endpoint.id, detail={"url": endpoint.url})
         await endpoint.delete()
 

@@ -68,18 +68,18 @@ async def latest_events(contract_ids: list[UUID]) -> list[AuditEvent | None]:
 async def successors(contract_ids: list[UUID]) -> list[Contract | None]:
     """Each contract's renewal, once there is one."""
     rows = await Contract.filter(predecessor_id__in=set(contract_ids))
-    return _in_order({row.predecessor_id: row for row in rows}, contract_ids)  # type: ignore[attr-defined]
+    return _in_order({row.predecessor_id: row for row in rows}, contract_ids)
 
 
 async def non_renewal_holds(contract_ids: list[UUID]) -> list[NonRenewalRequest | None]:
     """The request that holds a contract's renewal: in review, or approved."""
     rows = await NonRenewalRequest.filter(contract_id__in=set(contract_ids), status__in=HOLDS_RENEWAL)
-    return _in_order({row.contract_id: row for row in rows}, contract_ids)  # type: ignore[attr-defined]
+    return _in_order({row.contract_id: row for row in rows}, contract_ids)
 
 
 async def signed_document(actor: Actor, contract_id: str) -> Document:
     """The sealed document of a contract the actor may see (S-5, S-12)."""
     contract = await access.get_contract(actor, contract_id)
-    if contract.document_id is None:  # type: ignore[attr-defined]
+    if contract.document_id is None:
         raise DomainError(ErrorCode.INVALID_STATE, "This contract has no signed document yet.", "contractId")
-    return await Document.get(sha256=contract.document_id)  # type: ignore[attr-defined]
+    return await Document.get(sha256=contract.document_id)

@@ -61,5 +61,5 @@ async def remind_partner_to_sign(actor: Actor, contract_id: str, now: datetime, 
         if not made:
             raise DomainError(ErrorCode.TOO_MANY_ATTEMPTS, "The partner was already reminded today; try again tomorrow.")
         waited = (today - business_date(contract.created_at, settings.tz)).days
-        await audit.record(actor, Action.PARTNER_REMINDED, now, partner_id=contract.partner_id,  # type: ignore[attr-defined]
+        await audit.record(actor, Action.PARTNER_REMINDED, now, partner_id=contract.partner_id,
                            contract_id=contract.id, detail={"days": waited})

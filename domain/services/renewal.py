@@ -80,7 +80,7 @@ async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings
             "After that it renews automatically unless a non-renewal was approved.",
         )
     template = await current_template()
-    partner = await Partner.get(id=contract.partner_id)  # type: ignore[attr-defined]
+    partner = await Partner.get(id=contract.partner_id)
     effective_on, expires_on = renewal_term(contract.expires_on, settings.term_months)  # type: ignore[arg-type]
     try:
         async with events.transaction():
@@ -170,13 +170,13 @@ async def request_non_renewal(
             raise DomainError(ErrorCode.NON_RENEWAL_IN_REVIEW, "The contract changed meanwhile; try again.")
         request = await NonRenewalRequest.create(
             contract=contract,
-            partner_id=contract.partner_id,  # type: ignore[attr-defined]
+            partner_id=contract.partner_id,
             requested_by_id=actor.user_id,
             confirmed=_confirmed_information(contract),
             reason=reason or None,
         )
         await audit.record(
-            actor, Action.NON_RENEWAL_REQUESTED, now, partner_id=contract.partner_id,  # type: ignore[attr-defined]
+            actor, Action.NON_RENEWAL_REQUESTED, now, partner_id=contract.partner_id,
             contract_id=contract.id, subject_id=request.id, to_status=ReviewStatus.IN_REVIEW,
             detail={"reason": reason},
         )
@@ -202,15 +202,15 @@ async def _decide(
             reviewer_id=actor.user_id if actor.is_manager else None, comment=comment or None, decided_at=now,
         )
         await audit.record(
-            actor, Action(f"NON_RENEWAL_{target}"), now, partner_id=request.partner_id,  # type: ignore[attr-defined]
-            contract_id=request.contract_id, subject_id=request.id,  # type: ignore[attr-defined]
+            actor, Action(f"NON_RENEWAL_{target}"), now, partner_id=request.partner_id,
+            contract_id=request.contract_id, subject_id=request.id,
             from_status=ReviewStatus.IN_REVIEW, to_status=target, detail={"comment": comment},
         )
     await request.refresh_from_db()
     if target is not ReviewStatus.APPROVED:
         # The request held auto-renewal; past day 30 the contract renews at once (S-20).
         await auto_renew(
-            business_date(now, settings.tz), now, settings, [request.contract_id]  # type: ignore[attr-defined]
+            business_date(now, settings.tz), now, settings, [request.contract_id]
         )
     return request
 

@@ -73,12 +73,12 @@ async def complete_signing(
         or contract.signing_attempt != attempt
     ):
         return None
-    template = await ContractTemplate.get(id=contract.template_id)  # type: ignore[attr-defined]
+    template = await ContractTemplate.get(id=contract.template_id)
     today = business_date(now, settings.tz)
     agreed = contract_text(contract, template, today, settings)
     if agreed.content_hash != contract.content_hash:
         raise DomainError(ErrorCode.STALE_CONTRACT, "The signed text could not be reproduced.")
-    signer = await User.get_or_none(id=contract.signed_by_id)  # type: ignore[attr-defined]
+    signer = await User.get_or_none(id=contract.signed_by_id)
     started = time.perf_counter()
     pdf = render_pdf(agreed.text, _footer(contract, signer, agreed.content_hash), settings)
     rendered = time.perf_counter()
@@ -104,7 +104,7 @@ async def complete_signing(
                 worker,
                 Action.CONTRACT_SIGNED,
                 now,
-                partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                partner_id=contract.partner_id,
                 contract_id=contract.id,
                 from_status=ContractStatus.SIGNING,
                 to_status=ContractStatus.SIGNED,
@@ -115,7 +115,7 @@ async def complete_signing(
                     worker,
                     Action.CONTRACT_ACTIVATED,
                     now,
-                    partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                    partner_id=contract.partner_id,
                     contract_id=contract.id,
                     from_status=ContractStatus.SIGNED,
                     to_status=ContractStatus.ACTIVE,
@@ -134,7 +134,7 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
     contract = await Contract.get_or_none(id=contract_id)
     if contract is None:
         return False
-    partner = await Partner.get(id=contract.partner_id)  # type: ignore[attr-defined]
+    partner = await Partner.get(id=contract.partner_id)
     unsigned: dict = {"content_hash": None, "partner_snapshot": snapshot_of(partner)}
     if contract.kind is ContractKind.INITIAL:
         unsigned.update(effective_on=None, expires_on=None)
@@ -153,7 +153,7 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
                 system(request_id=f"sign:{contract.id}:{attempt}"),
                 Action.CONTRACT_SIGNING_FAILED,
                 now,
-                partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                partner_id=contract.partner_id,
                 contract_id=contract.id,
                 from_status=ContractStatus.SIGNING,
                 to_status=ContractStatus.SIGNING_FAILED,

@@ -46,14 +46,14 @@ async def sign_contract(
             return contract
         raise DomainError(ErrorCode.INVALID_STATE, f"This contract is already {contract.status}.")
     if await InfoChangeRequest.filter(
-        partner_id=contract.partner_id, status=ReviewStatus.IN_REVIEW  # type: ignore[attr-defined]
+        partner_id=contract.partner_id, status=ReviewStatus.IN_REVIEW
     ).exists():
         raise DomainError(
             ErrorCode.INFO_CHANGE_IN_REVIEW,
             "Your information change is in review; sign once your channel manager has decided.",
         )
     today = business_date(now, settings.tz)
-    template = await ContractTemplate.get(id=contract.template_id)  # type: ignore[attr-defined]
+    template = await ContractTemplate.get(id=contract.template_id)
     shown = contract_text(contract, template, today, settings, picked)
     if shown.content_hash != shown_hash:
         raise DomainError(
@@ -83,7 +83,7 @@ async def sign_contract(
                 actor,
                 Action.CONTRACT_SIGN_REQUESTED,
                 now,
-                partner_id=contract.partner_id,  # type: ignore[attr-defined]
+                partner_id=contract.partner_id,
                 contract_id=contract.id,
                 from_status=contract.status,
                 to_status=ContractStatus.SIGNING,

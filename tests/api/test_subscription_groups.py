@@ -120,7 +120,7 @@ async def test_subscribers_who_ask_the_same_share_a_group_and_each_gets_what_it_
 async def test_a_subscriber_that_stops_reading_is_cut_off_and_holds_no_one_up(live, settings, redis):
     app, host = live
     _, token_a, contract_a, _, _ = await partners(host)
-    partner_id = str((await Contract.get(id=contract_a)).partner_id)  # type: ignore[attr-defined]
+    partner_id = str((await Contract.get(id=contract_a)).partner_id)
     healthy = await subscribe(host, token_a, EVERY_CONTRACT, "healthy")
     # A small receive window, and a client that takes one message and reads no more.
     stalled_socket = socket.create_connection(("127.0.0.1", int(host.rsplit(":", 1)[1])))

@@ -131,7 +131,7 @@ async def test_worker_killed_mid_signing_twenty_times_seals_every_contract_once(
         contracts = {str(c.id): c for c in await Contract.filter(id__in=ids)}
         assert {c.status for c in contracts.values()} == {ContractStatus.ACTIVE}
         # One document row per contract, each its own, and no others.
-        digests = [c.document_id for c in contracts.values()]  # type: ignore[attr-defined]
+        digests = [c.document_id for c in contracts.values()]
         assert len(set(digests)) == len(ids)
         assert await Document.filter(sha256__in=digests).count() == len(ids)
         assert await Document.all().count() == len(ids)
