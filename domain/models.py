@@ -19,7 +19,8 @@ class User(Model):
     id = fields.UUIDField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
-    password_hash = fields.CharField(max_length=200)
+    # Null until the user sets a password from a one-time link (PasswordLink).
+    password_hash = fields.CharField(max_length=200, null=True)
     role = fields.CharEnumField(Role, max_length=20)
     partner = fields.ForeignKeyField(
         "models.Partner", related_name="users", null=True, on_delete=fields.RESTRICT
@@ -28,6 +29,22 @@ class User(Model):
 
     class Meta:
         table = "users"
+
+
+class PasswordLink(Model):
+    """A one-time link to set a password: the first admin's, or an invited manager's. Only
+    the token's SHA-256 is stored, so the database never holds a usable link."""
+
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="password_links", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    # Set when the link is used, or when it stops counting because another was used.
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "password_links"
 
 
 class Partner(Model):

@@ -89,7 +89,7 @@ from domain.models import (
     Role,
     User,
 )
-from domain.services import access, info_changes, registration, renewal
+from domain.services import access, accounts, info_changes, registration, renewal
 from domain.services.templates import install_bundled_templates
 from gql_api.app import create_app
 from gql_api.schema import schema
@@ -152,6 +152,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.nonRenewContract":          (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.withdrawNonRenewal":        (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.reviewNonRenewal":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
+    "Mutation.setPassword":               (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Subscription.contractStatusChanged": (CLOSED_4403,     ALLOWED,             ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Subscription.reviewQueueChanged":    (CLOSED_4403,     FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   HIDDEN,        ALLOWED),
 }
@@ -651,6 +652,17 @@ def decision(query: str, comment: str | None) -> Callable[[World, str], Awaitabl
     return build
 
 
+async def build_set_password(w, role):
+    """Whoever holds a one-time link may use it: the token is the credential."""
+    invited = await User.create(email=f"invited-{uuid.uuid4().hex[:8]}@programme.example", name="Invited",
+                                role=Role.CHANNEL_MANAGER, password_hash=None)
+    link = await accounts.issue_password_link(invited, clock.now(), w.settings)
+    return Call("""mutation ($t: String!, $p: String!) { setPassword(token: $t, password: $p) { __typename
+      ... on SetPasswordSuccess { viewer { id } }
+      ... on OperationError { code message field } } }""",
+                {"t": link.url.split("token=")[1], "p": PASSWORD}, str(invited.id))
+
+
 OPERATIONS: dict[str, Operation] = {
     "Query.viewer": Operation(build_viewer, proof_viewer),
     "Query.markets": Operation(build_markets, proof_markets),
@@ -676,6 +688,7 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.nonRenewContract": Operation(build_non_renew, proof_non_renew),
     "Mutation.withdrawNonRenewal": Operation(build_withdraw, request_status("WITHDRAWN")),
     "Mutation.reviewNonRenewal": Operation(build_review_non_renewal, request_status("REJECTED")),
+    "Mutation.setPassword": Operation(build_set_password, same_id("viewer.id")),
 }
 
 
