@@ -25,6 +25,8 @@ async def login(email: str, password: str, now: datetime, settings: Settings) ->
     user = await User.get_or_none(email=email)
     if not auth.verify_password(user.password_hash if user else None, password) or user is None:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "The email or password is not correct.")
+    if not user.active:  # the same answer: a deactivated account is no account
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "The email or password is not correct.")
     token, expires_at = auth.issue_token(settings, user.id, now)
     return token, expires_at, user
 
@@ -35,7 +37,8 @@ async def user_for_token(token: str | None, settings: Settings) -> User | None:
     user_id: UUID | None = auth.read_token(settings, token)
     if user_id is None:
         return None
-    return await User.get_or_none(id=user_id)
+    # Read on every request: a deactivated user's tokens stop working at once.
+    return await User.get_or_none(id=user_id, active=True)
 
 
 # --- one-time links to set a password ---------------------------------------------------
@@ -84,6 +87,8 @@ async def set_password(token: str, password: str, now: datetime) -> User:
     if link is None or link.used_at is not None or link.expires_at <= now:
         raise _link_not_valid()
     user = await User.get(id=link.user_id)  # type: ignore[attr-defined]
+    if not user.active:
+        raise _link_not_valid()
     password_hash = auth.hash_password(password)  # slow: outside the transaction
     async with events.transaction():
         # Compare-and-set: of two uses of one link at once, one wins.

@@ -39,7 +39,10 @@ def snapshot_of(partner: Partner) -> dict[str, str]:
 
 
 async def _least_busy_manager() -> User | None:
-    managers = await User.filter(role=Role.CHANNEL_MANAGER).order_by("created_at")
+    # Managers who can sign in: not deactivated, and past their invitation.
+    managers = await User.filter(
+        role=Role.CHANNEL_MANAGER, active=True, password_hash__isnull=False
+    ).order_by("created_at")
     if not managers:
         return None
     counts = dict(

@@ -141,6 +141,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Query.contractEvents":               (UNAUTHENTICATED, ALLOWED,             ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Query.documentCheck":                (UNAUTHENTICATED, INVALID_STATE,       ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Query.overview":                     (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
+    "Query.workload":                     (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.registerPartner":           (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.login":                     (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.approveRegistration":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
@@ -153,6 +154,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.withdrawNonRenewal":        (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.reviewNonRenewal":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Mutation.setPassword":               (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.inviteManager":             (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.deactivateManager":         (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.reassignPartners":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Subscription.contractStatusChanged": (CLOSED_4403,     ALLOWED,             ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Subscription.reviewQueueChanged":    (CLOSED_4403,     FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   HIDDEN,        ALLOWED),
 }
@@ -663,6 +667,55 @@ async def build_set_password(w, role):
                 {"t": link.url.split("token=")[1], "p": PASSWORD}, str(invited.id))
 
 
+async def build_workload(w, role):
+    return Call("query { workload { manager { id } partners openReviews } }")
+
+
+async def proof_workload(w, role, call_, value, expected):
+    counts = {row["manager"]["id"]: row["partners"] for row in value if row["manager"]}
+    for manager in ("manager", "other_manager"):
+        user = w.users[manager]
+        assert counts[str(user.id)] == await Partner.filter(manager_id=user.id).count()
+
+
+async def build_invite_manager(w, role):
+    email = f"invited-{uuid.uuid4().hex[:8]}@programme.example"
+    return Call("""mutation ($e: String!) { inviteManager(email: $e, name: "Ivy Invited") { __typename
+      ... on InviteManagerSuccess { manager { id email status } setPasswordLink }
+      ... on OperationError { code message field } } }""", {"e": email}, email)
+
+
+async def proof_invite_manager(w, role, call_, value, expected):
+    assert (value["manager"]["email"], value["manager"]["status"]) == (call_.target, "INVITED")
+
+
+async def build_deactivate_manager(w, role):
+    """A manager of its own for each call, with no partners: the world's managers stay."""
+    leaving = await User.create(email=f"leaving-{uuid.uuid4().hex[:8]}@programme.example", name="Leaving",
+                                role=Role.CHANNEL_MANAGER, password_hash=None)
+    return Call("""mutation ($id: ID!) { deactivateManager(managerId: $id) { __typename
+      ... on DeactivateManagerSuccess { manager { id status } partnersReassigned }
+      ... on OperationError { code message field } } }""", {"id": str(leaving.id)}, str(leaving.id))
+
+
+async def proof_deactivate_manager(w, role, call_, value, expected):
+    assert (value["manager"]["id"], value["manager"]["status"]) == (call_.target, "DEACTIVATED")
+
+
+async def build_reassign_partners(w, role):
+    """A fresh registration of M1's, moved to M2: A, U and B keep their managers."""
+    target = await pending_registration(w)
+    return Call("""mutation ($ids: [ID!]!, $to: ID!) { reassignPartners(partnerIds: $ids, toManagerId: $to) {
+      __typename ... on ReassignPartnersSuccess { moved partners { id manager { id } } }
+      ... on OperationError { code message field } } }""",
+                {"ids": [target], "to": str(w.users["other_manager"].id)}, target)
+
+
+async def proof_reassign_partners(w, role, call_, value, expected):
+    assert value["moved"] == 1
+    assert value["partners"] == [{"id": call_.target, "manager": {"id": str(w.users["other_manager"].id)}}]
+
+
 OPERATIONS: dict[str, Operation] = {
     "Query.viewer": Operation(build_viewer, proof_viewer),
     "Query.markets": Operation(build_markets, proof_markets),
@@ -677,6 +730,7 @@ OPERATIONS: dict[str, Operation] = {
     "Query.contractEvents": Operation(build_contract_events, proof_events_of_target),
     "Query.documentCheck": Operation(build_document_check, proof_document_check),
     "Query.overview": Operation(build_overview, proof_overview),
+    "Query.workload": Operation(build_workload, proof_workload),
     "Mutation.registerPartner": Operation(build_register, proof_register),
     "Mutation.login": Operation(build_login, same_id("viewer.id")),
     "Mutation.approveRegistration": Operation(decision(APPROVE, None), decided("APPROVED")),
@@ -689,6 +743,9 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.withdrawNonRenewal": Operation(build_withdraw, request_status("WITHDRAWN")),
     "Mutation.reviewNonRenewal": Operation(build_review_non_renewal, request_status("REJECTED")),
     "Mutation.setPassword": Operation(build_set_password, same_id("viewer.id")),
+    "Mutation.inviteManager": Operation(build_invite_manager, proof_invite_manager),
+    "Mutation.deactivateManager": Operation(build_deactivate_manager, proof_deactivate_manager),
+    "Mutation.reassignPartners": Operation(build_reassign_partners, proof_reassign_partners),
 }
 
 
