@@ -82,6 +82,10 @@ class ContractTemplate(Model):
     version = fields.IntField(unique=True)
     title = fields.CharField(max_length=200)
     body = fields.TextField()
+    # The admin who published it; null for the bundled versions and the command line.
+    published_by = fields.ForeignKeyField(
+        "models.User", related_name="published_templates", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

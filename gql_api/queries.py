@@ -12,7 +12,7 @@ from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, 
 from domain.models import AuditEvent as AuditEventModel
 from domain.models import Document
 from domain.services import access, contract_filters
-from gql_api.administration import workload_field
+from gql_api.administration import contract_templates_field, template_draft_field, workload_field
 from gql_api.context import Context
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, after_cursor, page
@@ -253,3 +253,5 @@ class Query:
 
     overview = overview_field
     workload = workload_field
+    contract_templates = contract_templates_field
+    template_draft = template_draft_field

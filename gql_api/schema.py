@@ -16,6 +16,7 @@ from gql_api.mutations.contract_sign import ContractSignMutations
 from gql_api.mutations.info_changes import InfoChangeMutations
 from gql_api.mutations.managers import ManagerMutations
 from gql_api.mutations.registration import RegistrationMutations
+from gql_api.mutations.templates import TemplateMutations
 from gql_api.queries import Query
 from gql_api.subscriptions import Subscription
 
@@ -28,6 +29,7 @@ class Mutation(
     ContractSignMutations,
     ContractRenewalMutations,
     ManagerMutations,
+    TemplateMutations,
 ):
     pass
 

@@ -83,6 +83,43 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run()))
 
 
+def cmd_publish_template(args: argparse.Namespace) -> None:
+    """Publish a contract template version from a text file; unsigned contracts move to it."""
+    from domain import clock, db
+    from domain.actors import system
+    from domain.errors import DomainError
+    from domain.services import templates
+
+    settings = get_settings()
+    body = Path(args.file).read_text(encoding="utf-8")
+    actor = system(request_id="cli:publish-template")
+
+    async def run() -> int:
+        await db.init(settings)
+        try:
+            if args.dry_run:
+                shown = await templates.draft(actor, args.title, body, clock.now(), settings)
+            else:
+                published = await templates.publish_template(actor, args.title, body, clock.now(), settings)
+                shown = published.draft
+        except DomainError as error:
+            print(f"Nothing published: {error.message}")
+            return 1
+        finally:
+            await db.close()
+        print(f"Changes from version {shown.current.version}:\n{shown.diff}")
+        print(f"Rendered for a sample partner:\n\n{shown.preview}\n")
+        if args.dry_run:
+            print(f"Dry run: version {shown.version} was not published; "
+                  f"{shown.unsigned_contracts} unsigned contract(s) would move to it.")
+        else:
+            print(f"Published version {published.template.version} ({published.template.title}); "
+                  f"{published.contracts_moved} unsigned contract(s) moved to it.")
+        return 0
+
+    sys.exit(asyncio.run(run()))
+
+
 def cmd_api(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -306,6 +343,11 @@ def main(argv: list[str] | None = None) -> None:
     admin.add_argument("--new-link", action="store_true",
                        help="a fresh set-password link for this admin, if it has no password yet")
     admin.set_defaults(fn=cmd_create_admin)
+    publish = sub.add_parser("publish-template", help=cmd_publish_template.__doc__)
+    publish.add_argument("file", help="the template text, with $placeholders")
+    publish.add_argument("--title", required=True)
+    publish.add_argument("--dry-run", action="store_true", help="show the diff and the preview only")
+    publish.set_defaults(fn=cmd_publish_template)
     api = sub.add_parser("api", help="Serve the GraphQL API.")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)

@@ -83,6 +83,7 @@ from domain.lifecycle import ContractStatus, ReviewStatus, business_date, days_l
 from domain.models import (
     AuditEvent,
     Contract,
+    ContractTemplate,
     InfoChangeRequest,
     NonRenewalRequest,
     Partner,
@@ -142,6 +143,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Query.documentCheck":                (UNAUTHENTICATED, INVALID_STATE,       ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Query.overview":                     (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
     "Query.workload":                     (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Query.contractTemplates":            (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Query.templateDraft":                (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.registerPartner":           (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.login":                     (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.approveRegistration":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
@@ -157,6 +160,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.inviteManager":             (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.deactivateManager":         (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.reassignPartners":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.publishTemplate":           (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Subscription.contractStatusChanged": (CLOSED_4403,     ALLOWED,             ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Subscription.reviewQueueChanged":    (CLOSED_4403,     FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   HIDDEN,        ALLOWED),
 }
@@ -716,6 +720,39 @@ async def proof_reassign_partners(w, role, call_, value, expected):
     assert value["partners"] == [{"id": call_.target, "manager": {"id": str(w.users["other_manager"].id)}}]
 
 
+def template_text() -> str:
+    """A new text each time: publishing the text in force is refused (NO_CHANGE)."""
+    return f"Partner agreement for $legal_name, {uuid.uuid4().hex}: $regions from $effective_on to $expires_on."
+
+
+async def build_contract_templates(w, role):
+    return Call("query { contractTemplates { version contracts inForce } }")
+
+
+async def proof_contract_templates(w, role, call_, value, expected):
+    assert [v["version"] for v in value] == sorted(
+        await ContractTemplate.all().values_list("version", flat=True), reverse=True)
+    assert sum(v["contracts"] for v in value) == await Contract.all().count()
+
+
+async def build_template_draft(w, role):
+    return Call("""query ($b: String!) { templateDraft(title: "Next", body: $b) { __typename
+      ... on TemplateDraft { version preview }
+      ... on OperationError { code message field } } }""", {"b": template_text()})
+
+
+async def build_publish_template(w, role):
+    return Call("""mutation ($b: String!) { publishTemplate(title: "Next", body: $b) { __typename
+      ... on PublishTemplateSuccess { template { version inForce } }
+      ... on OperationError { code message field } } }""", {"b": template_text()})
+
+
+async def proof_template_version(w, role, call_, value, expected):
+    version = value["template"]["version"] if "template" in value else value["version"]
+    newest = (await ContractTemplate.all().order_by("-version").first()).version
+    assert version == (newest if "template" in value else newest + 1)
+
+
 OPERATIONS: dict[str, Operation] = {
     "Query.viewer": Operation(build_viewer, proof_viewer),
     "Query.markets": Operation(build_markets, proof_markets),
@@ -731,6 +768,8 @@ OPERATIONS: dict[str, Operation] = {
     "Query.documentCheck": Operation(build_document_check, proof_document_check),
     "Query.overview": Operation(build_overview, proof_overview),
     "Query.workload": Operation(build_workload, proof_workload),
+    "Query.contractTemplates": Operation(build_contract_templates, proof_contract_templates),
+    "Query.templateDraft": Operation(build_template_draft, proof_template_version),
     "Mutation.registerPartner": Operation(build_register, proof_register),
     "Mutation.login": Operation(build_login, same_id("viewer.id")),
     "Mutation.approveRegistration": Operation(decision(APPROVE, None), decided("APPROVED")),
@@ -746,6 +785,7 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.inviteManager": Operation(build_invite_manager, proof_invite_manager),
     "Mutation.deactivateManager": Operation(build_deactivate_manager, proof_deactivate_manager),
     "Mutation.reassignPartners": Operation(build_reassign_partners, proof_reassign_partners),
+    "Mutation.publishTemplate": Operation(build_publish_template, proof_template_version),
 }
 
 
