@@ -62,6 +62,10 @@ class Partner(Model):
     )
     review_comment = fields.TextField(null=True)
     reviewed_at = fields.DatetimeField(null=True)
+    # Who approved or rejected the registration.
+    reviewed_by = fields.ForeignKeyField(
+        "models.User", related_name="registration_reviews", null=True, on_delete=fields.RESTRICT
+    )
     manager = fields.ForeignKeyField(
         "models.User", related_name="managed_partners", null=True, on_delete=fields.RESTRICT
     )

@@ -82,6 +82,14 @@ class ChannelManager:
     email: str = strawberry.field(description="Email.")
 
 
+async def _staff(info: Info[Context, None], user_id: object) -> Optional[ChannelManager]:
+    """The manager (or admin) a decision names, by user id."""
+    if user_id is None:
+        return None
+    user = await info.context.users.load(user_id)
+    return ChannelManager(id=strawberry.ID(str(user.id)), name=user.name, email=user.email) if user else None
+
+
 @strawberry.type(description="A reseller company in the programme.")
 class Partner:
     # Plain fields, filled once: graphql-core reads them without a resolver call each.
@@ -93,6 +101,7 @@ class Partner:
         description="The manager's comment on the registration decision."
     )
     registered_at: datetime = strawberry.field(description="When the registration was submitted.")
+    reviewed_at: Optional[datetime] = strawberry.field(description="When the registration was approved or rejected.")
 
     @classmethod
     def of(cls, model: models.Partner) -> "Partner":
@@ -103,7 +112,12 @@ class Partner:
             registration_status=model.registration_status,
             review_comment=model.review_comment,
             registered_at=model.created_at,
+            reviewed_at=model.reviewed_at,
         )
+
+    @strawberry.field(description="Who approved or rejected the registration.")
+    async def reviewed_by(self, info: Info[Context, None]) -> Optional[ChannelManager]:
+        return await _staff(info, self.model.reviewed_by_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The partner's channel manager.")
     async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
@@ -176,6 +190,10 @@ class NonRenewalRequest:
     @strawberry.field(description="When it was decided or withdrawn.")
     def decided_at(self) -> Optional[datetime]:
         return self.model.decided_at
+
+    @strawberry.field(description="The manager who approved or rejected it; null while in review or when withdrawn.")
+    async def decided_by(self, info: Info[Context, None]) -> Optional[ChannelManager]:
+        return await _staff(info, self.model.reviewer_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The contract.")
     async def contract(self, info: Info[Context, None]) -> "Contract":
@@ -372,6 +390,10 @@ class InfoChangeRequest:
     @strawberry.field(description="When it was decided.")
     def decided_at(self) -> Optional[datetime]:
         return self.model.decided_at
+
+    @strawberry.field(description="The manager who approved or rejected it; null while in review.")
+    async def decided_by(self, info: Info[Context, None]) -> Optional[ChannelManager]:
+        return await _staff(info, self.model.reviewer_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The partner.")
     async def partner(self, info: Info[Context, None]) -> Partner:

@@ -58,7 +58,7 @@ class InfoChangeMutations:
     ) -> InfoChangeRequestResult:
         try:
             request = await info_changes.review_info_change(
-                info.context.actor, request_id, approve, comment, info.context.now
+                info.context.actor, request_id, approve, comment, info.context.now, info.context.settings.tz
             )
         except DomainError as error:
             return OperationError.of(error)

@@ -29,7 +29,7 @@ class RegistrationMutations:
     ) -> RegistrationDecisionResult:
         try:
             partner = await registration.approve_registration(
-                info.context.actor, partner_id, comment, info.context.now
+                info.context.actor, partner_id, comment, info.context.now, info.context.settings.tz
             )
         except DomainError as error:
             return OperationError.of(error)
@@ -41,7 +41,7 @@ class RegistrationMutations:
     ) -> RegistrationDecisionResult:
         try:
             partner = await registration.reject_registration(
-                info.context.actor, partner_id, comment, info.context.now
+                info.context.actor, partner_id, comment, info.context.now, info.context.settings.tz
             )
         except DomainError as error:
             return OperationError.of(error)
