@@ -82,13 +82,13 @@ async def set_password(token: str, password: str, now: datetime) -> User:
     token = (token or "").strip()
     if not token or len(token) > 200:
         raise _link_not_valid()
-    inputs.password("password", password)
     link = await PasswordLink.get_or_none(token_hash=_digest(token))
     if link is None or link.used_at is not None or link.expires_at <= now:
-        raise _link_not_valid()
+        raise _link_not_valid()  # before the password: choosing one would be in vain
     user = await User.get(id=link.user_id)  # type: ignore[attr-defined]
     if not user.active:
         raise _link_not_valid()
+    inputs.password("password", password)
     password_hash = auth.hash_password(password)  # slow: outside the transaction
     async with events.transaction():
         # Compare-and-set: of two uses of one link at once, one wins.
