@@ -181,3 +181,19 @@ async def insert_new(conn: BaseDBAsyncClient, table: str, columns: dict[str, str
         f"FROM {_source(conn, columns)} WHERE true ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
     )
     return {row[key] for row in await _run(conn, sql, rows)}
+
+
+async def move_unsigned_to_template(
+    conn: BaseDBAsyncClient, from_template_id: int, to_template_id: int, updated_at: datetime
+) -> list[dict]:
+    """Move every unsigned contract of one template version to another: its text, and so its
+    content hash, changes, which the version bump makes a concurrent signature see. The
+    stored hash of a failed attempt goes too. Returns {id, partner_id} of the rows moved."""
+    statuses = ", ".join(repr(str(status)) for status in sorted(UNSIGNED))
+    sql = (
+        f"UPDATE contracts SET template_id = {_param(conn, 1)}, content_hash = NULL, "
+        f"version = version + 1, updated_at = {_param(conn, 2)} "
+        f"WHERE template_id = {_param(conn, 3)} AND status IN ({statuses}) "
+        "RETURNING id, partner_id"
+    )
+    return await conn.execute_query_dict(sql, [to_template_id, _stamp(conn, updated_at), from_template_id])

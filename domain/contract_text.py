@@ -22,6 +22,27 @@ SNAPSHOT_FIELDS = (
 )
 
 
+# Every placeholder a template may use ($name or ${name}), as render() fills them.
+PLACEHOLDERS = ("kind", "template_version", "regions", "effective_on", "expires_on", *SNAPSHOT_FIELDS)
+
+
+def placeholder_problems(body: str) -> list[str]:
+    """What keeps `body` from rendering: unknown placeholders, and a `$` that starts none."""
+    problems = []
+    unknown = sorted(set(Template(body).get_identifiers()) - set(PLACEHOLDERS))
+    if unknown:
+        problems.append(
+            f"Unknown placeholders: {', '.join('$' + name for name in unknown)}. "
+            f"Use only {', '.join('$' + name for name in PLACEHOLDERS)}."
+        )
+    for match in Template.pattern.finditer(body):
+        if match.group("invalid") is not None:
+            line = body.count("\n", 0, match.start("invalid")) + 1
+            problems.append(f"Line {line}: a $ must start a placeholder such as $legal_name; write $$ for a dollar sign.")
+            break
+    return problems
+
+
 def bundled_template(version: int) -> str:
     return resources.files("domain").joinpath(f"templates/partner_agreement_v{version}.txt").read_text()
 

@@ -21,8 +21,11 @@ class User(Model):
     id = fields.UUIDField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200)
-    password_hash = fields.CharField(max_length=200)
+    # Null until the user sets a password from a one-time link (PasswordLink).
+    password_hash = fields.CharField(max_length=200, null=True)
     role = fields.CharEnumField(Role, max_length=20)
+    # False once deactivated: no login, and its tokens stop working (user_for_token).
+    active = fields.BooleanField(default=True, db_default=True)
     partner = fields.ForeignKeyField(
         "models.Partner", related_name="users", null=True, on_delete=fields.RESTRICT
     )
@@ -36,8 +39,26 @@ class User(Model):
         table = "users"
 
 
+class PasswordLink(Model):
+    """A one-time link to set a password: the first admin's, or an invited manager's. Only
+    the token's SHA-256 is stored, so the database never holds a usable link."""
+
+    user_id: UUID
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="password_links", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    # Set when the link is used, or when it stops counting because another was used.
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "password_links"
+
+
 class Partner(Model):
     manager_id: UUID | None
+    reviewed_by_id: UUID | None
     id = fields.UUIDField(primary_key=True)
     legal_name = fields.CharField(max_length=200)
     registration_number = fields.CharField(max_length=64)
@@ -50,6 +71,10 @@ class Partner(Model):
     )
     review_comment = fields.TextField(null=True)
     reviewed_at = fields.DatetimeField(null=True)
+    # Who approved or rejected the registration.
+    reviewed_by = fields.ForeignKeyField(
+        "models.User", related_name="registration_reviews", null=True, on_delete=fields.RESTRICT
+    )
     manager = fields.ForeignKeyField(
         "models.User", related_name="managed_partners", null=True, on_delete=fields.RESTRICT
     )
@@ -66,10 +91,15 @@ class Partner(Model):
 
 
 class ContractTemplate(Model):
+    published_by_id: UUID | None
     id = fields.IntField(primary_key=True)
     version = fields.IntField(unique=True)
     title = fields.CharField(max_length=200)
     body = fields.TextField()
+    # The admin who published it; null for the bundled versions and the command line.
+    published_by = fields.ForeignKeyField(
+        "models.User", related_name="published_templates", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     login_failures_per_address: int = Field(30, ge=1)
     login_failure_window_minutes: int = Field(15, ge=1)
     token_ttl_minutes: int = Field(12 * 60, ge=1)
+    # How long a one-time set-password link (the first admin's, an invitation) works.
+    password_link_hours: int = Field(72, ge=1, le=30 * 24)
     signing_max_tries: int = Field(5, ge=1, le=20)
     # Seconds before the first retry of a failed signing; doubled on each try, at most 30.
     signing_retry_delay: float = Field(1.0, ge=0)

@@ -8,6 +8,7 @@ from domain.documents.storage import DocumentStore
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.services import access, lists, lookups
+from gql_api.administration import contract_templates_field, template_draft_field, workload_field
 from gql_api.context import Context
 from gql_api.errors import OperationError, refusal_as_payload
 from gql_api.overview import overview_field
@@ -204,3 +205,6 @@ class Query:
         )
 
     overview = overview_field
+    workload = workload_field
+    contract_templates = contract_templates_field
+    template_draft = template_draft_field

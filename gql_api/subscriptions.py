@@ -10,10 +10,10 @@ from strawberry.types import Info
 
 from domain import events
 from domain.actors import Actor
-from domain.errors import DomainError
+from domain.errors import DomainError, not_found
 from domain.lifecycle import ContractStatus
 from domain.models import Role
-from domain.services import access
+from domain.services import access, managers
 from gql_api import fan_out
 from gql_api.context import Context
 from gql_api.types import Contract
@@ -51,7 +51,8 @@ class ContractStatusChange:
         )
 
 
-@strawberry.type(description="Something entered or left a manager's review queue.")
+@strawberry.type(description="Something entered or left a manager's review queue; "
+                 "PARTNER_REASSIGNED: a partner, and its open requests, moved to this manager.")
 class ReviewQueueChange:
     cursor: strawberry.ID = strawberry.field(description="The audit event's id.")
     action: str = strawberry.field(description="e.g. INFO_CHANGE_REQUESTED, NON_RENEWAL_APPROVED.")
@@ -69,11 +70,20 @@ def is_status_change(event: dict[str, Any]) -> bool:
 
 class Visibility:
     """Which partners' events an actor may see (access.sees_partner, S-5), each partner
-    looked up once and remembered for the subscription's life."""
+    looked up once and remembered, until the partner moves to another manager: events
+    come in commit order, so from a partner's PARTNER_REASSIGNED on, the old manager sees
+    none of its events and the new one sees them all."""
 
     def __init__(self, actor: Actor):
         self.actor = actor
         self._seen: dict[str, bool] = {}
+
+    def reassigned(self, event: dict[str, Any]) -> bool:
+        """Forget what was known of this event's partner, if it moved to another manager."""
+        if event["action"] != managers.PARTNER_REASSIGNED:
+            return False
+        self._seen.pop(event["partnerId"], None)
+        return True
 
     async def allows(self, partner_id: str | None) -> bool:
         if partner_id is None:
@@ -111,10 +121,18 @@ class Subscription:
     ) -> AsyncGenerator[ContractStatusChange, None]:
         actor = info.context.actor
         access.require_signed_in(actor)
-        only = str((await access.get_contract(actor, contract_id)).id) if contract_id else None
+        contract = await access.get_contract(actor, contract_id) if contract_id else None
+        only = str(contract.id) if contract else None
+        owner = str(contract.partner_id) if contract else None
         visibility = Visibility(actor)
         async for batch in _batches(info):
             for event in batch:
+                if visibility.reassigned(event):
+                    # The contract watched went to another manager: NOT_FOUND, as for any
+                    # contract this viewer may not see.
+                    if event["partnerId"] == owner and not await visibility.allows(owner):
+                        raise not_found("contract", "contractId")
+                    continue
                 if not is_status_change(event) or (only and event["contractId"] != only):
                     continue
                 if await visibility.allows(event["partnerId"]):
@@ -128,7 +146,8 @@ class Subscription:
         visibility = Visibility(actor)
         async for batch in _batches(info):
             for event in batch:
-                if event["action"] not in events.REVIEW_QUEUE_ACTIONS:
+                # A partner that moved here brings its open requests into this queue.
+                if not visibility.reassigned(event) and event["action"] not in events.REVIEW_QUEUE_ACTIONS:
                     continue
                 if await visibility.allows(event["partnerId"]):
                     info.context.refresh()
@@ -136,7 +155,8 @@ class Subscription:
                         cursor=strawberry.ID(str(event["id"])),
                         action=event["action"],
                         partner_id=strawberry.ID(event["partnerId"]),
-                        request_id=strawberry.ID(event["subjectId"]) if event["subjectId"] else None,
+                        request_id=strawberry.ID(event["subjectId"])
+                        if event["subjectId"] and event["action"] != managers.PARTNER_REASSIGNED else None,
                         contract_id=strawberry.ID(event["contractId"]) if event["contractId"] else None,
                         status=event["toStatus"],
                         at=datetime.fromisoformat(event["at"]),

@@ -70,6 +70,14 @@ class ChannelManager:
     email: str = strawberry.field(description="Email.")
 
 
+async def _staff(info: Info[Context, None], user_id: object) -> Optional[ChannelManager]:
+    """The manager (or admin) a decision names, by user id."""
+    if user_id is None:
+        return None
+    user = await info.context.users.load(user_id)
+    return ChannelManager(id=strawberry.ID(str(user.id)), name=user.name, email=user.email) if user else None
+
+
 @strawberry.type(description="A reseller company in the programme.")
 class Partner:
     # Plain fields, filled once: graphql-core reads them without a resolver call each.
@@ -81,6 +89,7 @@ class Partner:
         description="The manager's comment on the registration decision."
     )
     registered_at: datetime = strawberry.field(description="When the registration was submitted.")
+    reviewed_at: Optional[datetime] = strawberry.field(description="When the registration was approved or rejected.")
 
     @classmethod
     def of(cls, model: models.Partner) -> "Partner":
@@ -91,7 +100,12 @@ class Partner:
             registration_status=model.registration_status,
             review_comment=model.review_comment,
             registered_at=model.created_at,
+            reviewed_at=model.reviewed_at,
         )
+
+    @strawberry.field(description="Who approved or rejected the registration.")
+    async def reviewed_by(self, info: Info[Context, None]) -> Optional[ChannelManager]:
+        return await _staff(info, self.model.reviewed_by_id)
 
     @strawberry.field(description="The partner's channel manager.")
     async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
@@ -157,6 +171,12 @@ class PartnerRequest:
     @strawberry.field(description="The partner.")
     async def partner(self, info: Info[Context, None]) -> Partner:
         return Partner.of(await info.context.partners.load(self.model.partner_id))
+
+    @strawberry.field(
+        description="The manager who approved or rejected it; null while in review or when withdrawn."
+    )
+    async def decided_by(self, info: Info[Context, None]) -> Optional[ChannelManager]:
+        return await _staff(info, self.model.reviewer_id)
 
 
 @strawberry.type(description="A partner's request not to renew a contract (S-15, S-16).")

@@ -62,6 +62,84 @@ def _refuse_demo_logins(settings) -> None:
         sys.exit(f"The database holds the demo logins. {demo_data.PRODUCTION_REFUSAL}")
 
 
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    """Create the first admin, and print a one-time link to set its password (S-29)."""
+    from tortoise.exceptions import OperationalError
+
+    from domain import clock, db
+    from domain.errors import DomainError
+    from domain.services.accounts import create_admin
+
+    settings = get_settings()
+
+    async def run() -> int:
+        await db.init(settings)
+        try:
+            set_up = await create_admin(args.email, args.name, clock.now(), settings,
+                                        another=args.another, new_link=args.new_link)
+        except OperationalError as exc:
+            print(f"The database is not set up ({exc}): run `partner-platform migrate` first.")
+            return 2
+        except DomainError as error:
+            hint = {"another": " To add another admin, run again with --another."}.get(error.field or "", "")
+            print(f"Nothing changed: {error.message}{hint}")
+            return 1
+        finally:
+            await db.close()
+        user = set_up.user
+        if set_up.created:
+            print(f"Created the admin {user.name} <{user.email}>.")
+        elif set_up.link is None:
+            state = "has set a password" if user.password_hash else "has not set a password yet"
+            print(f"The admin {user.email} exists already ({state}); nothing changed.")
+            if not user.password_hash:
+                print("Run again with --new-link for a new set-password link.")
+            return 0
+        print("Open this link once to set the password; it works until "
+              f"{set_up.link.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M} ({settings.timezone}):")
+        print(f"  {set_up.link.url}")
+        return 0
+
+    sys.exit(asyncio.run(run()))
+
+
+def cmd_publish_template(args: argparse.Namespace) -> None:
+    """Publish a contract template version from a text file; unsigned contracts move to it."""
+    from domain import clock, db
+    from domain.actors import system
+    from domain.errors import DomainError
+    from domain.services import templates
+
+    settings = get_settings()
+    body = Path(args.file).read_text(encoding="utf-8")
+    actor = system(request_id="cli:publish-template")
+
+    async def run() -> int:
+        await db.init(settings)
+        try:
+            if args.dry_run:
+                shown = await templates.draft(actor, args.title, body, clock.now(), settings)
+            else:
+                published = await templates.publish_template(actor, args.title, body, clock.now(), settings)
+                shown = published.draft
+        except DomainError as error:
+            print(f"Nothing published: {error.message}")
+            return 1
+        finally:
+            await db.close()
+        print(f"Changes from version {shown.current.version}:\n{shown.diff}")
+        print(f"Rendered for a sample partner:\n\n{shown.preview}\n")
+        if args.dry_run:
+            print(f"Dry run: version {shown.version} was not published; "
+                  f"{shown.unsigned_contracts} unsigned contract(s) would move to it.")
+        else:
+            print(f"Published version {published.template.version} ({published.template.title}); "
+                  f"{published.contracts_moved} unsigned contract(s) moved to it.")
+        return 0
+
+    sys.exit(asyncio.run(run()))
+
+
 def cmd_api(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -288,6 +366,19 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(fn=cmd_migrate)
     sub.add_parser("seed-demo", help="Add demo managers, partners and contracts.").set_defaults(fn=cmd_seed_demo)
+    admin = sub.add_parser("create-admin", help=cmd_create_admin.__doc__)
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--another", action="store_true",
+                       help="add an admin although one exists already")
+    admin.add_argument("--new-link", action="store_true",
+                       help="a fresh set-password link for this admin, if it has no password yet")
+    admin.set_defaults(fn=cmd_create_admin)
+    publish = sub.add_parser("publish-template", help=cmd_publish_template.__doc__)
+    publish.add_argument("file", help="the template text, with $placeholders")
+    publish.add_argument("--title", required=True)
+    publish.add_argument("--dry-run", action="store_true", help="show the diff and the preview only")
+    publish.set_defaults(fn=cmd_publish_template)
     api = sub.add_parser("api", help="Serve the GraphQL API.")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)

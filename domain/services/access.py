@@ -54,6 +54,13 @@ def require_manager(actor: Actor) -> None:
         raise DomainError(ErrorCode.FORBIDDEN, "Only a channel manager can do this.")
 
 
+def require_admin(actor: Actor) -> None:
+    """Administration (S-29): managers, partners' assignment, contract templates."""
+    require_signed_in(actor)
+    if actor.role is not Role.ADMIN:
+        raise DomainError(ErrorCode.FORBIDDEN, "Only an admin can do this.")
+
+
 def _visible(actor: Actor, model: type[M], partner: str, manager: str) -> QuerySet[M]:
     """S-5, in one place: a partner sees its own, a channel manager its partners', an admin
     all. `partner` and `manager` name the model's path to the partner id and its manager."""

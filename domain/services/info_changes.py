@@ -1,6 +1,7 @@
 """Information change requests (S-6): the partner asks, a manager decides."""
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 
@@ -73,8 +74,9 @@ def _lookalike(changed: dict[str, str]) -> dict[str, str]:
 
 
 async def review_info_change(
-    actor: Actor, request_id: str, approve: bool, comment: str | None, now: datetime
+    actor: Actor, request_id: str, approve: bool, comment: str | None, now: datetime, tz: ZoneInfo = UTC
 ) -> InfoChangeRequest:
+    """`tz`: the programme's, for the times in a refusal's message."""
     require_manager(actor)
     comment = inputs.text("comment", comment, COMMENT_MAX, required=not approve)
     request = await info_change_requests_visible_to(actor).get_or_none(
@@ -84,10 +86,7 @@ async def review_info_change(
         raise not_found("information change request", "requestId")
     target = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     async with events.transaction():
-        await reviews.decide(
-            request, "status", ReviewStatus.IN_REVIEW, target, "request",
-            reviewer_id=actor.user_id, comment=comment or None, decided_at=now,
-        )
+        await reviews.decide(actor, request, reviews.REQUEST, ReviewStatus.IN_REVIEW, target, now, comment, tz)
         await audit.record(
             actor,
             Action(f"INFO_CHANGE_{target}"),

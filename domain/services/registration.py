@@ -1,6 +1,7 @@
 """Registration and its review (S-1, S-2, S-3)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -40,7 +41,10 @@ def snapshot_of(partner: Partner) -> dict[str, str]:
 
 
 async def _least_busy_manager() -> User | None:
-    managers = await User.filter(role=Role.CHANNEL_MANAGER).order_by("created_at")
+    # Managers who can sign in: not deactivated, and past their invitation.
+    managers = await User.filter(
+        role=Role.CHANNEL_MANAGER, active=True, password_hash__isnull=False
+    ).order_by("created_at")
     if not managers:
         return None
     counts = dict(
@@ -90,7 +94,8 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
 
 
 async def _decide(
-    actor: Actor, partner_id: str, target: RegistrationStatus, comment: str | None, now: datetime
+    actor: Actor, partner_id: str, target: RegistrationStatus, comment: str | None, now: datetime,
+    tz: ZoneInfo,
 ) -> Partner:
     require_manager(actor)
     comment = inputs.text(
@@ -99,8 +104,8 @@ async def _decide(
     partner = await get_partner(actor, partner_id)
     async with events.transaction():
         await reviews.decide(
-            partner, "registration_status", RegistrationStatus.PENDING_REVIEW, target, "registration",
-            review_comment=comment or None, reviewed_at=now, version=F("version") + 1,
+            actor, partner, reviews.REGISTRATION, RegistrationStatus.PENDING_REVIEW, target, now, comment,
+            tz, version=F("version") + 1,
         )
         await audit.record(
             actor,
@@ -141,12 +146,13 @@ async def push_initial_contract(actor: Actor, partner: Partner, now: datetime) -
 
 
 async def approve_registration(
-    actor: Actor, partner_id: str, comment: str | None, now: datetime
+    actor: Actor, partner_id: str, comment: str | None, now: datetime, tz: ZoneInfo = UTC
 ) -> Partner:
-    return await _decide(actor, partner_id, RegistrationStatus.APPROVED, comment, now)
+    """`tz`: the programme's, for the times in a refusal's message."""
+    return await _decide(actor, partner_id, RegistrationStatus.APPROVED, comment, now, tz)
 
 
 async def reject_registration(
-    actor: Actor, partner_id: str, comment: str | None, now: datetime
+    actor: Actor, partner_id: str, comment: str | None, now: datetime, tz: ZoneInfo = UTC
 ) -> Partner:
-    return await _decide(actor, partner_id, RegistrationStatus.REJECTED, comment, now)
+    return await _decide(actor, partner_id, RegistrationStatus.REJECTED, comment, now, tz)

@@ -198,8 +198,7 @@ async def _decide(
 ) -> NonRenewalRequest:
     async with events.transaction():
         await reviews.decide(
-            request, "status", ReviewStatus.IN_REVIEW, target, "request",
-            reviewer_id=actor.user_id if actor.is_manager else None, comment=comment or None, decided_at=now,
+            actor, request, reviews.REQUEST, ReviewStatus.IN_REVIEW, target, now, comment, settings.tz
         )
         await audit.record(
             actor, Action(f"NON_RENEWAL_{target}"), now, partner_id=request.partner_id,

@@ -41,6 +41,14 @@ RegisterPartnerResult = Annotated[
 LoginResult = Annotated[LoginSuccess | OperationError, strawberry.union("LoginResult")]
 
 
+@strawberry.type(description="The password is set; log in with it.")
+class SetPasswordSuccess:
+    viewer: Viewer = strawberry.field(description="Whose password it is.")
+
+
+SetPasswordResult = Annotated[SetPasswordSuccess | OperationError, strawberry.union("SetPasswordResult")]
+
+
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Register a partner company; it waits in review (S-1).")
@@ -68,3 +76,13 @@ class AccountMutations:
             raise
         await throttle.record(ctx.queue, ctx.settings, email, address, success=True)
         return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer.of(user))
+
+    @strawberry.mutation(
+        description="Set a password with the token of a one-time link (an invitation, or the "
+        "first admin's). The link then stops working, and so does every other open link of "
+        "that user."
+    )
+    @refusal_as_payload
+    async def set_password(self, info: Info[Context, None], token: str, password: str) -> SetPasswordResult:
+        user = await accounts.set_password(token, password, info.context.now)
+        return SetPasswordSuccess(viewer=Viewer.of(user))

@@ -56,6 +56,6 @@ class InfoChangeMutations:
         comment: Optional[str] = None,
     ) -> InfoChangeRequestResult:
         request = await info_changes.review_info_change(
-            info.context.actor, request_id, approve, comment, info.context.now
+            info.context.actor, request_id, approve, comment, info.context.now, info.context.settings.tz
         )
         return InfoChangeRequestSuccess(request=InfoChangeRequest.of(request))

@@ -29,7 +29,7 @@ class RegistrationMutations:
         self, info: Info[Context, None], partner_id: strawberry.ID, comment: Optional[str] = None
     ) -> RegistrationDecisionResult:
         partner = await registration.approve_registration(
-            info.context.actor, partner_id, comment, info.context.now
+            info.context.actor, partner_id, comment, info.context.now, info.context.settings.tz
         )
         return RegistrationDecisionSuccess(partner=Partner.of(partner))
 
@@ -39,6 +39,6 @@ class RegistrationMutations:
         self, info: Info[Context, None], partner_id: strawberry.ID, comment: str
     ) -> RegistrationDecisionResult:
         partner = await registration.reject_registration(
-            info.context.actor, partner_id, comment, info.context.now
+            info.context.actor, partner_id, comment, info.context.now, info.context.settings.tz
         )
         return RegistrationDecisionSuccess(partner=Partner.of(partner))

@@ -83,13 +83,14 @@ from domain.lifecycle import ContractStatus, ReviewStatus, business_date, days_l
 from domain.models import (
     AuditEvent,
     Contract,
+    ContractTemplate,
     InfoChangeRequest,
     NonRenewalRequest,
     Partner,
     Role,
     User,
 )
-from domain.services import access, info_changes, registration, renewal
+from domain.services import access, accounts, info_changes, registration, renewal
 from domain.services.templates import install_bundled_templates
 from gql_api.app import create_app
 from gql_api.schema import schema
@@ -141,6 +142,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Query.contractEvents":               (UNAUTHENTICATED, ALLOWED,             ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Query.documentCheck":                (UNAUTHENTICATED, INVALID_STATE,       ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Query.overview":                     (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
+    "Query.workload":                     (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Query.contractTemplates":            (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Query.templateDraft":                (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.registerPartner":           (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.login":                     (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.approveRegistration":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
@@ -152,6 +156,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.nonRenewContract":          (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.withdrawNonRenewal":        (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.reviewNonRenewal":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
+    "Mutation.setPassword":               (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.inviteManager":             (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.deactivateManager":         (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.reassignPartners":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.publishTemplate":           (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Subscription.contractStatusChanged": (CLOSED_4403,     ALLOWED,             ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Subscription.reviewQueueChanged":    (CLOSED_4403,     FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   HIDDEN,        ALLOWED),
 }
@@ -651,6 +660,99 @@ def decision(query: str, comment: str | None) -> Callable[[World, str], Awaitabl
     return build
 
 
+async def build_set_password(w, role):
+    """Whoever holds a one-time link may use it: the token is the credential."""
+    invited = await User.create(email=f"invited-{uuid.uuid4().hex[:8]}@programme.example", name="Invited",
+                                role=Role.CHANNEL_MANAGER, password_hash=None)
+    link = await accounts.issue_password_link(invited, clock.now(), w.settings)
+    return Call("""mutation ($t: String!, $p: String!) { setPassword(token: $t, password: $p) { __typename
+      ... on SetPasswordSuccess { viewer { id } }
+      ... on OperationError { code message field } } }""",
+                {"t": link.url.split("token=")[1], "p": PASSWORD}, str(invited.id))
+
+
+async def build_workload(w, role):
+    return Call("query { workload { manager { id } partners openReviews } }")
+
+
+async def proof_workload(w, role, call_, value, expected):
+    counts = {row["manager"]["id"]: row["partners"] for row in value if row["manager"]}
+    for manager in ("manager", "other_manager"):
+        user = w.users[manager]
+        assert counts[str(user.id)] == await Partner.filter(manager_id=user.id).count()
+
+
+async def build_invite_manager(w, role):
+    email = f"invited-{uuid.uuid4().hex[:8]}@programme.example"
+    return Call("""mutation ($e: String!) { inviteManager(email: $e, name: "Ivy Invited") { __typename
+      ... on InviteManagerSuccess { manager { id email status } setPasswordLink }
+      ... on OperationError { code message field } } }""", {"e": email}, email)
+
+
+async def proof_invite_manager(w, role, call_, value, expected):
+    assert (value["manager"]["email"], value["manager"]["status"]) == (call_.target, "INVITED")
+
+
+async def build_deactivate_manager(w, role):
+    """A manager of its own for each call, with no partners: the world's managers stay."""
+    leaving = await User.create(email=f"leaving-{uuid.uuid4().hex[:8]}@programme.example", name="Leaving",
+                                role=Role.CHANNEL_MANAGER, password_hash=None)
+    return Call("""mutation ($id: ID!) { deactivateManager(managerId: $id) { __typename
+      ... on DeactivateManagerSuccess { manager { id status } partnersReassigned }
+      ... on OperationError { code message field } } }""", {"id": str(leaving.id)}, str(leaving.id))
+
+
+async def proof_deactivate_manager(w, role, call_, value, expected):
+    assert (value["manager"]["id"], value["manager"]["status"]) == (call_.target, "DEACTIVATED")
+
+
+async def build_reassign_partners(w, role):
+    """A fresh registration of M1's, moved to M2: A, U and B keep their managers."""
+    target = await pending_registration(w)
+    return Call("""mutation ($ids: [ID!]!, $to: ID!) { reassignPartners(partnerIds: $ids, toManagerId: $to) {
+      __typename ... on ReassignPartnersSuccess { moved partners { id manager { id } } }
+      ... on OperationError { code message field } } }""",
+                {"ids": [target], "to": str(w.users["other_manager"].id)}, target)
+
+
+async def proof_reassign_partners(w, role, call_, value, expected):
+    assert value["moved"] == 1
+    assert value["partners"] == [{"id": call_.target, "manager": {"id": str(w.users["other_manager"].id)}}]
+
+
+def template_text() -> str:
+    """A new text each time: publishing the text in force is refused (NO_CHANGE)."""
+    return f"Partner agreement for $legal_name, {uuid.uuid4().hex}: $regions from $effective_on to $expires_on."
+
+
+async def build_contract_templates(w, role):
+    return Call("query { contractTemplates { version contracts inForce } }")
+
+
+async def proof_contract_templates(w, role, call_, value, expected):
+    assert [v["version"] for v in value] == sorted(
+        await ContractTemplate.all().values_list("version", flat=True), reverse=True)
+    assert sum(v["contracts"] for v in value) == await Contract.all().count()
+
+
+async def build_template_draft(w, role):
+    return Call("""query ($b: String!) { templateDraft(title: "Next", body: $b) { __typename
+      ... on TemplateDraft { version preview }
+      ... on OperationError { code message field } } }""", {"b": template_text()})
+
+
+async def build_publish_template(w, role):
+    return Call("""mutation ($b: String!) { publishTemplate(title: "Next", body: $b) { __typename
+      ... on PublishTemplateSuccess { template { version inForce } }
+      ... on OperationError { code message field } } }""", {"b": template_text()})
+
+
+async def proof_template_version(w, role, call_, value, expected):
+    version = value["template"]["version"] if "template" in value else value["version"]
+    newest = (await ContractTemplate.all().order_by("-version").first()).version
+    assert version == (newest if "template" in value else newest + 1)
+
+
 OPERATIONS: dict[str, Operation] = {
     "Query.viewer": Operation(build_viewer, proof_viewer),
     "Query.markets": Operation(build_markets, proof_markets),
@@ -665,6 +767,9 @@ OPERATIONS: dict[str, Operation] = {
     "Query.contractEvents": Operation(build_contract_events, proof_events_of_target),
     "Query.documentCheck": Operation(build_document_check, proof_document_check),
     "Query.overview": Operation(build_overview, proof_overview),
+    "Query.workload": Operation(build_workload, proof_workload),
+    "Query.contractTemplates": Operation(build_contract_templates, proof_contract_templates),
+    "Query.templateDraft": Operation(build_template_draft, proof_template_version),
     "Mutation.registerPartner": Operation(build_register, proof_register),
     "Mutation.login": Operation(build_login, same_id("viewer.id")),
     "Mutation.approveRegistration": Operation(decision(APPROVE, None), decided("APPROVED")),
@@ -676,6 +781,11 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.nonRenewContract": Operation(build_non_renew, proof_non_renew),
     "Mutation.withdrawNonRenewal": Operation(build_withdraw, request_status("WITHDRAWN")),
     "Mutation.reviewNonRenewal": Operation(build_review_non_renewal, request_status("REJECTED")),
+    "Mutation.setPassword": Operation(build_set_password, same_id("viewer.id")),
+    "Mutation.inviteManager": Operation(build_invite_manager, proof_invite_manager),
+    "Mutation.deactivateManager": Operation(build_deactivate_manager, proof_deactivate_manager),
+    "Mutation.reassignPartners": Operation(build_reassign_partners, proof_reassign_partners),
+    "Mutation.publishTemplate": Operation(build_publish_template, proof_template_version),
 }
 
 
