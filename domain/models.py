@@ -30,9 +30,9 @@ class User(Model):
         "models.Partner", related_name="users", null=True, on_delete=fields.RESTRICT
     )
     # The language of the emails this person gets (BCP 47: "en", "zh-Hans").
-    locale = fields.CharField(max_length=20, default="en")
+    locale = fields.CharField(max_length=20, default="en", db_default="en")
     # Reminders and work alerts may be turned off; legal notices and decisions always go out.
-    reminders_enabled = fields.BooleanField(default=True)
+    reminders_enabled = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

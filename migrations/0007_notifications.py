@@ -111,14 +111,14 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='locale',
-            field=fields.CharField(default='en', max_length=20),
+            field=fields.CharField(default='en', db_default='en', max_length=20),
         ),
         ops.AddField(
             model_name='User',
             name='reminders_enabled',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
-            # The reactions of the after-commit path start at today's head: an upgrade does not
+        # The reactions of the after-commit path start at today's head: an upgrade does not
         # mail the programme's whole history, nor queue every past seal again.
         ops.RunSQL(
             "INSERT INTO event_cursors (consumer, position, updated_at) "
