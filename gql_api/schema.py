@@ -15,7 +15,9 @@ from gql_api.mutations.accounts import AccountMutations
 from gql_api.mutations.contract_renewal import ContractRenewalMutations
 from gql_api.mutations.contract_sign import ContractSignMutations
 from gql_api.mutations.info_changes import InfoChangeMutations
+from gql_api.mutations.notifications import NotificationMutations
 from gql_api.mutations.registration import RegistrationMutations
+from gql_api.mutations.webhooks import WebhookMutations
 from gql_api.queries import Query
 from gql_api.subscriptions import Subscription
 
@@ -27,6 +29,8 @@ class Mutation(
     InfoChangeMutations,
     ContractSignMutations,
     ContractRenewalMutations,
+    NotificationMutations,
+    WebhookMutations,
 ):
     pass
 
