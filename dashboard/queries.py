@@ -102,6 +102,8 @@ query Partners($after: String, $search: String, $status: RegistrationStatus) {
 }
 """
 
+SENT_SHOWN = 50  # the newest notices on a partner's page
+
 CONTRACT_ROW = """
 id kind status effectiveOn expiresOn daysLeft renewalStatus
 regions { code }
@@ -122,6 +124,13 @@ query Partner($id: ID!, $after: ID) {{
   auditEvents(partnerId: $id, first: 100, after: $after) {{
     nodes {{ id at action actorRole fromStatus toStatus contractId detail }}
     pageInfo {{ endCursor hasNextPage }}
+  }}
+  partnerNotifications(partnerId: $id, first: {SENT_SHOWN}) {{
+    nodes {{
+      id kind subject createdAt emailStatus sentAt lastError daysLate contractId
+      recipient {{ name email role }}
+    }}
+    pageInfo {{ hasNextPage }}
   }}
 }}
 """
@@ -170,6 +179,16 @@ query DocumentCheck($id: ID!) {{
   documentCheck(contractId: $id) {{
     __typename
     ... on DocumentCheck {{ sha256 sha256Matches signatureIntact signatureTrusted coversWholeFile valid }}
+    {ERROR}
+  }}
+}}
+"""
+
+REMIND_PARTNER = f"""
+mutation RemindPartner($id: ID!) {{
+  remindPartnerToSign(contractId: $id) {{
+    __typename
+    ... on RemindPartnerSuccess {{ contract {{ id status }} }}
     {ERROR}
   }}
 }}

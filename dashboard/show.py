@@ -101,3 +101,34 @@ def contracts(rows: list[dict], with_partner: bool = False) -> pd.DataFrame:
     columns = (["Partner"] if with_partner else []) + [
         "Contract", "Kind", "Status", "Effective on", "Expires on", "Days left", "Renewal", "Regions"]
     return pd.DataFrame(table, columns=columns)
+
+
+def arrived(notice: dict) -> str:
+    """Whether a notice's email arrived, in words, with the mail server's error when it
+    failed: SENT, PENDING (retrying), FAILED, or turned off by the recipient."""
+    status, error = notice["emailStatus"], notice["lastError"]
+    if status == "SENT":
+        return f"Sent {when(notice['sentAt'])}"
+    if status == "SKIPPED":
+        return "Turned off by the recipient"
+    if status == "FAILED":
+        return f"Failed: {error}" if error else "Failed"
+    return f"Pending, retrying after: {error}" if error else "Pending"
+
+
+def sent(notices: list[dict]) -> pd.DataFrame:
+    """What was sent about a partner, newest first. A table's cells are text: a name or an
+    error message is shown as it is, never as Markdown."""
+    return pd.DataFrame(
+        [
+            {
+                "When": when(n["createdAt"]),
+                "To": f"{n['recipient']['name']} <{n['recipient']['email']}>",
+                "Role": words(n["recipient"]["role"]),
+                "Arrived": arrived(n),
+                "Notice": n["subject"] + (f" ({n['daysLate']} d late)" if n["daysLate"] else ""),
+            }
+            for n in notices
+        ],
+        columns=["When", "To", "Role", "Arrived", "Notice"],  # the long subject last
+    )

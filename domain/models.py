@@ -394,3 +394,5 @@ class WebhookAttempt(Model):
 
     class Meta:
         table = "webhook_attempts"
+        # A delivery's log; also what deleting an endpoint cascades through.
+        indexes = (("delivery_id", "id"),)

@@ -136,7 +136,9 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             await db.init(settings)
         app.state.queue = await queue.connect(settings)
         events.configure(*queue.reactions(app.state.queue, settings))
-        app.state.broadcaster = Broadcaster(app.state.queue, settings.events_channel)
+        app.state.broadcaster = Broadcaster(
+            app.state.queue, settings.events_channel, queue.notifications_channel(settings)
+        )
         await app.state.broadcaster.start()
         # The schema, models and modules made at start-up live as long as the process:
         # keep them out of the cyclic collector's full passes, which stalled requests; and

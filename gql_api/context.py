@@ -51,6 +51,7 @@ class Context:
     non_renewal_holds: DataLoader = field(default_factory=lambda: DataLoader(lookups.non_renewal_holds))
     latest_events: DataLoader = field(default_factory=lambda: DataLoader(lookups.latest_events))
     documents: DataLoader = field(default_factory=lambda: DataLoader(lookups.documents))
+    webhook_attempts: DataLoader = field(default_factory=lambda: DataLoader(lookups.webhook_attempts))
     consoles: DataLoader = field(init=False)
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ from domain.services import access, lists, lookups
 from gql_api.administration import contract_templates_field, template_draft_field, workload_field
 from gql_api.context import Context
 from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.notifications import NotificationQueries
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, PageInfo, connection
 from gql_api.subscriptions import ContractStatusChange, is_status_change
@@ -23,6 +24,7 @@ from gql_api.types import (
     Partner,
     Viewer,
 )
+from gql_api.webhooks import WebhookQueries
 
 ContractResult = Annotated[Contract | OperationError, strawberry.union("ContractResult")]
 PartnerResult = Annotated[Partner | OperationError, strawberry.union("PartnerResult")]
@@ -55,7 +57,7 @@ DocumentCheckResult = Annotated[
 
 
 @strawberry.type
-class Query:
+class Query(NotificationQueries, WebhookQueries):
     @strawberry.field(description="Who is logged in; null when no valid token is sent.")
     def viewer(self, info: Info[Context, None]) -> Optional[Viewer]:
         user = info.context.user

@@ -16,8 +16,10 @@ from gql_api.mutations.contract_renewal import ContractRenewalMutations
 from gql_api.mutations.contract_sign import ContractSignMutations
 from gql_api.mutations.info_changes import InfoChangeMutations
 from gql_api.mutations.managers import ManagerMutations
+from gql_api.mutations.notifications import NotificationMutations
 from gql_api.mutations.registration import RegistrationMutations
 from gql_api.mutations.templates import TemplateMutations
+from gql_api.mutations.webhooks import WebhookMutations
 from gql_api.queries import Query
 from gql_api.subscriptions import Subscription
 
@@ -30,7 +32,9 @@ class Mutation(
     ContractSignMutations,
     ContractRenewalMutations,
     ManagerMutations,
+    NotificationMutations,
     TemplateMutations,
+    WebhookMutations,
 ):
     pass
 

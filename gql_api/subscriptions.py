@@ -1,4 +1,5 @@
-"""Live contract status (S-11, S-23) over graphql-transport-ws."""
+"""Live contract status (S-11, S-23) and the viewer's new notifications (S-25) over
+graphql-transport-ws."""
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -10,12 +11,13 @@ from strawberry.types import Info
 
 from domain import events
 from domain.actors import Actor
-from domain.errors import DomainError, not_found
+from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import ContractStatus
 from domain.models import Role
-from domain.services import access, managers
+from domain.services import access, managers, notifications
 from gql_api import fan_out
 from gql_api.context import Context
+from gql_api.notifications import Notification
 from gql_api.types import Contract
 
 
@@ -161,3 +163,24 @@ class Subscription:
                         status=event["toStatus"],
                         at=datetime.fromisoformat(event["at"]),
                     )
+
+    @strawberry.subscription(
+        description="The viewer's own new notifications, as the worker stores them (S-25, S-5). "
+        "Live only: after a reconnect, read what was missed with `notifications`."
+    )
+    async def notification_received(self, info: Info[Context, None]) -> AsyncGenerator[Notification, None]:
+        # Not a fan_out group: a group is shared by a viewer scope (every user of one
+        # partner), and a notification is one person's.
+        ctx = info.context
+        access.require_signed_in(ctx.actor)
+        broadcaster = ctx.request.app.state.broadcaster
+        async with broadcaster.notifications_for(str(ctx.actor.user_id)) as queue:
+            while True:
+                ids = await queue.get()
+                if ids is None:
+                    raise DomainError(ErrorCode.INVALID_STATE, "This subscription fell too far behind and was "
+                                      "closed; read what you missed with `notifications` and subscribe again.")
+                ctx.refresh()
+                viewer = await ctx.users.load(ctx.actor.user_id)  # the locale as it is now
+                for model in await notifications.among(ctx.actor, ids):
+                    yield Notification.of(model, viewer.locale if viewer else None, ctx.settings)

@@ -25,7 +25,7 @@ from domain.lifecycle import (
     renewal_window_open,
 )
 from domain.models import Role
-from domain.services import access
+from domain.services import access, notifications
 from gql_api.context import Context
 from gql_api.errors import OperationError, refusal_as_payload
 
@@ -408,16 +408,25 @@ class Viewer:
     email: str = strawberry.field(description="Login email.")
     name: str = strawberry.field(description="Name.")
     role: Role = strawberry.field(description="Role.")
+    locale: str = strawberry.field(description="The language of the viewer's emails and notification subjects.")
+    reminders_enabled: bool = strawberry.field(
+        description="Whether reminders and work alerts come; legal notices and decisions always do."
+    )
 
     @classmethod
     def of(cls, user: models.User) -> "Viewer":
-        return cls(user=user, id=strawberry.ID(str(user.id)), email=user.email, name=user.name, role=user.role)
+        return cls(user=user, id=strawberry.ID(str(user.id)), email=user.email, name=user.name, role=user.role,
+                   locale=user.locale, reminders_enabled=user.reminders_enabled)
 
     @strawberry.field(description="The partner, for a partner user.")
     async def partner(self, info: Info[Context, None]) -> Optional[Partner]:
         if self.user.partner_id is None:
             return None
         return Partner.of(await info.context.partners.load(self.user.partner_id))
+
+    @strawberry.field(description="How many of the viewer's notifications are unread.")
+    async def unread_notifications(self, info: Info[Context, None]) -> int:
+        return await notifications.unread_count(self.user.id)
 
     @strawberry.field(
         description="Whether the partner console is open (S-4): always for managers; for a "

@@ -257,6 +257,9 @@ def cmd_run(args: argparse.Namespace) -> None:
     print(f"Health:           {base}/health/ready")
     print(f"Database:         {settings.db_url}")
     print(f"Redis:            {env['REDIS_URL']}")
+    mail = (settings.smtp_url.rpartition("@")[2]  # the server, never its credentials
+            if settings.smtp_url else f"{settings.maildir_path} (a Maildir: mutt -f {settings.maildir_path})")
+    print(f"Emails:           {mail}")
     print("\nDemo logins:")
     for line in logins:
         print(f"  {line}")

@@ -1,6 +1,9 @@
 """Redis and the arq queue: where jobs go, and under which ids."""
 
+import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from arq import ArqRedis, create_pool
@@ -10,6 +13,8 @@ from domain import clock, events
 from domain.notifications import outbox
 from domain.services.sealing import to_seal
 from domain.settings import Settings
+
+log = logging.getLogger("workers")
 
 SIGN_CONTRACT = "sign_contract"
 
@@ -79,17 +84,43 @@ def sealing(redis: ArqRedis) -> events.Reaction:
     return events.Reaction("sealing", enqueue)
 
 
-def notifications(settings: Settings) -> events.Reaction:
-    """Store the notices and webhook deliveries the events call for (outbox.record); the
-    worker's deliver job sends them. From the record only: it needs no speed, and a
-    request should not pay for it."""
+def notifications_channel(settings: Settings) -> str:
+    """Where the relay tells the API processes of each notification it stored."""
+    return f"{settings.events_channel}:notifications"
+
+
+def notification_announcer(
+    redis: ArqRedis, settings: Settings
+) -> Callable[[list[dict[str, Any]]], Awaitable[None]]:
+    """Tell every API process which notifications were stored, for whom (user id and
+    notification id only), for notificationReceived. Best effort, like publish: a
+    subscriber that missed one finds it with the notifications query, so a Redis hiccup
+    here must not hold up the reaction, and with it the webhook deliveries."""
+
+    async def announce(stored: list[dict[str, Any]]) -> None:
+        try:
+            for start in range(0, len(stored), EVENTS_PER_MESSAGE):
+                chunk = [{"userId": str(row["user_id"]), "id": str(row["id"])}
+                         for row in stored[start:start + EVENTS_PER_MESSAGE]]
+                await redis.publish(notifications_channel(settings), orjson.dumps({"notifications": chunk}))
+        except Exception:  # noqa: BLE001
+            log.warning("could not announce %s new notifications", len(stored), exc_info=True)
+
+    return announce
+
+
+def notifications(redis: ArqRedis, settings: Settings) -> events.Reaction:
+    """Store the notices and webhook deliveries the events call for (outbox.record), and
+    announce the new notices to live subscribers; the worker's deliver job sends them.
+    From the record only: it needs no speed, and a request should not pay for it."""
+    announce = notification_announcer(redis, settings)
 
     async def record(recorded: list[events.Event]) -> None:
-        await outbox.record(recorded, clock.now(), settings)
+        await outbox.record(recorded, clock.now(), settings, stored=announce)
 
     return events.Reaction("notifications", record, at_once=False)
 
 
 def reactions(redis: ArqRedis, settings: Settings) -> tuple[events.Reaction, ...]:
     """What every process (API, worker, command line) does after a commit."""
-    return event_publisher(redis, settings), sealing(redis), notifications(settings)
+    return event_publisher(redis, settings), sealing(redis), notifications(redis, settings)

@@ -1,9 +1,10 @@
 import streamlit as st
 
 from dashboard import client, paging, session, show
-from dashboard.queries import CONTRACT, CONTRACTS, DOCUMENT_CHECK, MARKETS
+from dashboard.queries import CONTRACT, CONTRACTS, DOCUMENT_CHECK, MARKETS, REMIND_PARTNER
 
 STATUSES = ["PENDING_SIGNATURE", "SIGNING", "SIGNING_FAILED", "SIGNED", "ACTIVE", "EXPIRED"]
+UNSIGNED = {"PENDING_SIGNATURE", "SIGNING_FAILED"}  # what a partner can still be reminded to sign
 RENEWAL_STATUSES = ["AUTO", "RENEWAL_PENDING_SIGNATURE", "RENEWED", "NON_RENEWAL_IN_REVIEW", "NOT_RENEWING"]
 
 
@@ -20,6 +21,34 @@ def back_to_list() -> None:
 def open_partner(partner_id: str) -> None:
     st.session_state["partner_id"] = partner_id
     st.switch_page("views/partners.py")
+
+
+def remind(contract_id: str) -> None:
+    """Button callback: ask the API to remind the partner, and keep what came of it."""
+    result = client.result_of(REMIND_PARTNER, {"id": contract_id}, "remindPartnerToSign")
+    if result["__typename"] == "RemindPartnerSuccess":
+        note = ("success", "Reminder sent: the partner's users get an email now, and the reminder is in the "
+                           "audit timeline.")
+    elif result["code"] == "TOO_MANY_ATTEMPTS":
+        note = ("warning", result["message"])
+    elif result["code"] == "UNAUTHENTICATED":
+        session.sign_out("Your sign-in has expired. Sign in again.")
+        return
+    else:
+        note = ("error", f"Could not remind the partner: {result['message']}")
+    st.session_state[f"remind-{contract_id}"] = note
+
+
+def reminder(contract: dict) -> None:
+    """On a contract still waiting for the partner's signature: "Remind partner to sign"."""
+    if contract["status"] not in UNSIGNED:
+        return
+    st.button("Remind partner to sign", key="contract-remind", icon=":material/notifications:",
+              on_click=remind, args=(contract["id"],))
+    st.caption("Emails the partner's users now; at most once a business day per contract.")
+    if note := st.session_state.pop(f"remind-{contract['id']}", None):
+        level, text = note
+        {"success": st.success, "warning": st.warning, "error": st.error}[level](text)
 
 
 def signature_check(contract: dict) -> None:
@@ -72,6 +101,7 @@ def contract_page(contract_id: str) -> None:
     renewal.metric("Renewal", show.words(contract["renewalStatus"]))
     if contract["signingError"]:
         st.error(f"Signing failed: {contract['signingError']}")
+    reminder(contract)
 
     window = contract["renewalWindow"]
     hold = contract["nonRenewalRequest"]

@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import client, paging, show
-from dashboard.queries import PARTNER, PARTNERS
+from dashboard.queries import PARTNER, PARTNERS, SENT_SHOWN
 
 STATUSES = ["PENDING_REVIEW", "APPROVED", "REJECTED"]
 
@@ -53,6 +53,15 @@ def partner_page(partner_id: str) -> None:
         st.caption("Select a contract to open it.")
     else:
         st.caption("No contracts yet.")
+
+    st.subheader("What we sent")
+    notices = data["partnerNotifications"]
+    if notices["nodes"]:
+        st.dataframe(show.sent(notices["nodes"]), hide_index=True, width="stretch", key="partner-sent")
+        if notices["pageInfo"]["hasNextPage"]:
+            st.caption(f"The newest {SENT_SHOWN} notices.")
+    else:
+        st.caption("Nothing sent yet.")
 
     st.subheader("Audit timeline")
     events = data["auditEvents"]

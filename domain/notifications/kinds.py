@@ -36,6 +36,15 @@ class NoticeKind(StrEnum):
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
 
 
+class EmailStatus(StrEnum):
+    """Where a notification's email stands (Notification.email_status)."""
+
+    PENDING = "PENDING"  # not sent yet, or being retried
+    SENT = "SENT"  # handed to the mail server
+    SKIPPED = "SKIPPED"  # the person turned this kind of notice off
+    FAILED = "FAILED"  # refused for good, or still failing after the retry window
+
+
 class Delivery(StrEnum):
     LEGAL = "LEGAL"  # a notice about the contract itself: always sent
     ALWAYS = "ALWAYS"  # a decision or a failure the person must know of: always sent

@@ -5,6 +5,7 @@ committed event, and a second run over the same events stores nothing new."""
 
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -83,9 +84,13 @@ async def _recipients(planned: list[Planned]) -> tuple[dict[str, list[dict]], di
     return by_partner, named
 
 
-async def record(recorded: list[dict[str, Any]], now: datetime, settings: Settings) -> tuple[int, int]:
+async def record(
+    recorded: list[dict[str, Any]], now: datetime, settings: Settings,
+    stored: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+) -> tuple[int, int]:
     """Store the notifications and webhook deliveries these events call for. Returns how
-    many of each were planned (a second run plans the same and stores none)."""
+    many of each were planned (a second run plans the same and stores none). `stored`, if
+    given, is told the id and user_id of each notification this call inserted."""
     today = business_date(now, settings.tz)
     facts = await load_facts(recorded, today, settings)
     planned = [(event, notice) for event in recorded for notice in plan(event, facts)]
@@ -103,6 +108,8 @@ async def record(recorded: list[dict[str, Any]], now: datetime, settings: Settin
             ))
     if notifications:
         await Notification.bulk_create(notifications, batch_size=BATCH, ignore_conflicts=True)
+        if stored is not None:  # a key stored before kept its first row, and that row's id
+            await stored(await Notification.filter(id__in=[n.id for n in notifications]).values("id", "user_id"))
     deliveries = await _deliveries(recorded, now)
     if deliveries:
         await WebhookDelivery.bulk_create(deliveries, batch_size=BATCH, ignore_conflicts=True)

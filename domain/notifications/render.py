@@ -203,10 +203,8 @@ class Rendered:
     html: str
 
 
-def render(notice: Notice, settings: Settings) -> Rendered:
-    locale = pick_locale(notice.recipient.locale)
-    name = f"{locale}/{notice.kind.value}.j2"
-    context = {
+def _context(notice: Notice, locale: str, settings: Settings) -> dict[str, Any]:
+    return {
         # what a notice template may leave unset
         "facts": None, "action": None, "more_links": None, "quote": None, "quote_label": None,
         **notice.data,
@@ -221,14 +219,28 @@ def render(notice: Notice, settings: Settings) -> Rendered:
         "audience": SPECS[notice.kind].audience.value,
         "may_turn_off": SPECS[notice.kind].delivery is Delivery.OPTIONAL,
     }
-    subject = _TEXT.get_template(name).render(context, part="subject")
+
+
+def render(notice: Notice, settings: Settings) -> Rendered:
+    locale = pick_locale(notice.recipient.locale)
+    name = f"{locale}/{notice.kind.value}.j2"
+    context = _context(notice, locale, settings)
     text = _TEXT.get_template(name).render(context, part="text")
     html = _HTML.get_template(name).render(context, part="html")
-    return Rendered(
-        subject=" ".join(subject.split()),  # one line: a header never carries a line break
-        text=_tidy(text),
-        html=html,
-    )
+    return Rendered(subject=_subject_line(name, context), text=_tidy(text), html=html)
+
+
+def subject(notice: Notice, settings: Settings) -> str:
+    """The subject line alone, as the email has it, for lists in the product: a fraction
+    of the cost of the whole message."""
+    locale = pick_locale(notice.recipient.locale)
+    name = f"{locale}/{notice.kind.value}.j2"
+    return _subject_line(name, _context(notice, locale, settings))
+
+
+def _subject_line(name: str, context: dict[str, Any]) -> str:
+    subject = _TEXT.get_template(name).render(context, part="subject")
+    return " ".join(subject.split())  # one line: a header never carries a line break
 
 
 def _tidy(text: str) -> str:

@@ -25,6 +25,7 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +38,15 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 ENVELOPE_VERSION = 1
 URL_MAX = 2048
+
+
+class DeliveryStatus(StrEnum):
+    """Where one event's delivery to one endpoint stands (WebhookDelivery.status)."""
+
+    PENDING = "PENDING"  # not delivered yet: being tried, or waiting for its next try
+    DELIVERED = "DELIVERED"  # the receiver answered 2xx
+    FAILED = "FAILED"  # every try of the retry schedule failed
+
 
 # Audit actions that integrations receive, and their event types (`noun.past_tense`).
 EVENT_TYPES: dict[str, str] = {

@@ -116,12 +116,14 @@ async def redeliver(actor: Actor, delivery_id: str, now: datetime, settings: Set
     await _require_owner(actor, now, settings)
     delivery = await WebhookDelivery.filter(
         endpoint_id__in=Subquery(endpoints_visible_to(actor).values("id")),
-    ).get_or_none(id=inputs.parse_id("deliveryId", delivery_id))
+    ).select_related("endpoint").get_or_none(id=inputs.parse_id("deliveryId", delivery_id))
     if delivery is None:
         raise not_found("webhook delivery", "deliveryId")
     async with events.transaction():
         await WebhookDelivery.filter(id=delivery.id).update(status="PENDING", next_attempt_at=now, claimed_until=None)
-        await audit.record(actor, Action.WEBHOOK_REDELIVERY_REQUESTED, now, partner_id=actor.partner_id,
+        # The endpoint's partner, also when an admin asks: the partner sees it in its log (S-5).
+        await audit.record(actor, Action.WEBHOOK_REDELIVERY_REQUESTED, now,
+                           partner_id=delivery.endpoint.partner_id,
                            subject_id=delivery.id)
     await delivery.refresh_from_db()
     return delivery

@@ -9,9 +9,20 @@ from domain import inputs
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
-from domain.models import AuditEvent, Contract, InfoChangeRequest, NonRenewalRequest, Partner
+from domain.models import (
+    AuditEvent,
+    Contract,
+    InfoChangeRequest,
+    NonRenewalRequest,
+    Notification,
+    Partner,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from domain.notifications.webhooks import DeliveryStatus
 from domain.pagination import Page, after_event, page
-from domain.services import access, contract_filters
+from domain.services import access, contract_filters, integrations
+from domain.services import notifications as notices
 
 
 async def contracts(
@@ -108,3 +119,32 @@ async def contract_status_events(
     return await after_event(queryset, first, after)
 
 
+async def notifications(actor: Actor, first: int, after: str | None, unread_only: bool = False) -> Page[Notification]:
+    """The actor's own notices, newest first (S-25, S-5)."""
+    queryset = notices.notifications_of(actor)
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    return await page(queryset, first, after)
+
+
+async def partner_notifications(actor: Actor, partner_id: str, first: int, after: str | None) -> Page[Notification]:
+    """What was sent about one partner, to its users and to managers, newest first: for the
+    partner's channel manager and admins (S-5)."""
+    access.require_manager(actor)
+    partner = await access.get_partner(actor, partner_id)
+    return await page(Notification.filter(partner_id=partner.id), first, after)
+
+
+async def webhook_endpoints(actor: Actor, first: int, after: str | None) -> Page[WebhookEndpoint]:
+    return await page(integrations.endpoints_visible_to(actor), first, after)
+
+
+async def webhook_deliveries(
+    actor: Actor, endpoint_id: str, first: int, after: str | None, status: DeliveryStatus | None = None
+) -> Page[WebhookDelivery]:
+    """One endpoint's delivery log, newest first (S-26)."""
+    endpoint = await integrations.get_endpoint(actor, endpoint_id)
+    queryset = WebhookDelivery.filter(endpoint_id=endpoint.id)
+    if status:
+        queryset = queryset.filter(status=status)
+    return await page(queryset, first, after)

@@ -2,6 +2,7 @@
 a list of ids and answers in the same order, None where there is nothing, in one or two
 queries for any number of ids."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, TypeVar
 from uuid import UUID
@@ -19,6 +20,7 @@ from domain.models import (
     NonRenewalRequest,
     Partner,
     User,
+    WebhookAttempt,
 )
 from domain.services import access
 
@@ -75,6 +77,14 @@ async def non_renewal_holds(contract_ids: list[UUID]) -> list[NonRenewalRequest 
     """The request that holds a contract's renewal: in review, or approved."""
     rows = await NonRenewalRequest.filter(contract_id__in=set(contract_ids), status__in=HOLDS_RENEWAL)
     return _in_order({row.contract_id: row for row in rows}, contract_ids)
+
+
+async def webhook_attempts(delivery_ids: list[UUID]) -> list[list[WebhookAttempt]]:
+    """Each delivery's tries, oldest first."""
+    tries: dict[Any, list[WebhookAttempt]] = defaultdict(list)
+    for row in await WebhookAttempt.filter(delivery_id__in=set(delivery_ids)).order_by("id"):
+        tries[row.delivery_id].append(row)  # type: ignore[attr-defined]
+    return [tries.get(i, []) for i in delivery_ids]
 
 
 async def signed_document(actor: Actor, contract_id: str) -> Document:

@@ -2,16 +2,19 @@
 sign" (a notice like the sweep's, rate-limited and audited)."""
 
 from datetime import datetime
+from uuid import UUID
 
 from tortoise.queryset import QuerySet
 
 from domain import audit, events, inputs
 from domain.actions import Action
 from domain.actors import Actor
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import UNSIGNED, business_date
-from domain.models import Notification, ReminderRecord, User
-from domain.notifications.render import LOCALES
+from domain.models import Contract, Notification, ReminderRecord, User
+from domain.notifications.kinds import NoticeKind
+from domain.notifications.render import LOCALES, Notice, Recipient, subject
+from domain.pagination import MAX_PAGE
 from domain.services.access import get_contract, require_manager, require_signed_in
 from domain.settings import Settings
 
@@ -22,9 +25,36 @@ def notifications_of(actor: Actor) -> QuerySet[Notification]:
     return Notification.filter(user_id=actor.user_id)
 
 
+async def among(actor: Actor, ids: list[str]) -> list[Notification]:
+    """Those of these notices that are the actor's own, oldest first: what a live
+    subscriber is sent when the worker announces new ones."""
+    return await notifications_of(actor).filter(id__in=ids).order_by("created_at", "id")
+
+
+async def unread_count(user_id: UUID) -> int:
+    """For the user's own Viewer: after a login, too, where the request has no actor yet."""
+    return await Notification.filter(user_id=user_id, read_at__isnull=True).count()
+
+
 async def mark_read(actor: Actor, ids: list[str], now: datetime) -> int:
-    parsed = [inputs.parse_id("ids", value) for value in ids]
-    return await notifications_of(actor).filter(id__in=parsed, read_at__isnull=True).update(read_at=now)
+    """Mark some of one's own notices read; returns how many were unread. An id that is
+    not one of the actor's notices is NOT_FOUND, as another person's notice is (S-5)."""
+    require_signed_in(actor)
+    if not 1 <= len(ids) <= MAX_PAGE:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Give 1 to {MAX_PAGE} notification ids.", "ids")
+    parsed = {inputs.parse_id("ids", value) for value in ids}
+    mine = notifications_of(actor).filter(id__in=parsed)
+    if await mine.count() != len(parsed):
+        raise not_found("notification", "ids")
+    return await mine.filter(read_at__isnull=True).update(read_at=now)
+
+
+def subject_of(notification: Notification, locale: str | None, settings: Settings) -> str:
+    """The notice's subject line, as its email has it, in `locale`."""
+    return subject(Notice(
+        kind=NoticeKind(notification.kind), key=notification.key, recipient=Recipient("", "", locale),
+        data=notification.data, due_on=notification.due_on, days_late=notification.days_late,
+    ), settings)
 
 
 async def set_preferences(actor: Actor, locale: str | None, reminders_enabled: bool | None) -> User:
@@ -43,7 +73,7 @@ async def set_preferences(actor: Actor, locale: str | None, reminders_enabled: b
     return await User.get(id=actor.user_id)
 
 
-async def remind_partner_to_sign(actor: Actor, contract_id: str, now: datetime, settings: Settings) -> None:
+async def remind_partner_to_sign(actor: Actor, contract_id: str, now: datetime, settings: Settings) -> Contract:
     """A channel manager nudges the partner about a contract still unsigned: at most once a
     business day per contract, and audited like every action (S-22)."""
     require_manager(actor)
@@ -63,3 +93,4 @@ async def remind_partner_to_sign(actor: Actor, contract_id: str, now: datetime, 
         waited = (today - business_date(contract.created_at, settings.tz)).days
         await audit.record(actor, Action.PARTNER_REMINDED, now, partner_id=contract.partner_id,
                            contract_id=contract.id, detail={"days": waited})
+    return contract

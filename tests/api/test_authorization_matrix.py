@@ -60,6 +60,16 @@ company, as anyone could after logging out); `requestInfoChange` takes no id (it
 the caller's own company), so another partner's call is ALLOWED and about itself;
 managers may not renew, decline renewal or sign for a partner (FORBIDDEN); another
 manager's ids answer NOT_FOUND exactly like missing ones.
+
+Notifications and webhooks (S-25, S-26). `notifications`, `markNotificationsRead`,
+`setNotificationPreferences` and `notificationReceived` are the viewer's own, whoever the
+viewer is: the unsigned partner marks its own notice read, everyone else addresses A's
+user's notice and gets NOT_FOUND, a manager and an admin included (they see it in
+`partnerNotifications`, for the dashboard, but it is not theirs to mark). Webhook
+endpoints belong to a partner's users or, programme-wide, to admins: channel managers
+see none (HIDDEN) and may manage none (FORBIDDEN, before any id is looked up, like the
+unsigned partner's CONTRACT_NOT_SIGNED). `webhookEventTypes` is public, like `markets`.
+`remindPartnerToSign` addresses A's pending renewal.
 """
 
 import asyncio
@@ -77,7 +87,9 @@ from tortoise.contrib.test import truncate_all_models
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from domain import clock
+from domain import audit, audit_chain, clock, events
+from domain.actions import Action
+from domain.actors import system
 from domain.errors import ErrorCode
 from domain.lifecycle import ContractStatus, ReviewStatus, business_date, days_left
 from domain.models import (
@@ -86,11 +98,16 @@ from domain.models import (
     ContractTemplate,
     InfoChangeRequest,
     NonRenewalRequest,
+    Notification,
     Partner,
+    ReminderRecord,
     Role,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
-from domain.services import access, accounts, info_changes, registration, renewal
+from domain.notifications.webhooks import EVENT_TYPES
+from domain.services import access, accounts, info_changes, integrations, registration, renewal
 from domain.services.templates import install_bundled_templates
 from gql_api.app import create_app
 from gql_api.schema import schema
@@ -161,8 +178,22 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.deactivateManager":         (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.reassignPartners":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.publishTemplate":           (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Query.notifications":                (UNAUTHENTICATED, ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Query.partnerNotifications":         (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
+    "Query.webhookEndpoints":             (UNAUTHENTICATED, ALLOWED,             ALLOWED,   HIDDEN,        HIDDEN,    HIDDEN,        ALLOWED),
+    "Query.webhookDeliveries":            (UNAUTHENTICATED, NOT_FOUND,           ALLOWED,   NOT_FOUND,     NOT_FOUND, NOT_FOUND,     ALLOWED),
+    "Query.webhookEventTypes":            (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.markNotificationsRead":     (UNAUTHENTICATED, ALLOWED,             ALLOWED,   NOT_FOUND,     NOT_FOUND, NOT_FOUND,     NOT_FOUND),
+    "Mutation.setNotificationPreferences": (UNAUTHENTICATED, ALLOWED,            ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.remindPartnerToSign":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
+    "Mutation.createWebhookEndpoint":     (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   ALLOWED,       FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.rotateWebhookSecret":       (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.setWebhookEndpointEnabled": (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.deleteWebhookEndpoint":     (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     ALLOWED),
+    "Mutation.redeliverWebhook":          (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Subscription.contractStatusChanged": (CLOSED_4403,     ALLOWED,             ALLOWED,   NOT_FOUND,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Subscription.reviewQueueChanged":    (CLOSED_4403,     FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   HIDDEN,        ALLOWED),
+    "Subscription.notificationReceived":  (CLOSED_4403,     ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
 }
 # fmt: on
 
@@ -228,6 +259,8 @@ class World:
     tokens: dict[str, str | None] = field(default_factory=dict)
     partners: dict[str, str] = field(default_factory=dict)  # "A", "U", "B" -> partner id
     initial: dict[str, str] = field(default_factory=dict)  # "A", "B" -> contract in force
+    pool: Any = None  # Redis, for the notifications reaction
+    endpoints: dict[str, str] = field(default_factory=dict)  # "A", "B", "admin" -> webhook endpoint
 
     def actor(self, role: str):
         return access.actor_for(self.users[role])
@@ -263,7 +296,7 @@ async def world(settings):
     app = create_app(settings, manage_orm=False)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     async with app.router.lifespan_context(app), http as client:
-        w = World(settings=settings, client=client)
+        w = World(settings=settings, client=client, pool=pool)
         today = business_date(clock.now(), settings.tz)
         with at(signed_on_for(DAYS_LEFT_TODAY, settings.term_months, today)):
             # A and U register while M1 is the only channel manager; B once M2 exists,
@@ -306,9 +339,26 @@ async def world(settings):
             asked = await renewal.request_non_renewal(
                 w.actor(role), w.initial[key], True, "Thinking about it.", now, settings)
             await renewal.withdraw_non_renewal(w.actor(role), str(asked.id), now, settings)
+        # A webhook endpoint each for A, B and (programme-wide) the admin, then the worker's
+        # relay: every user's notices of all the above, and the endpoints' deliveries.
+        for key, role in (("A", "signed"), ("B", "other_partner"), ("admin", "admin")):
+            endpoint, _ = await integrations.create_endpoint(w.actor(role), PUBLIC_URL, [], key, now, settings)
+            w.endpoints[key] = str(endpoint.id)
+        await relay_notifications(w)
+        assert await WebhookDelivery.filter(endpoint_id=w.endpoints["A"]).exists()
         yield w
     await pool.delete(settings.queue_name)
     await pool.aclose()
+
+
+PUBLIC_URL = "https://93.184.215.14/hooks"  # an IP literal: registering it needs no DNS
+
+
+async def relay_notifications(w: World) -> None:
+    """The worker's relay, for notices: chain what committed, then the notifications reaction,
+    which stores them and announces them on Redis."""
+    await audit_chain.chain_new()
+    await events.catch_up(queue.notifications(w.pool, w.settings))
 
 
 # --- preconditions: each case puts in place what it needs, whatever ran before -----------
@@ -390,6 +440,23 @@ async def pending_registration(w: World) -> str:
         phone="+4930123456", manager_id=w.users["manager"].id,
     )
     return str(partner.id)
+
+
+async def own_notification(w: World, role: str) -> str:
+    """An unread notice of the subject partner's user: U's for U, else A's."""
+    email = EMAILS["unsigned" if w.subject(role) == "U" else "signed"]
+    notice = await Notification.filter(user__email=email).order_by("created_at").first()
+    await Notification.filter(id=notice.id).update(read_at=None)
+    return str(notice.id)
+
+
+async def disposable_endpoint(w: World) -> str:
+    """An endpoint of A's for deleteWebhookEndpoint to delete, made anew when needed."""
+    endpoint = await WebhookEndpoint.filter(partner_id=w.partners["A"], description="disposable").first()
+    if endpoint is None:
+        endpoint, _ = await integrations.create_endpoint(
+            w.actor("signed"), PUBLIC_URL, [], "disposable", clock.now(), w.settings)
+    return str(endpoint.id)
 
 
 # --- one operation per field ---------------------------------------------------------------
@@ -751,6 +818,155 @@ async def proof_template_version(w, role, call_, value, expected):
     version = value["template"]["version"] if "template" in value else value["version"]
     newest = (await ContractTemplate.all().order_by("-version").first()).version
     assert version == (newest if "template" in value else newest + 1)
+async def build_notifications(w, role):
+    return Call("query { notifications(first: 100) { nodes { id kind subject partnerId contractId } } }")
+
+
+async def proof_notifications(w, role, call_, value, expected):
+    own = {str(i) for i in await Notification.filter(user_id=w.users[role].id).values_list("id", flat=True)}
+    assert ids(value["nodes"]) == own
+    if role != "admin":  # the admin was sent nothing
+        assert own
+
+
+async def build_partner_notifications(w, role):
+    target = w.partners[w.subject(role)]
+    return Call("""query ($p: ID!) { partnerNotifications(partnerId: $p, first: 100) {
+      nodes { id kind subject emailStatus recipient { id email } } } }""", {"p": target}, target)
+
+
+async def proof_partner_notifications(w, role, call_, value, expected):
+    about = {str(i) for i in await Notification.filter(partner_id=call_.target).values_list("id", flat=True)}
+    assert about and ids(value["nodes"]) == about
+
+
+async def build_webhook_endpoints(w, role):
+    return Call("query { webhookEndpoints(first: 100) { nodes { id url partnerId } } }")
+
+
+async def proof_webhook_endpoints(w, role, call_, value, expected):
+    returned = ids(value["nodes"])
+    a_endpoints = {str(i) for i in await WebhookEndpoint.filter(partner_id=w.partners["A"]).values_list("id", flat=True)}
+    if expected == HIDDEN:
+        assert a_endpoints and not a_endpoints & returned, returned
+        return
+    own = WebhookEndpoint.all() if role == "admin" else WebhookEndpoint.filter(partner_id=w.own_partner(role))
+    assert returned == {str(i) for i in await own.values_list("id", flat=True)}
+    if role != "unsigned":  # it cannot register one
+        assert returned
+
+
+async def build_webhook_deliveries(w, role):
+    target = w.endpoints["A"]
+    return Call("""query ($e: ID!) { webhookDeliveries(endpointId: $e, first: 100) {
+      nodes { id eventType status attempts { statusCode } } } }""", {"e": target}, target)
+
+
+async def proof_webhook_deliveries(w, role, call_, value, expected):
+    made = {str(i) for i in await WebhookDelivery.filter(endpoint_id=call_.target).values_list("id", flat=True)}
+    assert made and ids(value["nodes"]) == made
+
+
+async def build_event_types(w, role):
+    return Call("query { webhookEventTypes }")
+
+
+async def proof_event_types(w, role, call_, value, expected):
+    assert value == list(EVENT_TYPES.values())
+
+
+async def build_mark_read(w, role):
+    target = await own_notification(w, role)
+    return Call("""mutation ($ids: [ID!]!) { markNotificationsRead(ids: $ids) { __typename
+      ... on MarkNotificationsReadSuccess { marked }
+      ... on OperationError { code message field } } }""", {"ids": [target]}, target)
+
+
+async def proof_mark_read(w, role, call_, value, expected):
+    assert value["marked"] == 1
+    assert (await Notification.get(id=call_.target)).read_at is not None
+
+
+async def build_preferences(w, role):
+    if role in w.users:
+        await User.filter(id=w.users[role].id).update(locale="zh-Hans", reminders_enabled=False)
+    return Call("""mutation { setNotificationPreferences(locale: "en", remindersEnabled: true) { __typename
+      ... on NotificationPreferencesSuccess { viewer { id locale remindersEnabled } }
+      ... on OperationError { code message field } } }""")
+
+
+async def proof_preferences(w, role, call_, value, expected):
+    assert value["viewer"] == {"id": str(w.users[role].id), "locale": "en", "remindersEnabled": True}
+    user = await User.get(id=w.users[role].id)
+    assert (user.locale, user.reminders_enabled) == ("en", True)
+
+
+async def build_remind(w, role):
+    target = await ensure_pending_renewal(w)
+    await ReminderRecord.filter(contract_id=target, kind="MANUAL").delete()  # today's reminder, if any
+    return Call("""mutation ($c: ID!) { remindPartnerToSign(contractId: $c) { __typename
+      ... on RemindPartnerSuccess { contract { id status } }
+      ... on OperationError { code message field } } }""", {"c": target}, target)
+
+
+async def proof_remind(w, role, call_, value, expected):
+    assert value["contract"] == {"id": call_.target, "status": "PENDING_SIGNATURE"}
+    assert await AuditEvent.filter(action="PARTNER_REMINDED", contract_id=call_.target,
+                                   actor_id=w.users[role].id).exists()
+
+
+async def build_create_endpoint(w, role):
+    return Call("""mutation ($url: String!) { createWebhookEndpoint(url: $url, eventTypes: []) { __typename
+      ... on WebhookSecretSuccess { secret endpoint { id partnerId } }
+      ... on OperationError { code message field } } }""", {"url": PUBLIC_URL})
+
+
+async def proof_create_endpoint(w, role, call_, value, expected):
+    assert value["secret"].startswith("whsec_") and value["endpoint"]["partnerId"] == w.own_partner(role)
+
+
+def endpoint_call(mutation: str, selection: str, **extra) -> Callable[[World, str], Awaitable[Call]]:
+    async def build(w, role):
+        if mutation == "deleteWebhookEndpoint":
+            target = await disposable_endpoint(w)
+        else:
+            target = w.endpoints["A"]
+            await WebhookEndpoint.filter(id=target).update(enabled=False)  # enabling it is a change
+        arguments = ", ".join(["endpointId: $e", *(f"{k}: {json.dumps(v)}" for k, v in extra.items())])
+        return Call(f"""mutation ($e: ID!) {{ {mutation}({arguments}) {{ __typename
+          {selection}
+          ... on OperationError {{ code message field }} }} }}""", {"e": target}, target)
+    return build
+
+
+async def proof_rotate(w, role, call_, value, expected):
+    endpoint = await WebhookEndpoint.get(id=call_.target)
+    assert value["endpoint"]["id"] == call_.target and value["secret"] == endpoint.secret
+
+
+async def proof_enabled(w, role, call_, value, expected):
+    assert value["endpoint"] == {"id": call_.target, "enabled": True}
+    assert (await WebhookEndpoint.get(id=call_.target)).enabled
+
+
+async def proof_deleted(w, role, call_, value, expected):
+    assert value["endpointId"] == call_.target
+    assert not await WebhookEndpoint.filter(id=call_.target).exists()
+
+
+async def build_redeliver(w, role):
+    delivery = await WebhookDelivery.filter(endpoint_id=w.endpoints["A"]).order_by("created_at").first()
+    await WebhookDelivery.filter(id=delivery.id).update(status="DELIVERED")
+    return Call("""mutation ($d: ID!) { redeliverWebhook(deliveryId: $d) { __typename
+      ... on WebhookDeliverySuccess { delivery { id status } }
+      ... on OperationError { code message field } } }""", {"d": str(delivery.id)}, str(delivery.id))
+
+
+async def proof_redeliver(w, role, call_, value, expected):
+    assert value["delivery"] == {"id": call_.target, "status": "PENDING"}
+    # Audited as A's, also when the admin asked, so that A sees it among its events (S-5, S-22).
+    assert await AuditEvent.filter(action="WEBHOOK_REDELIVERY_REQUESTED", subject_id=call_.target,
+                                   partner_id=w.partners["A"], actor_id=w.users[role].id).exists()
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -786,6 +1002,23 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.deactivateManager": Operation(build_deactivate_manager, proof_deactivate_manager),
     "Mutation.reassignPartners": Operation(build_reassign_partners, proof_reassign_partners),
     "Mutation.publishTemplate": Operation(build_publish_template, proof_template_version),
+    "Query.notifications": Operation(build_notifications, proof_notifications),
+    "Query.partnerNotifications": Operation(build_partner_notifications, proof_partner_notifications),
+    "Query.webhookEndpoints": Operation(build_webhook_endpoints, proof_webhook_endpoints),
+    "Query.webhookDeliveries": Operation(build_webhook_deliveries, proof_webhook_deliveries),
+    "Query.webhookEventTypes": Operation(build_event_types, proof_event_types),
+    "Mutation.markNotificationsRead": Operation(build_mark_read, proof_mark_read),
+    "Mutation.setNotificationPreferences": Operation(build_preferences, proof_preferences),
+    "Mutation.remindPartnerToSign": Operation(build_remind, proof_remind),
+    "Mutation.createWebhookEndpoint": Operation(build_create_endpoint, proof_create_endpoint),
+    "Mutation.rotateWebhookSecret": Operation(
+        endpoint_call("rotateWebhookSecret", "... on WebhookSecretSuccess { secret endpoint { id } }"), proof_rotate),
+    "Mutation.setWebhookEndpointEnabled": Operation(
+        endpoint_call("setWebhookEndpointEnabled", "... on WebhookEndpointSuccess { endpoint { id enabled } }",
+                      enabled=True), proof_enabled),
+    "Mutation.deleteWebhookEndpoint": Operation(
+        endpoint_call("deleteWebhookEndpoint", "... on DeleteWebhookEndpointSuccess { endpointId }"), proof_deleted),
+    "Mutation.redeliverWebhook": Operation(build_redeliver, proof_redeliver),
 }
 
 
@@ -817,6 +1050,12 @@ async def foreign_ids(w: World, role: str) -> set[str]:
     owned += await InfoChangeRequest.all().values_list("id", "partner_id")
     owned += await NonRenewalRequest.all().values_list("id", "partner_id")
     owned += await User.filter(partner_id__not_isnull=True).values_list("id", "partner_id")
+    owned += await WebhookEndpoint.all().values_list("id", "partner_id")  # None: programme-wide
+    owned += await WebhookDelivery.all().values_list("id", "endpoint__partner_id")
+    # A notice is its recipient's, whatever partner it is about.
+    owned += [(notice, partner_id) for notice, partner_id, user_id in
+              await Notification.all().values_list("id", "partner_id", "user_id")
+              if role == "anonymous" or user_id != w.users[role].id]
     return {str(thing) for thing, partner_id in owned if not visible(partner_id)}
 
 
@@ -1014,6 +1253,45 @@ async def test_subscription_review_queue_changed(api, world: World):
             else:
                 observed[role] = f"UNEXPECTED {stream.messages}"
             for event in stream.events("reviewQueueChanged"):
+                await assert_no_leak(w, role, event)
+        assert observed == dict(zip(ROLES, EXPECTED[name]))
+    finally:
+        await asyncio.gather(*(s.close() for s in streams.values()))
+
+
+async def test_subscription_notification_received(api, world: World):
+    name = "Subscription.notificationReceived"
+    w = world
+    query = "subscription { notificationReceived { id kind partnerId contractId } }"
+    streams = await open_streams(api, w, query, lambda role: {})
+    try:
+        # A new notice for every role, stored and announced by the worker's relay: each
+        # partner's information change is requested (its manager hears) and rejected (its
+        # users hear), and the admin's programme-wide endpoint is disabled (the admin hears).
+        for key, role in (("A", "signed"), ("U", "unsigned"), ("B", "other_partner")):
+            await ensure_no_open_info_change(w, key)
+            request = await info_changes.request_info_change(
+                w.actor(role), {"address": unique_address()}, "We moved.", clock.now())
+            await info_changes.review_info_change(
+                w.actor(MANAGER_OF[key]), str(request.id), False, "Not this address.", clock.now())
+        endpoint = await WebhookEndpoint.get(id=w.endpoints["admin"])
+        await audit.record(system(), Action.WEBHOOK_ENDPOINT_DISABLED, clock.now(), partner_id=None, subject_id=endpoint.id, detail={
+            "url": endpoint.url, "host": "93.184.215.14", "failing_since": clock.now().isoformat(),
+            "attempts": 8, "last_status": 503, "ownerId": str(w.users["admin"].id)})
+        await relay_notifications(w)
+        await asyncio.gather(*(s.read(lambda m: any(x["type"] == "next" for x in m), 10) for s in streams.values()))
+        observed = {}
+        for role, stream in streams.items():
+            received = {e["id"] for e in stream.events("notificationReceived")}
+            own = {str(i) for i in await Notification.filter(user_id=w.users[role].id).values_list("id", flat=True)} \
+                if role != "anonymous" else set()
+            if stream.refusal():
+                observed[role] = stream.refusal()
+            elif received and received <= own:
+                observed[role] = ALLOWED
+            else:
+                observed[role] = f"UNEXPECTED {stream.messages}"
+            for event in stream.events("notificationReceived"):
                 await assert_no_leak(w, role, event)
         assert observed == dict(zip(ROLES, EXPECTED[name]))
     finally:

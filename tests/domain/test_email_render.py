@@ -18,6 +18,7 @@ from domain.notifications.render import (
     message_id,
     pick_locale,
     render,
+    subject,
 )
 from domain.settings import Settings
 from tests.notices import CONTRACT, DATA, PARTNER, sample
@@ -28,6 +29,15 @@ SETTINGS = Settings(
     dashboard_base_url="https://ops.nimbus.example", mail_from="notices@nimbus.example",
 )
 NOW = datetime(2027, 2, 14, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("days_late", [0, 2])
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_the_subject_alone_is_the_emails_subject(kind, locale, days_late):
+    """What the notifications query shows is what the email said."""
+    notice = sample(kind, locale, days_late)
+    assert subject(notice, SETTINGS) == render(notice, SETTINGS).subject
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -112,6 +112,12 @@ async def test_one_partner_hears_of_every_step_and_deadline_once(client, setting
         (PARTNER, f"{programme}您的合同已自动续约至2028年1月8日", "zh-Hans"),  # auto-renewed (30)
     ]
     assert len({r.message["Message-ID"] for r in inbox.messages}) == len(inbox.messages)
+    # The partner's notifications in the product are the same notices, with the same subjects.
+    listed = await gql(client, "query { notifications(first: 100) { nodes { subject emailStatus } } }",
+                       token=await login(client, PARTNER, PASSWORD))
+    assert sorted(n["subject"] for n in listed["notifications"]["nodes"]) == sorted(
+        subject for to, subject, _ in mail(inbox) if to == PARTNER)
+    assert {n["emailStatus"] for n in listed["notifications"]["nodes"]} == {"SENT"}
     assert receiver.event_types == [
         "registration.submitted", "registration.approved", "contract.pushed", "contract.sign_requested",
         "contract.signed", "contract.activated", "contract.auto_renewed", "contract.system_signed",
