@@ -10,11 +10,12 @@ import strawberry
 from strawberry.types import Info
 
 from domain import events
+from domain.actions import Action
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import ContractStatus
 from domain.models import Role
-from domain.services import access, managers, notifications
+from domain.services import access, notifications
 from gql_api import fan_out
 from gql_api.context import Context
 from gql_api.notifications import Notification
@@ -82,7 +83,7 @@ class Visibility:
 
     def reassigned(self, event: dict[str, Any]) -> bool:
         """Forget what was known of this event's partner, if it moved to another manager."""
-        if event["action"] != managers.PARTNER_REASSIGNED:
+        if event["action"] != Action.PARTNER_REASSIGNED:
             return False
         self._seen.pop(event["partnerId"], None)
         return True
@@ -158,7 +159,7 @@ class Subscription:
                         action=event["action"],
                         partner_id=strawberry.ID(event["partnerId"]),
                         request_id=strawberry.ID(event["subjectId"])
-                        if event["subjectId"] and event["action"] != managers.PARTNER_REASSIGNED else None,
+                        if event["subjectId"] and event["action"] != Action.PARTNER_REASSIGNED else None,
                         contract_id=strawberry.ID(event["contractId"]) if event["contractId"] else None,
                         status=event["toStatus"],
                         at=datetime.fromisoformat(event["at"]),

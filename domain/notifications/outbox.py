@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
+from domain.actions import Action
 from domain.lifecycle import ContractKind, business_date
 from domain.models import (
     Contract,
@@ -48,19 +49,19 @@ async def load_facts(recorded: list[dict[str, Any]], today: date, settings: Sett
             row["id"] = str(row["id"])
             row["pushed_on"] = business_date(row["created_at"], settings.tz)
             facts.contracts[row["id"]] = row
-    approved = {str(e["partner_id"]) for e in recorded if e["action"] == "REGISTRATION_APPROVED"}
+    approved = {str(e["partner_id"]) for e in recorded if e["action"] == Action.REGISTRATION_APPROVED}
     if approved:
         facts.initial_contract_of = {
             str(row["partner_id"]): str(row["id"])
             for row in await Contract.filter(partner_id__in=approved, kind=ContractKind.INITIAL).values("id", "partner_id")
         }
-    decided = {str(e["subject_id"]) for e in recorded if e["action"] in ("INFO_CHANGE_APPROVED", "INFO_CHANGE_REJECTED")}
+    decided = {str(e["subject_id"]) for e in recorded if e["action"] in (Action.INFO_CHANGE_APPROVED, Action.INFO_CHANGE_REJECTED)}
     if decided:
         facts.info_changes = {
             str(row["id"]): sorted(row["changes"])
             for row in await InfoChangeRequest.filter(id__in=decided).values("id", "changes")
         }
-    expired = {str(e["partner_id"]) for e in recorded if e["action"] == "CONTRACT_EXPIRED"}
+    expired = {str(e["partner_id"]) for e in recorded if e["action"] == Action.CONTRACT_EXPIRED}
     if expired:
         still_open = {str(p) for p in await access.partners_with_console_open(expired, today)}
         for partner_id in expired - still_open:

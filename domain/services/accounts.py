@@ -9,6 +9,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 
 from domain import audit, auth, events, inputs
+from domain.actions import Action
 from domain.actors import Actor, system
 from domain.errors import DomainError, ErrorCode
 from domain.models import PasswordLink, Role, User
@@ -98,7 +99,7 @@ async def set_password(token: str, password: str, now: datetime) -> User:
         await User.filter(id=user.id).update(password_hash=password_hash)
         await audit.record(
             Actor(role=user.role, user_id=user.id, partner_id=user.partner_id),
-            "PASSWORD_SET", now, partner_id=user.partner_id, subject_id=user.id,
+            Action.PASSWORD_SET, now, partner_id=user.partner_id, subject_id=user.id,
         )
     await user.refresh_from_db()
     return user
@@ -141,7 +142,7 @@ async def create_admin(
             )
         async with events.transaction():
             link = await issue_password_link(existing, now, settings)
-            await audit.record(actor, "PASSWORD_LINK_ISSUED", now, partner_id=None, subject_id=existing.id,
+            await audit.record(actor, Action.PASSWORD_LINK_ISSUED, now, partner_id=None, subject_id=existing.id,
                                detail={"email": email, "expiresAt": link.expires_at.isoformat()})
         return AdminSetUp(existing, created=False, link=link)
     admins = await User.filter(role=Role.ADMIN).order_by("created_at").values_list("email", flat=True)
@@ -156,7 +157,7 @@ async def create_admin(
         async with events.transaction():
             user = await User.create(email=email, name=name, role=Role.ADMIN, password_hash=None)
             link = await issue_password_link(user, now, settings)
-            await audit.record(actor, "ADMIN_CREATED", now, partner_id=None, subject_id=user.id,
+            await audit.record(actor, Action.ADMIN_CREATED, now, partner_id=None, subject_id=user.id,
                                detail={"email": email, "name": name, "expiresAt": link.expires_at.isoformat()})
     except IntegrityError:  # the same email, created by a run at the same moment
         raise DomainError(ErrorCode.EMAIL_TAKEN, f"{email} was created meanwhile; run again.", "email") from None

@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count, Min
 
 from domain import audit, bulk, events, inputs
+from domain.actions import Action
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import RegistrationStatus, ReviewStatus
@@ -22,7 +23,6 @@ from domain.settings import Settings
 
 # The audit action of a partner moving to another manager; subscriptions look for it to
 # re-check who may see the partner (gql_api/subscriptions.py).
-PARTNER_REASSIGNED = "PARTNER_REASSIGNED"
 MAX_PARTNERS_PER_REASSIGNMENT = 1000
 
 
@@ -83,7 +83,7 @@ async def invite_manager(
             )
             link = await issue_password_link(manager, now, settings)
             await audit.record(
-                actor, "MANAGER_INVITED", now, partner_id=None, subject_id=manager.id,
+                actor, Action.MANAGER_INVITED, now, partner_id=None, subject_id=manager.id,
                 detail={
                     "email": manager.email, "name": manager.name, "invitedBy": inviter,
                     "expiresAt": link.expires_at.isoformat(), "again": existing is not None,
@@ -112,7 +112,7 @@ async def _move(
     await Partner.filter(id__in=[p.id for p in moving]).update(manager_id=to.id)
     at = bulk.stamp(now)
     rows = [{
-        "at": at, "actor_id": actor.user_id, "actor_role": actor.role, "action": PARTNER_REASSIGNED,
+        "at": at, "actor_id": actor.user_id, "actor_role": actor.role, "action": Action.PARTNER_REASSIGNED,
         "partner_id": p.id, "contract_id": None, "subject_id": to.id, "from_status": None,
         "to_status": None, "request_id": actor.request_id, "client_ip": actor.client_ip,
         "detail": {
@@ -181,7 +181,7 @@ async def deactivate_manager(
             _, moved = await _move(actor, conn, partner_ids, to, now)  # type: ignore[arg-type]
         await PasswordLink.filter(user_id=manager.id, used_at=None).update(used_at=now)
         await audit.record(
-            actor, "MANAGER_DEACTIVATED", now, partner_id=None, subject_id=manager.id,
+            actor, Action.MANAGER_DEACTIVATED, now, partner_id=None, subject_id=manager.id,
             detail={"email": manager.email, "name": manager.name, "partnersReassigned": moved,
                     "reassignedTo": str(to.id) if to else None},
         )

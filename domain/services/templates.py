@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
 from domain import audit, bulk, events, inputs
+from domain.actions import Action
 from domain.actors import Actor
 from domain.contract_text import bundled_template, placeholder_problems, render
 from domain.errors import DomainError, ErrorCode
@@ -124,14 +125,14 @@ async def publish_template(actor: Actor, title: str, body: str, now: datetime, s
                 moved = await bulk.move_unsigned_to_template(conn, old["id"], template.id, now)
                 moved_rows += [(row, old["version"]) for row in moved]
             await audit.record(
-                actor, "TEMPLATE_PUBLISHED", now, partner_id=None,
+                actor, Action.TEMPLATE_PUBLISHED, now, partner_id=None,
                 detail={"version": template.version, "title": template.title,
                         "previousVersion": shown.current.version, "contractsMoved": len(moved_rows)},
             )
             at = bulk.stamp(now)
             events.collect(await bulk.insert_audit_events(conn, [{
                 "at": at, "actor_id": actor.user_id, "actor_role": actor.role,
-                "action": "CONTRACT_TEMPLATE_CHANGED", "partner_id": row["partner_id"],
+                "action": Action.CONTRACT_TEMPLATE_CHANGED, "partner_id": row["partner_id"],
                 "contract_id": row["id"], "subject_id": None, "from_status": None, "to_status": None,
                 "detail": {"fromVersion": from_version, "toVersion": template.version},
                 "request_id": actor.request_id, "client_ip": actor.client_ip,
