@@ -23,9 +23,11 @@ class DeliveryFailed(Exception):
     unknown recipient, say), and the same message will be refused again; otherwise retry
     it later, as it is."""
 
-    def __init__(self, message: str, permanent: bool = False):
+    def __init__(self, message: str, permanent: bool = False, unavailable: bool = False):
         super().__init__(message)
         self.permanent = permanent
+        # The server, not this message: the next message would fail the same way now.
+        self.unavailable = unavailable
 
 
 class Mailer(Protocol):
@@ -91,12 +93,12 @@ class SmtpMailer:
                                      permanent=all(code >= 500 for code in codes)) from exc
             except aiosmtplib.SMTPAuthenticationError as exc:
                 # Our configuration, not the message: retrying once it is fixed must work.
-                raise DeliveryFailed(f"{where} refused our credentials: {exc}") from exc
+                raise DeliveryFailed(f"{where} refused our credentials: {exc}", unavailable=True) from exc
             except aiosmtplib.SMTPResponseException as exc:
-                raise DeliveryFailed(f"{where} refused the message: {exc}",
-                                     permanent=exc.code >= 500) from exc
+                raise DeliveryFailed(f"{where} refused the message: {exc}", permanent=exc.code >= 500,
+                                     unavailable=exc.code == 421) from exc
             except (aiosmtplib.SMTPException, OSError) as exc:
-                raise DeliveryFailed(f"{where} is unavailable: {exc}") from exc
+                raise DeliveryFailed(f"{where} is unavailable: {exc}", unavailable=True) from exc
 
     async def _send(self, message: Message) -> None:
         reused = self._client is not None and self._client.is_connected
@@ -161,7 +163,7 @@ class MaildirMailer:
         try:
             await asyncio.to_thread(self._add, message)
         except OSError as exc:
-            raise DeliveryFailed(f"cannot write to the Maildir {self.path}: {exc}") from exc
+            raise DeliveryFailed(f"cannot write to the Maildir {self.path}: {exc}", unavailable=True) from exc
 
     def _add(self, message: Message) -> None:
         mailbox.Maildir(self.path, create=True).add(message)

@@ -35,6 +35,7 @@ EMAIL_GIVE_UP = timedelta(days=3)
 WEBHOOK_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
 WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_CONCURRENCY = 50
+DISABLED = "the endpoint is disabled"
 
 
 def email_retry_at(now: datetime, attempts: int) -> datetime:
@@ -72,7 +73,17 @@ async def send_emails(now: datetime, settings: Settings, mailer: Mailer, limit: 
         )
     }
     updates = []
+    down: DeliveryFailed | None = None
+    wait_until = now
     for row in claimed:
+        if down is not None:
+            # The server is away: the rest of the batch waits as long as the one that found
+            # out, untried, rather than each costing a connection attempt (or a timeout).
+            updates.append({"id": row["id"], "email_status": "PENDING", "attempts": row["attempts"] - 1,
+                            "next_attempt_at": bulk.stamp(wait_until),
+                            "sent_at": None, "last_error": f"not tried: {down}"[:2000]})
+            result.email_failures += 1
+            continue
         user = users[str(row["user_id"])]
         data = orjson.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
         due_on = row["due_on"]
@@ -83,24 +94,40 @@ async def send_emails(now: datetime, settings: Settings, mailer: Mailer, limit: 
             days_late=row["days_late"],
         )
         try:
-            await mailer.send(email_message(notice, settings, now))
+            message = email_message(notice, settings, now)
+        except Exception as exc:  # noqa: BLE001
+            # A template and its data that do not fit fail the same way on every try: this
+            # one notice fails for good, and the rest of the batch goes out.
+            log.exception("notification %s (%s) cannot be rendered", row["id"], row["kind"])
+            updates.append({"id": row["id"], "email_status": "FAILED", "attempts": row["attempts"],
+                            "next_attempt_at": None, "sent_at": None,
+                            "last_error": f"cannot be rendered: {exc!r}"[:2000]})
+            result.email_failures += 1
+            continue
+        try:
+            await mailer.send(message)
         except DeliveryFailed as exc:
             created = row["created_at"]
             created = datetime.fromisoformat(created) if isinstance(created, str) else created
             gave_up = exc.permanent or now - created > EMAIL_GIVE_UP
             updates.append({"id": row["id"], "email_status": "FAILED" if gave_up else "PENDING",
+                            "attempts": row["attempts"],
                             "next_attempt_at": bulk.stamp(email_retry_at(now, row["attempts"])),
                             "sent_at": None, "last_error": str(exc)[:2000]})
             result.email_failures += 1
+            if exc.unavailable:
+                down, wait_until = exc, email_retry_at(now, row["attempts"])
             continue
-        updates.append({"id": row["id"], "email_status": "SENT", "next_attempt_at": None,
+        updates.append({"id": row["id"], "email_status": "SENT", "attempts": row["attempts"], "next_attempt_at": None,
                         "sent_at": bulk.stamp(now), "last_error": None})
         result.emails += 1
     async with in_transaction() as conn:
         await bulk.update_by_id(conn, "notifications", {
-            "id": "uuid", "email_status": "text", "next_attempt_at": "timestamptz", "sent_at": "timestamptz",
-            "last_error": "text", "claimed_until": "timestamptz",
+            "id": "uuid", "email_status": "text", "attempts": "int", "next_attempt_at": "timestamptz",
+            "sent_at": "timestamptz", "last_error": "text", "claimed_until": "timestamptz",
         }, [{**u, "claimed_until": None} for u in updates])
+    if down is not None:
+        log.warning("emails wait: %s", down)
     return result
 
 
@@ -123,18 +150,18 @@ async def send_webhooks(now: datetime, settings: Settings, pool: httpcore.AsyncC
     }
     gate = asyncio.Semaphore(WEBHOOK_CONCURRENCY)
 
-    async def attempt(row: dict[str, Any]) -> tuple[dict[str, Any], int | None, str | None, int]:
+    async def attempt(row: dict[str, Any]) -> tuple[dict[str, Any], int | None, str | None, int | None]:
         endpoint = endpoints[str(row["endpoint_id"])]
         if not endpoint["enabled"]:
-            return row, None, "the endpoint is disabled", 0
+            return row, None, DISABLED, None
         secrets = [endpoint["secret"]]
         if endpoint["previous_secret"] and endpoint["previous_secret_until"] and endpoint["previous_secret_until"] > now:
             secrets.append(endpoint["previous_secret"])
         body = row["body"].encode()
-        headers = webhooks.signed_headers(secrets, row["message_id"], body, now)
-        started = time.perf_counter()
         async with gate:
+            started = time.perf_counter()  # the latency is the receiver's, not our queue's
             try:
+                headers = webhooks.signed_headers(secrets, row["message_id"], body, now)
                 response = await pool.request(
                     "POST", endpoint["url"], headers=list(headers.items()), content=body,
                     extensions={"timeout": {"connect": WEBHOOK_TIMEOUT, "read": WEBHOOK_TIMEOUT,
@@ -142,6 +169,9 @@ async def send_webhooks(now: datetime, settings: Settings, pool: httpcore.AsyncC
                 )
             except (httpcore.ConnectError, httpcore.TimeoutException, httpcore.NetworkError,
                     httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+                return row, None, f"{type(exc).__name__}: {exc}"[:2000], _ms(started)
+            except Exception as exc:  # noqa: BLE001 - one delivery's fault must not hold the batch
+                log.exception("webhook delivery %s failed unexpectedly", row["id"])
                 return row, None, f"{type(exc).__name__}: {exc}"[:2000], _ms(started)
         if 200 <= response.status < 300:
             return row, response.status, None, _ms(started)
@@ -151,6 +181,11 @@ async def send_webhooks(now: datetime, settings: Settings, pool: httpcore.AsyncC
     updates, log_rows, failing, recovered = [], [], {}, set()
     for row, status, error, latency in outcomes:
         endpoint_id = str(row["endpoint_id"])
+        if error is DISABLED:  # not tried: its owner redelivers once it is enabled again
+            updates.append({"id": row["id"], "status": "FAILED", "next_attempt_at": None, "delivered_at": None,
+                            "last_status_code": None, "last_error": DISABLED})
+            result.webhook_failures += 1
+            continue
         log_rows.append(WebhookAttempt(delivery_id=row["id"], at=now, status_code=status, latency_ms=latency, error=error))
         if error is None:
             updates.append({"id": row["id"], "status": "DELIVERED", "next_attempt_at": None,
