@@ -61,6 +61,9 @@ EVENT_TYPES: dict[str, str] = {
     "NON_RENEWAL_REJECTED": "non_renewal.rejected",
     "NON_RENEWAL_WITHDRAWN": "non_renewal.withdrawn",
     "CONSOLE_CLOSED": "partner.console_closed",
+    # A deadline's reminder (domain/reminders.py), as Stripe's invoice.upcoming: an
+    # integration can act on the window opening without computing the rules itself.
+    "REMINDER_DUE": "contract.reminder_due",
 }
 
 

@@ -4,6 +4,7 @@ the relay and the deliverer run on each day, twice, as the worker would."""
 
 from datetime import date, timedelta
 
+import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -113,10 +114,18 @@ async def test_one_partner_hears_of_every_step_and_deadline_once(client, setting
     ]
     assert len({r.message["Message-ID"] for r in inbox.messages}) == len(inbox.messages)
     assert receiver.event_types == [
-        "registration.submitted", "registration.approved", "contract.pushed", "contract.sign_requested",
-        "contract.signed", "contract.activated", "contract.auto_renewed", "contract.system_signed",
-        "contract.signed", "contract.expired", "contract.activated",
+        "registration.submitted", "registration.approved", "contract.pushed",
+        "contract.reminder_due",  # still unsigned after 3 days
+        "contract.sign_requested", "contract.signed", "contract.activated",
+        "contract.reminder_due", "contract.reminder_due", "contract.reminder_due",  # daysLeft 45, 35, 31
+        "contract.auto_renewed", "contract.system_signed", "contract.signed", "contract.expired",
+        "contract.activated",
     ]
+    reminders = [orjson.loads(body)["data"]["detail"] for _, body in receiver.received
+                 if orjson.loads(body)["type"] == "contract.reminder_due"]
+    assert sorted(r["kind"] for r in reminders) == sorted([
+        "UNSIGNED_3_DAYS", "RENEWAL_WINDOW_OPEN", "DECISION_DUE", "NON_RENEWAL_LAST_DAY"])
+    assert {r["daysLate"] for r in reminders} == {0}
     assert len({headers["webhook-id"] for headers, _ in receiver.received}) == len(receiver.received)
     # The days the reminders went out: on their day, not late.
     sent_on = {day: count for day, count, _ in seen}
