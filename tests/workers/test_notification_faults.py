@@ -262,15 +262,17 @@ async def test_with_the_smtp_server_down_for_a_minute_every_email_arrives_once_i
             await registration.register_partner(company(f"down{i}@example.com", f"Down {i} GmbH"), PASSWORD,
                                                 clock.now())
         await relay_and_deliver(ctx)
-    waiting = await Notification.filter(email_status="PENDING").order_by("event_id", "key")
+    waiting = await Notification.filter(email_status="PENDING")
     assert len(waiting) == 10 and len(inbox.messages) == 2
-    # The first found the server away; the rest wait as long, untried.
-    assert [n.attempts for n in waiting] == [1] + [0] * 9
+    # The first on each connection found the server away; the rest wait as long, untried.
+    tried = sum(n.attempts for n in waiting)
+    assert 1 <= tried <= ctx["settings"].smtp_connections < len(waiting)
+    assert {n.attempts for n in waiting} == {0, 1}
     assert all("unavailable" in n.last_error for n in waiting)
     assert {n.next_attempt_at for n in waiting} == {T0 + timedelta(seconds=70)}
     with travel(T0 + timedelta(seconds=40)):
         await jobs.deliver(ctx)  # not due yet
-    assert sum(n.attempts for n in await Notification.filter(email_status="PENDING")) == 1
+    assert sum(n.attempts for n in await Notification.filter(email_status="PENDING")) == tried
     # Back, on the same port, a minute later.
     with smtp_server(port=port, inbox=inbox), travel(T0 + timedelta(seconds=70)):
         await jobs.deliver(ctx)
@@ -283,7 +285,7 @@ async def test_with_the_smtp_server_down_for_a_minute_every_email_arrives_once_i
     assert set(ids) == {message_id(n.key.rpartition(":")[0], n.user.email, ctx["settings"].mail_from) for n in sent}
 
 
-async def test_a_server_that_accepts_and_never_answers_costs_one_timeout_per_batch_not_one_per_email(worker):
+async def test_a_server_that_accepts_and_never_answers_costs_one_timeout_per_connection_not_one_per_email(worker):
     """A blackholed SMTP server: were each email of a batch to wait for its own timeout,
     the batch would outlast its claim, and another worker would send it meanwhile."""
     connections = []
@@ -295,7 +297,7 @@ async def test_a_server_that_accepts_and_never_answers_costs_one_timeout_per_bat
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     await make_manager()
-    ctx = await worker(port, smtp_timeout=0.5)
+    ctx = await worker(port, smtp_timeout=0.5, smtp_connections=2)
     try:
         with travel(T0):
             for i in range(4):
@@ -308,9 +310,10 @@ async def test_a_server_that_accepts_and_never_answers_costs_one_timeout_per_bat
         server.close()
         for writer in connections:
             writer.close()
+    # One timeout on each of the two connections, side by side; not one per email (4 each).
     waiting = await Notification.filter(email_status="PENDING")
-    assert len(waiting) == 8 and sum(n.attempts for n in waiting) == 1
-    assert len(connections) == 1
+    assert len(waiting) == 8 and 1 <= sum(n.attempts for n in waiting) <= 2
+    assert 1 <= len(connections) <= 2
     assert took < 4 * 0.5, took
 
 
