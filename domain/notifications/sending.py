@@ -218,9 +218,9 @@ async def send_webhooks(now: datetime, settings: Settings, client: aiohttp.Clien
             "last_status_code": "int", "last_error": "text", "claimed_until": "timestamptz",
         }, [{**u, "claimed_until": None} for u in updates])
         await WebhookAttempt.bulk_create(log_rows, batch_size=500, using_db=conn)
-    recovered = {e for e in recovered if endpoints[e]["failing_since"] is not None}
-    if recovered:
-        await WebhookEndpoint.filter(id__in=recovered).update(failing_since=None)
+    were_failing = {e for e in recovered if endpoints[e]["failing_since"] is not None}
+    if were_failing:
+        await WebhookEndpoint.filter(id__in=were_failing).update(failing_since=None)
     for endpoint_id, (attempts, status) in failing.items():
         if endpoint_id not in recovered:
             await _failed(endpoints[endpoint_id], attempts, status, now, settings)

@@ -135,6 +135,22 @@ async def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_try_w
     assert endpoint.enabled and endpoint.failing_since is None  # it recovered
 
 
+async def test_an_endpoint_that_answers_one_event_is_not_failing_for_another_it_refused(worker):
+    """Failure is sustained only without a success: one answer in the batch resets it."""
+    await make_manager()
+    with smtp_server() as (_, port), webhook_receiver() as receiver:
+        ctx = await worker(port)
+        receiver.answers = [500]
+        with travel(T0):
+            await admin_endpoint(ctx, receiver.url, ["registration.submitted"])
+            for i in range(2):
+                await registration.register_partner(company(f"mixed{i}@example.com", f"Mixed {i} GmbH"), PASSWORD,
+                                                    clock.now())
+            await relay_and_deliver(ctx)
+    assert sorted(d.status for d in await WebhookDelivery.all()) == ["DELIVERED", "PENDING"]
+    assert (await WebhookEndpoint.get()).failing_since is None
+
+
 async def until(check, timeout: float, what: str, process: Process | None = None):
     deadline = time.monotonic() + timeout
     while not (result := await check()):
