@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     # CA bundle that the SMTP server's certificate is checked against, when not a public CA.
     smtp_ca_path: Path | None = None
     smtp_timeout: float = Field(30.0, gt=0)
+    # Connections each worker keeps to the SMTP server: one sends while another waits for
+    # the server's answers. A person's emails always take the same one, in order.
+    smtp_connections: int = Field(4, ge=1, le=20)
     mail_from: str = "no-reply@localhost"
     # Webhook destinations on loopback (127.0.0.0/8, ::1): for development and tests only.
     webhooks_allow_loopback: bool = False

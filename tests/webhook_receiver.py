@@ -1,6 +1,8 @@
 """A real HTTP receiver for webhooks (Starlette on uvicorn, in its own thread): it keeps
-every request and answers with the status codes it is told to, then 200."""
+every request and answers with the status codes it is told to, then 200. It can take its
+time (`delay`), or hold every answer until the test releases it (`stall`)."""
 
+import asyncio
 import json
 import threading
 import time
@@ -22,6 +24,9 @@ class Receiver:
     url: str
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)  # the next answers, then 200
+    delay: float = 0.0  # seconds before each answer
+    # While set, each request is kept (it has arrived) but not answered until it is cleared.
+    stall: threading.Event = field(default_factory=threading.Event)
 
     @property
     def event_types(self) -> list[str]:
@@ -39,6 +44,12 @@ def webhook_receiver() -> Iterator[Receiver]:
     async def hook(request: Request) -> Response:
         body = await request.body()
         receiver.received.append((dict(request.headers), body))
+        if receiver.delay:
+            await asyncio.sleep(receiver.delay)
+        for _ in range(600):  # at most a minute: a stalled test must still end
+            if not receiver.stall.is_set():
+                break
+            await asyncio.sleep(0.1)
         return Response(status_code=receiver.answers.pop(0) if receiver.answers else 200)
 
     app = Starlette(routes=[Route("/hooks", hook, methods=["POST"])])

@@ -4,7 +4,6 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import httpcore
 from arq import Retry
 
 from domain import audit_chain, clock, db, events, logs
@@ -32,15 +31,15 @@ async def startup(ctx: dict) -> None:
     ctx["relaying"] = asyncio.Lock()
     ctx["delivering"] = asyncio.Lock()
     ctx["mailer"] = ctx.get("mailer") or delivery.mailer(settings)
-    ctx["webhook_pool"] = httpcore.AsyncConnectionPool(
-        network_backend=webhooks.GuardedNetworkBackend(allow_loopback=settings.webhooks_allow_loopback),
-        max_connections=sending.WEBHOOK_CONCURRENCY,
+    ctx["webhook_client"] = webhooks.session(
+        allow_loopback=settings.webhooks_allow_loopback, connections=sending.WEBHOOK_CONCURRENCY,
+        timeout=sending.WEBHOOK_TIMEOUT,
     )
 
 
 async def shutdown(ctx: dict) -> None:
     await ctx["mailer"].aclose()
-    await ctx["webhook_pool"].aclose()
+    await ctx["webhook_client"].close()
     if not ctx.get("orm_ready"):
         await db.close()
 
@@ -134,20 +133,29 @@ async def relay(ctx: dict) -> int:
 
 async def deliver(ctx: dict, budget_seconds: float = 50) -> str:
     """Send the due emails and webhook deliveries, batch after batch, until none is due
-    or the budget is spent (the next run carries on)."""
+    or the budget is spent (the next run carries on). Emails and webhooks go side by
+    side: each waits on its own servers, and one's outage does not hold the other."""
     if ctx["delivering"].locked():
         return "busy"
     async with ctx["delivering"]:
         settings, total = ctx["settings"], sending.Sent()
         deadline = asyncio.get_running_loop().time() + budget_seconds
-        while asyncio.get_running_loop().time() < deadline:
-            now = clock.now()
-            emails = await sending.send_emails(now, settings, ctx["mailer"])
-            hooks = await sending.send_webhooks(now, settings, ctx["webhook_pool"])
-            for name in vars(total):
-                setattr(total, name, getattr(total, name) + getattr(emails, name) + getattr(hooks, name))
-            if not (emails.emails + emails.email_failures + hooks.webhooks + hooks.webhook_failures):
-                break
+
+        async def until_done(send) -> None:
+            while asyncio.get_running_loop().time() < deadline:
+                sent = await send(clock.now())
+                for name in vars(total):
+                    setattr(total, name, getattr(total, name) + getattr(sent, name))
+                if not any(vars(sent).values()):
+                    break
+
+        for failed in await asyncio.gather(
+            until_done(lambda now: sending.send_emails(now, settings, ctx["mailer"])),
+            until_done(lambda now: sending.send_webhooks(now, settings, ctx["webhook_client"])),
+            return_exceptions=True,  # the other side finishes its batch first
+        ):
+            if isinstance(failed, BaseException):
+                raise failed
         if any(vars(total).values()):
             log.info("delivered: %s", vars(total))
         return str(vars(total))

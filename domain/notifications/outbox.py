@@ -9,16 +9,17 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
+from domain import bulk
 from domain.actions import Action
 from domain.lifecycle import ContractKind, business_date
 from domain.models import (
     Contract,
     InfoChangeRequest,
-    Notification,
     Partner,
     Role,
     User,
-    WebhookDelivery,
     WebhookEndpoint,
 )
 from domain.notifications import webhooks
@@ -28,7 +29,6 @@ from domain.services import access
 from domain.settings import Settings
 
 PENDING, SKIPPED = "PENDING", "SKIPPED"
-BATCH = 500
 
 
 async def load_facts(recorded: list[dict[str, Any]], today: date, settings: Settings) -> Facts:
@@ -85,39 +85,54 @@ async def _recipients(planned: list[Planned]) -> tuple[dict[str, list[dict]], di
     return by_partner, named
 
 
+NOTIFICATION_COLUMNS = {
+    "id": "uuid", "key": "text", "kind": "text", "user_id": "uuid", "partner_id": "uuid", "contract_id": "uuid",
+    "event_id": "bigint", "data": "jsonb", "due_on": "date", "days_late": "int", "created_at": "timestamptz",
+    "email_status": "text", "attempts": "int", "next_attempt_at": "timestamptz",
+}
+DELIVERY_COLUMNS = {
+    "id": "uuid", "key": "text", "endpoint_id": "uuid", "message_id": "text", "event_type": "text",
+    "event_id": "bigint", "body": "text", "status": "text", "attempts": "int", "created_at": "timestamptz",
+    "next_attempt_at": "timestamptz",
+}
+
+
 async def record(
     recorded: list[dict[str, Any]], now: datetime, settings: Settings,
     stored: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
 ) -> tuple[int, int]:
-    """Store the notifications and webhook deliveries these events call for. Returns how
-    many of each were planned (a second run plans the same and stores none). `stored`, if
-    given, is told the id and user_id of each notification this call inserted."""
+    """Store the notifications and webhook deliveries these events call for, each in one
+    statement for any number of rows (domain/bulk.py). Returns how many of each were
+    planned (a second run plans the same and stores none). `stored`, if given, is told the
+    id and user_id of each notification this call inserted."""
     today = business_date(now, settings.tz)
     facts = await load_facts(recorded, today, settings)
     planned = [(event, notice) for event in recorded for notice in plan(event, facts)]
     by_partner, named = await _recipients([notice for _, notice in planned])
+    at = bulk.stamp(now)
     notifications = []
     for event, notice in planned:
         users = [named[notice.user_id]] if notice.user_id in named else by_partner.get(notice.partner_id or "", [])
         for user in users:
             muted = may_turn_off(notice.kind) and not user["reminders_enabled"]
-            notifications.append(Notification(
-                id=uuid.uuid4(), key=f"{notice.key}:{user['id']}", kind=notice.kind.value, user_id=user["id"],
-                partner_id=notice.partner_id, contract_id=notice.contract_id, event_id=event["id"],
-                data=notice.data, due_on=notice.due_on, days_late=notice.days_late, created_at=now,
-                email_status=SKIPPED if muted else PENDING, next_attempt_at=now,
-            ))
-    if notifications:
-        await Notification.bulk_create(notifications, batch_size=BATCH, ignore_conflicts=True)
-        if stored is not None:  # a key stored before kept its first row, and that row's id
-            await stored(await Notification.filter(id__in=[n.id for n in notifications]).values("id", "user_id"))
-    deliveries = await _deliveries(recorded, now)
-    if deliveries:
-        await WebhookDelivery.bulk_create(deliveries, batch_size=BATCH, ignore_conflicts=True)
+            notifications.append({
+                "id": uuid.uuid4(), "key": f"{notice.key}:{user['id']}", "kind": notice.kind.value,
+                "user_id": user["id"], "partner_id": notice.partner_id, "contract_id": notice.contract_id,
+                "event_id": event["id"], "data": notice.data, "due_on": notice.due_on,
+                "days_late": notice.days_late, "created_at": at, "email_status": SKIPPED if muted else PENDING,
+                "attempts": 0, "next_attempt_at": at,
+            })
+    deliveries = await _deliveries(recorded, at)
+    if notifications or deliveries:
+        async with in_transaction() as conn:
+            new = await bulk.insert_new(conn, "notifications", NOTIFICATION_COLUMNS, notifications, "key")
+            await bulk.insert_new(conn, "webhook_deliveries", DELIVERY_COLUMNS, deliveries, "key")
+        if stored is not None and new:
+            await stored([{"id": n["id"], "user_id": n["user_id"]} for n in notifications if n["key"] in new])
     return len(notifications), len(deliveries)
 
 
-async def _deliveries(recorded: list[dict[str, Any]], now: datetime) -> list[WebhookDelivery]:
+async def _deliveries(recorded: list[dict[str, Any]], at: str) -> list[dict[str, Any]]:
     """S-26: each event to every enabled endpoint that asked for its type and may see it
     (S-5): a partner's endpoint only its own partner's events; a programme-wide one all."""
     endpoints = await WebhookEndpoint.filter(enabled=True).values("id", "partner_id", "event_types")
@@ -130,15 +145,16 @@ async def _deliveries(recorded: list[dict[str, Any]], now: datetime) -> list[Web
             continue
         event_type, payload = body
         partner_id = str(event["partner_id"]) if event.get("partner_id") else None
+        text = payload.decode()
+        message_id = webhooks.webhook_id(f"evt_{event['id']}")
         for endpoint in endpoints:
             if endpoint["partner_id"] is not None and str(endpoint["partner_id"]) != partner_id:
                 continue
             if endpoint["event_types"] and event_type not in endpoint["event_types"]:
                 continue
-            made.append(WebhookDelivery(
-                id=uuid.uuid4(), key=f"evt_{event['id']}:{endpoint['id']}", endpoint_id=endpoint["id"],
-                message_id=webhooks.webhook_id(f"evt_{event['id']}"), event_type=event_type,
-                event_id=event["id"], body=payload.decode(), status=PENDING, created_at=now,
-                next_attempt_at=now,
-            ))
+            made.append({
+                "id": uuid.uuid4(), "key": f"evt_{event['id']}:{endpoint['id']}", "endpoint_id": endpoint["id"],
+                "message_id": message_id, "event_type": event_type, "event_id": event["id"], "body": text,
+                "status": PENDING, "attempts": 0, "created_at": at, "next_attempt_at": at,
+            })
     return made

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpcore
+import aiohttp
 import orjson
 from tortoise.transactions import in_transaction
 
@@ -33,8 +33,10 @@ BATCH = 200
 EMAIL_GIVE_UP = timedelta(days=3)
 # Webhooks, as Stripe and Svix pace them: the last try comes more than 24 hours after the first.
 WEBHOOK_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
-WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_TIMEOUT = 10.0  # seconds for a whole attempt, as Stripe allows
 WEBHOOK_CONCURRENCY = 50
+ANSWER_READ = 64 * 1024
+DISABLED = "the endpoint is disabled"
 
 
 def email_retry_at(now: datetime, attempts: int) -> datetime:
@@ -72,7 +74,19 @@ async def send_emails(now: datetime, settings: Settings, mailer: Mailer, limit: 
         )
     }
     updates = []
-    for row in claimed:
+    down: DeliveryFailed | None = None
+    wait_until = now
+
+    async def one(row: dict[str, Any]) -> None:
+        nonlocal down, wait_until
+        if down is not None:
+            # The server is away: the rest of the batch waits as long as the one that found
+            # out, untried, rather than each costing a connection attempt (or a timeout).
+            updates.append({"id": row["id"], "email_status": "PENDING", "attempts": row["attempts"] - 1,
+                            "next_attempt_at": bulk.stamp(wait_until),
+                            "sent_at": None, "last_error": f"not tried: {down}"[:2000]})
+            result.email_failures += 1
+            return
         user = users[str(row["user_id"])]
         data = orjson.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
         due_on = row["due_on"]
@@ -83,28 +97,56 @@ async def send_emails(now: datetime, settings: Settings, mailer: Mailer, limit: 
             days_late=row["days_late"],
         )
         try:
-            await mailer.send(email_message(notice, settings, now))
+            message = email_message(notice, settings, now)
+        except Exception as exc:  # noqa: BLE001
+            # A template and its data that do not fit fail the same way on every try: this
+            # one notice fails for good, and the rest of the batch goes out.
+            log.exception("notification %s (%s) cannot be rendered", row["id"], row["kind"])
+            updates.append({"id": row["id"], "email_status": "FAILED", "attempts": row["attempts"],
+                            "next_attempt_at": None, "sent_at": None,
+                            "last_error": f"cannot be rendered: {exc!r}"[:2000]})
+            result.email_failures += 1
+            return
+        try:
+            await mailer.send(message)
         except DeliveryFailed as exc:
             created = row["created_at"]
             created = datetime.fromisoformat(created) if isinstance(created, str) else created
             gave_up = exc.permanent or now - created > EMAIL_GIVE_UP
             updates.append({"id": row["id"], "email_status": "FAILED" if gave_up else "PENDING",
+                            "attempts": row["attempts"],
                             "next_attempt_at": bulk.stamp(email_retry_at(now, row["attempts"])),
                             "sent_at": None, "last_error": str(exc)[:2000]})
             result.email_failures += 1
-            continue
-        updates.append({"id": row["id"], "email_status": "SENT", "next_attempt_at": None,
+            if exc.unavailable and down is None:
+                down, wait_until = exc, email_retry_at(now, row["attempts"])
+            return
+        updates.append({"id": row["id"], "email_status": "SENT", "attempts": row["attempts"], "next_attempt_at": None,
                         "sent_at": bulk.stamp(now), "last_error": None})
         result.emails += 1
+
+    # One lane per connection, each recipient always in the same lane: a person's emails
+    # arrive in the order things happened; different people's go side by side.
+    lanes: dict[int, list[dict[str, Any]]] = {}
+    for row in claimed:
+        lanes.setdefault(hash(str(row["user_id"])) % mailer.connections, []).append(row)
+
+    async def lane(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            await one(row)
+
+    await asyncio.gather(*(lane(rows) for rows in lanes.values()))
     async with in_transaction() as conn:
         await bulk.update_by_id(conn, "notifications", {
-            "id": "uuid", "email_status": "text", "next_attempt_at": "timestamptz", "sent_at": "timestamptz",
-            "last_error": "text", "claimed_until": "timestamptz",
+            "id": "uuid", "email_status": "text", "attempts": "int", "next_attempt_at": "timestamptz",
+            "sent_at": "timestamptz", "last_error": "text", "claimed_until": "timestamptz",
         }, [{**u, "claimed_until": None} for u in updates])
+    if down is not None:
+        log.warning("emails wait: %s", down)
     return result
 
 
-async def send_webhooks(now: datetime, settings: Settings, pool: httpcore.AsyncConnectionPool,
+async def send_webhooks(now: datetime, settings: Settings, client: aiohttp.ClientSession,
                         limit: int = BATCH) -> Sent:
     """Send one claimed batch of due webhook deliveries, many at once."""
     result = Sent()
@@ -123,34 +165,40 @@ async def send_webhooks(now: datetime, settings: Settings, pool: httpcore.AsyncC
     }
     gate = asyncio.Semaphore(WEBHOOK_CONCURRENCY)
 
-    async def attempt(row: dict[str, Any]) -> tuple[dict[str, Any], int | None, str | None, int]:
+    async def attempt(row: dict[str, Any]) -> tuple[dict[str, Any], int | None, str | None, int | None]:
         endpoint = endpoints[str(row["endpoint_id"])]
         if not endpoint["enabled"]:
-            return row, None, "the endpoint is disabled", 0
+            return row, None, DISABLED, None
         secrets = [endpoint["secret"]]
         if endpoint["previous_secret"] and endpoint["previous_secret_until"] and endpoint["previous_secret_until"] > now:
             secrets.append(endpoint["previous_secret"])
         body = row["body"].encode()
-        headers = webhooks.signed_headers(secrets, row["message_id"], body, now)
-        started = time.perf_counter()
         async with gate:
+            started = time.perf_counter()  # the latency is the receiver's, not our queue's
             try:
-                response = await pool.request(
-                    "POST", endpoint["url"], headers=list(headers.items()), content=body,
-                    extensions={"timeout": {"connect": WEBHOOK_TIMEOUT, "read": WEBHOOK_TIMEOUT,
-                                            "write": WEBHOOK_TIMEOUT, "pool": WEBHOOK_TIMEOUT}},
-                )
-            except (httpcore.ConnectError, httpcore.TimeoutException, httpcore.NetworkError,
-                    httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+                headers = webhooks.signed_headers(secrets, row["message_id"], body, now)
+                async with client.post(endpoint["url"], data=body, headers=headers, allow_redirects=False) as response:
+                    status = response.status
+                    # Read (a little of) the answer, so that the connection can serve the next.
+                    await response.content.read(ANSWER_READ)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 return row, None, f"{type(exc).__name__}: {exc}"[:2000], _ms(started)
-        if 200 <= response.status < 300:
-            return row, response.status, None, _ms(started)
-        return row, response.status, f"HTTP {response.status}", _ms(started)
+            except Exception as exc:  # noqa: BLE001 - one delivery's fault must not hold the batch
+                log.exception("webhook delivery %s failed unexpectedly", row["id"])
+                return row, None, f"{type(exc).__name__}: {exc}"[:2000], _ms(started)
+        if 200 <= status < 300:
+            return row, status, None, _ms(started)
+        return row, status, f"HTTP {status}", _ms(started)
 
     outcomes = await asyncio.gather(*(attempt(row) for row in claimed))
     updates, log_rows, failing, recovered = [], [], {}, set()
     for row, status, error, latency in outcomes:
         endpoint_id = str(row["endpoint_id"])
+        if error is DISABLED:  # not tried: its owner redelivers once it is enabled again
+            updates.append({"id": row["id"], "status": "FAILED", "next_attempt_at": None, "delivered_at": None,
+                            "last_status_code": None, "last_error": DISABLED})
+            result.webhook_failures += 1
+            continue
         log_rows.append(WebhookAttempt(delivery_id=row["id"], at=now, status_code=status, latency_ms=latency, error=error))
         if error is None:
             updates.append({"id": row["id"], "status": "DELIVERED", "next_attempt_at": None,
@@ -170,8 +218,9 @@ async def send_webhooks(now: datetime, settings: Settings, pool: httpcore.AsyncC
             "last_status_code": "int", "last_error": "text", "claimed_until": "timestamptz",
         }, [{**u, "claimed_until": None} for u in updates])
         await WebhookAttempt.bulk_create(log_rows, batch_size=500, using_db=conn)
-    if recovered:
-        await WebhookEndpoint.filter(id__in=recovered).update(failing_since=None)
+    were_failing = {e for e in recovered if endpoints[e]["failing_since"] is not None}
+    if were_failing:
+        await WebhookEndpoint.filter(id__in=were_failing).update(failing_since=None)
     for endpoint_id, (attempts, status) in failing.items():
         if endpoint_id not in recovered:
             await _failed(endpoints[endpoint_id], attempts, status, now, settings)

@@ -10,26 +10,26 @@ Secrets are 32 random bytes, shown as `whsec_` + base64.
 Destinations: a webhook may go to the public internet only. The host is resolved and
 every address it resolves to must be public: not loopback, private, link-local, shared
 (CGNAT), multicast, unspecified, reserved or a cloud metadata service. The check runs when
-an endpoint is registered, and again on every connection (GuardedNetworkBackend), so a
+an endpoint is registered, and again on every connection (guarded_socket_factory), so a
 name that later resolves inward (DNS rebinding) is refused at the moment it matters.
 WEBHOOKS_ALLOW_LOOPBACK lets development and tests use 127.0.0.0/8 and ::1."""
 
 import asyncio
 import base64
+import errno
 import hashlib
 import hmac
 import ipaddress
 import secrets as random
 import socket
-import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
+import aiohttp
 import orjson
 
 from domain.errors import DomainError, ErrorCode
@@ -71,6 +71,9 @@ EVENT_TYPES: dict[str, str] = {
     "NON_RENEWAL_REJECTED": "non_renewal.rejected",
     "NON_RENEWAL_WITHDRAWN": "non_renewal.withdrawn",
     "CONSOLE_CLOSED": "partner.console_closed",
+    # A deadline's reminder (domain/reminders.py), as Stripe's invoice.upcoming: an
+    # integration can act on the window opening without computing the rules itself.
+    "REMINDER_DUE": "contract.reminder_due",
 }
 
 
@@ -268,43 +271,30 @@ async def _resolve(host: str, port: int) -> tuple[IPAddress, ...]:
     return tuple(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
 
 
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that resolves each host itself, refuses it unless every
-    address passes `refusal`, and connects to the address it checked: no second lookup
-    for a rebinding DNS server to answer differently. TLS still verifies the host name.
-    Send with `httpcore.AsyncConnectionPool(network_backend=GuardedNetworkBackend())` and
-    its `request()`, with no proxy (a proxy would be the one checked)."""
+def guarded_socket_factory(allow_loopback: bool = False) -> Callable[[tuple], socket.socket]:
+    """aiohttp's socket factory for webhooks: called with the very address a connection is
+    about to be made to (after DNS, or an address written in the URL), it refuses any that
+    `refusal` refuses. No second lookup stands between the check and the connection, for a
+    rebinding DNS server to answer differently. TLS still verifies the host name."""
 
-    def __init__(self, allow_loopback: bool = False):
-        self.allow_loopback = allow_loopback
-        self._backend = httpcore.AnyIOBackend()
+    def make(addr_info: tuple) -> socket.socket:
+        family, kind, proto, _, sockaddr = addr_info
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        reason = refusal(address, allow_loopback)
+        if reason:
+            # An errno, so that aiohttp's error shows the reason (its strerror).
+            raise OSError(errno.EPERM, f"webhook destination {address} refused: {reason}")
+        return socket.socket(family=family, type=kind, proto=proto)
 
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-        socket_options: typing.Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await _resolve(host, port)
-        except socket.gaierror as exc:
-            raise httpcore.ConnectError(f"webhook destination {host} does not resolve: {exc}") from exc
-        for address in addresses:
-            reason = refusal(address, self.allow_loopback)
-            if reason:
-                raise httpcore.ConnectError(f"webhook destination {host} ({address}) refused: {reason}")
-        for address in addresses:  # in the resolver's order, as a plain connect would
-            try:
-                return await self._backend.connect_tcp(
-                    str(address), port, timeout=timeout, local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        raise last
+    return make
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[Any] | None = None
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("webhooks are not sent to unix sockets")
 
-    async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
+def session(allow_loopback: bool = False, connections: int = 100, timeout: float = 10.0) -> aiohttp.ClientSession:
+    """The HTTP client that delivers webhooks: kept-alive connections, at most
+    `connections` at once, each checked by guarded_socket_factory; no proxy from the
+    environment (a proxy would be the one checked), no redirects followed (send with
+    allow_redirects=False), `timeout` seconds for a whole attempt."""
+    connector = aiohttp.TCPConnector(limit=connections, socket_factory=guarded_socket_factory(allow_loopback))
+    return aiohttp.ClientSession(connector=connector, trust_env=False, timeout=aiohttp.ClientTimeout(total=timeout),
+                                 auto_decompress=False, skip_auto_headers=("User-Agent",),
+                                 headers={"User-Agent": "partner-platform-webhooks/1"})

@@ -131,9 +131,10 @@ async def send_digests(today: date, now: datetime) -> int:
         if manager_id not in active:
             continue
         oldest_since, oldest_item, oldest_partner = min(items)
-        counts: dict[str, int] = {}
+        # Every kind of item, none included: the digest shows each count.
+        counts = dict.fromkeys(("REGISTRATION", "INFO_CHANGE", "NON_RENEWAL"), 0)
         for _, item, _ in items:
-            counts[item] = counts.get(item, 0) + 1
+            counts[item] += 1
         key = digest_key(str(manager_id), today)
         rows.append({"key": key, "contract_id": None, "kind": "DAILY_DIGEST", "due_on": today,
                      "outcome": Outcome.SEND.value, "reason": None, "days_late": 0, "recorded_at": at})

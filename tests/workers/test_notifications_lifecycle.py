@@ -4,11 +4,13 @@ the relay and the deliverer run on each day, twice, as the worker would."""
 
 from datetime import date, timedelta
 
+import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from domain import clock
-from domain.models import Contract, Role, User
+from domain.models import Contract, Notification, Role, User
+from domain.notifications.render import message_id
 from domain.services import access, integrations, notifications
 from tests.gql import PASSWORD, SIGN, approved_partner, gql, login, make_manager, preview_hash
 from tests.journeys import at
@@ -50,8 +52,18 @@ async def cycle(ctx: dict, run_worker) -> None:
     await jobs.deliver(ctx)
 
 
-def mail(inbox) -> list[tuple[str, str, str]]:
-    return [(r.rcpt_tos[0], str(r.message["Subject"]), r.message["Content-Language"]) for r in inbox.messages]
+async def mail(inbox, mail_from: str) -> list[tuple[str, str, str]]:
+    """In the order things happened. Emails to different people go side by side (one SMTP
+    connection each) and may arrive in any order, as webhooks do; each person's own
+    arrive in order."""
+    sent = await Notification.filter(email_status="SENT").order_by("event_id", "key").prefetch_related("user")
+    rank = {message_id(n.key.rpartition(":")[0], n.user.email, mail_from): i for i, n in enumerate(sent)}
+    assert len(rank) == len(inbox.messages)
+    for person in {r.rcpt_tos[0] for r in inbox.messages}:
+        arrived = [rank[r.message["Message-ID"]] for r in inbox.messages if r.rcpt_tos == [person]]
+        assert arrived == sorted(arrived), person
+    ordered = sorted(inbox.messages, key=lambda r: rank[r.message["Message-ID"]])
+    return [(r.rcpt_tos[0], str(r.message["Subject"]), r.message["Content-Language"]) for r in ordered]
 
 
 async def test_one_partner_hears_of_every_step_and_deadline_once(client, settings, worker, run_worker):
@@ -100,7 +112,7 @@ async def test_one_partner_hears_of_every_step_and_deadline_once(client, setting
         assert renewal.auto_renewed and renewal.status.value == "ACTIVE"
 
     programme = "【Partner Programme】"
-    assert mail(inbox) == [
+    assert await mail(inbox, ctx["settings"].mail_from) == [
         (PARTNER, f"{programme}我们已收到您的注册申请", "zh-Hans"),  # registration received
         (MANAGER, "Partner Programme: To review: a new registration from Acme Cloud GmbH", "en"),
         (PARTNER, f"{programme}您的注册已获批准，请签署合同", "zh-Hans"),  # approved: sign the contract
@@ -119,10 +131,18 @@ async def test_one_partner_hears_of_every_step_and_deadline_once(client, setting
         subject for to, subject, _ in mail(inbox) if to == PARTNER)
     assert {n["emailStatus"] for n in listed["notifications"]["nodes"]} == {"SENT"}
     assert receiver.event_types == [
-        "registration.submitted", "registration.approved", "contract.pushed", "contract.sign_requested",
-        "contract.signed", "contract.activated", "contract.auto_renewed", "contract.system_signed",
-        "contract.signed", "contract.expired", "contract.activated",
+        "registration.submitted", "registration.approved", "contract.pushed",
+        "contract.reminder_due",  # still unsigned after 3 days
+        "contract.sign_requested", "contract.signed", "contract.activated",
+        "contract.reminder_due", "contract.reminder_due", "contract.reminder_due",  # daysLeft 45, 35, 31
+        "contract.auto_renewed", "contract.system_signed", "contract.signed", "contract.expired",
+        "contract.activated",
     ]
+    reminders = [orjson.loads(body)["data"]["detail"] for _, body in receiver.received
+                 if orjson.loads(body)["type"] == "contract.reminder_due"]
+    assert sorted(r["kind"] for r in reminders) == sorted([
+        "UNSIGNED_3_DAYS", "RENEWAL_WINDOW_OPEN", "DECISION_DUE", "NON_RENEWAL_LAST_DAY"])
+    assert {r["daysLate"] for r in reminders} == {0}
     assert len({headers["webhook-id"] for headers, _ in receiver.received}) == len(receiver.received)
     # The days the reminders went out: on their day, not late.
     sent_on = {day: count for day, count, _ in seen}
