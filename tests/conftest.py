@@ -113,6 +113,7 @@ def run_worker(settings, redis):
             handle_signals=False,
             max_tries=WorkerSettings.max_tries,
             on_startup=WorkerSettings.on_startup,
+            on_shutdown=WorkerSettings.on_shutdown,
             ctx={"settings": settings, "orm_ready": True, **ctx},
         )
         await worker.main()
