@@ -40,7 +40,11 @@ class Settings(BaseSettings):
     signing_cert_path: Path | None = None
     # The root that partners and managers trust the seal against.
     signing_ca_path: Path | None = None
-    pdf_font_path: Path | None = None
+    # Where the contract's fonts are: Debian's fonts-noto-core and fonts-noto-cjk
+    # (domain/documents/fonts.py lists the families every script needs).
+    pdf_font_dirs: Annotated[list[Path], NoDecode] = [
+        Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/opentype/noto"),
+    ]
 
     token_secret: str = ""
     # Failed logins allowed per account and per client address within the window.
@@ -68,6 +72,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @field_validator("pdf_font_dirs", mode="before")
+    @classmethod
+    def _font_dirs(cls, value: object) -> list[str]:
+        return [d for d in value.split(":") if d] if isinstance(value, str) else list(value)  # type: ignore[arg-type]
 
     @field_validator("markets", mode="before")
     @classmethod

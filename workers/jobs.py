@@ -7,6 +7,7 @@ from datetime import timedelta
 from arq import Retry
 
 from domain import audit_chain, clock, db, events
+from domain.documents.fonts import check_fonts
 from domain.documents.sealing import load_sealer
 from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
@@ -24,6 +25,7 @@ async def startup(ctx: dict) -> None:
     ctx["settings"] = settings
     if not ctx.get("orm_ready"):
         await db.init(settings)
+    check_fonts(settings)  # no fonts, no worker: never a contract with its names missing
     # A sealer already in ctx (a test's, or an HSM-backed one) is kept.
     ctx["sealer"] = ctx.get("sealer") or load_sealer(settings)
     ctx["store"] = DocumentStore(settings.documents_path)

@@ -10,7 +10,7 @@ from tortoise.expressions import F
 from domain import audit, events
 from domain.actors import system
 from domain.contract_text import contract_text
-from domain.documents.rendering import render_pdf
+from domain.documents.rendering import ContractDocument, render_contract
 from domain.documents.sealing import seal_pdf
 from domain.documents.storage import DocumentStore
 from domain.errors import DomainError, ErrorCode
@@ -79,7 +79,15 @@ async def complete_signing(
         raise DomainError(ErrorCode.STALE_CONTRACT, "The signed text could not be reproduced.")
     signer = await User.get_or_none(id=contract.signed_by_id)  # type: ignore[attr-defined]
     started = time.perf_counter()
-    pdf = render_pdf(agreed.text, _footer(contract, signer, agreed.content_hash), settings)
+    document = ContractDocument(
+        contract_id=str(contract.id),
+        title=f"{settings.programme_name} partner agreement",
+        text=agreed.text,
+        programme=settings.programme_name,
+        created_at=now,
+        closing=_footer(contract, signer, agreed.content_hash),
+    )
+    pdf = render_contract(document, settings)
     rendered = time.perf_counter()
     sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")
     if timings is not None:
