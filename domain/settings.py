@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     markets: Annotated[list[str], NoDecode] = DEFAULT_MARKETS
 
+    # Where sealed PDFs are kept: in the database, shared by every replica and written in
+    # the transaction that marks the contract SIGNED; or as files under DOCUMENTS_DIR.
+    document_store: Literal["database", "filesystem"] = "database"
     documents_dir: Path | None = None
     signing_key_path: Path | None = None
     signing_cert_path: Path | None = None

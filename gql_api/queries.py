@@ -5,12 +5,11 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from domain import events, inputs
-from domain.documents.storage import DocumentStore
+from domain.documents import storage
 from domain.documents.verification import check_pdf
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.models import AuditEvent as AuditEventModel
-from domain.models import Document
 from domain.services import access, contract_filters
 from gql_api.context import Context
 from gql_api.overview import overview_field
@@ -238,9 +237,8 @@ class Query:
             return OperationError.of(error)
         if contract.document_id is None:  # type: ignore[attr-defined]
             return OperationError(code=ErrorCode.INVALID_STATE, message="This contract has no signed document yet.", field="contractId")
-        document = await Document.get(sha256=contract.document_id)  # type: ignore[attr-defined]
-        data = DocumentStore(ctx.settings.documents_path).get(document.sha256)
-        check = await check_pdf(data, document.sha256, ctx.settings)
+        digest = contract.document_id  # type: ignore[attr-defined]
+        check = await check_pdf(await storage.read(digest, ctx.settings), digest, ctx.settings)
         return DocumentCheck(
             sha256=check.sha256,
             sha256_matches=check.sha256_matches,

@@ -163,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_verify_document(args: argparse.Namespace) -> None:
     """Check a signed PDF: the seal against the programme's root, and the hash on record."""
     from domain import db
-    from domain.documents.storage import DocumentStore
+    from domain.documents import storage
     from domain.documents.verification import check_pdf
     from domain.models import Contract
 
@@ -177,18 +177,42 @@ def cmd_verify_document(args: argparse.Namespace) -> None:
             await db.init(settings)
             try:
                 contract = await Contract.get_or_none(id=args.target)
+                expected = contract.document_id if contract else None  # type: ignore[attr-defined]
+                data = await storage.read(expected, settings) if expected else b""
             finally:
                 await db.close()
-            if contract is None or contract.document_id is None:  # type: ignore[attr-defined]
+            if not expected:
                 print(f"no signed document for {args.target}")
                 return 2
-            expected = contract.document_id  # type: ignore[attr-defined]
-            data = DocumentStore(settings.documents_path).get(expected)
         check = await check_pdf(data, expected, settings)
         for name, value in vars(check).items():
             print(f"{name:18} {value}")
         print(f"{'valid':18} {check.valid}")
         return 0 if check.valid else 1
+
+    sys.exit(asyncio.run(run()))
+
+
+def cmd_documents_to_database(_: argparse.Namespace) -> None:
+    """Move sealed PDFs kept as files (DOCUMENTS_DIR) into the database, checking each
+    file's SHA-256 and size against its record; exit 1 if any is missing or altered."""
+    from domain import db
+    from domain.documents.storage import move_files_to_database
+
+    settings = get_settings()
+
+    async def run() -> int:
+        await db.init(settings)
+        try:
+            result = await move_files_to_database(settings)
+        finally:
+            await db.close()
+        print(f"moved {result.moved} documents into the database; {result.already} were there already")
+        for digest in result.missing or []:
+            print(f"MISSING  {digest}: no file under {settings.documents_path}")
+        for digest in result.mismatched or []:
+            print(f"ALTERED  {digest}: the file's SHA-256 or size is not its record's; not moved")
+        return 1 if result.missing or result.mismatched else 0
 
     sys.exit(asyncio.run(run()))
 
@@ -271,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     verify = sub.add_parser("verify-document", help=cmd_verify_document.__doc__)
     verify.add_argument("target", help="a contract id, or a path to a PDF")
     verify.set_defaults(fn=cmd_verify_document)
+    sub.add_parser("documents-to-database", help=cmd_documents_to_database.__doc__).set_defaults(
+        fn=cmd_documents_to_database)
     sweep = sub.add_parser("sweep", help=cmd_sweep.__doc__)
     sweep.add_argument("--today", help="YYYY-MM-DD; the business date to sweep for")
     sweep.set_defaults(fn=cmd_sweep)

@@ -6,7 +6,6 @@ from domain import clock, db
 from domain.auth import hash_password
 from domain.contract_text import contract_text
 from domain.documents.sealing import load_sealer
-from domain.documents.storage import DocumentStore
 from domain.lifecycle import business_date
 from domain.models import Contract, Partner, Role, User
 from domain.services import access, info_changes, registration, renewal, sealing, signing
@@ -83,7 +82,6 @@ async def seed(settings: Settings) -> list[str]:
             for email, name, password in MANAGERS
         ]
         sealer = load_sealer(settings)
-        store = DocumentStore(settings.documents_path)
         for legal_name, number, address, contact, email, phone, stage in PARTNERS:
             stage, _, days_ago = stage.partition(":")
             now = clock.now()
@@ -112,7 +110,7 @@ async def seed(settings: Settings) -> list[str]:
             if stage in ("signed", "non_renewal"):
                 contract = await Contract.get(partner_id=partner.id)
                 signed_at = at + timedelta(hours=1)
-                await _sign(partner_actor, contract, REGIONS[legal_name], signed_at, settings, sealer, store)
+                await _sign(partner_actor, contract, REGIONS[legal_name], signed_at, settings, sealer)
             if stage == "non_renewal":
                 await renewal.request_non_renewal(
                     partner_actor, str(contract.id), True,
@@ -124,7 +122,7 @@ async def seed(settings: Settings) -> list[str]:
 
 
 async def _sign(partner_actor, contract: Contract, regions: list[str], at: datetime, settings: Settings,
-                sealer, store) -> None:
+                sealer) -> None:
     """The partner signs at `at`; the programme seals a couple of seconds later."""
     template = await contract.template
     shown = contract_text(contract, template, business_date(at, settings.tz), settings, regions)
@@ -133,7 +131,7 @@ async def _sign(partner_actor, contract: Contract, regions: list[str], at: datet
     )
     sealed_at = at + timedelta(seconds=1.5 + (len(contract.partner_snapshot["legal_name"]) % 5) / 2)
     await sealing.complete_signing(
-        str(contract.id), signed.signing_attempt, sealed_at, settings, sealer, store  # type: ignore[arg-type]
+        str(contract.id), signed.signing_attempt, sealed_at, settings, sealer  # type: ignore[arg-type]
     )
 
 

@@ -9,7 +9,6 @@ from arq import Retry
 from domain import audit_chain, clock, db, events
 from domain.documents.fonts import check_fonts
 from domain.documents.sealing import load_sealer
-from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
 from domain.lifecycle import business_date
 from domain.services import sealing, sweep
@@ -28,7 +27,6 @@ async def startup(ctx: dict) -> None:
     check_fonts(settings)  # no fonts, no worker: never a contract with its names missing
     # A sealer already in ctx (a test's, or an HSM-backed one) is kept.
     ctx["sealer"] = ctx.get("sealer") or load_sealer(settings)
-    ctx["store"] = DocumentStore(settings.documents_path)
     events.configure(*reactions(ctx["redis"], settings))
     ctx["relaying"] = asyncio.Lock()
 
@@ -64,8 +62,7 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
         return "failed" if failed else "skipped"  # skipped: an interrupted try had sealed it
     try:
         done = await sealing.complete_signing(
-            contract_id, attempt, clock.now(), settings, ctx["sealer"], ctx["store"],
-            timings=ctx.get("timings"),
+            contract_id, attempt, clock.now(), settings, ctx["sealer"], timings=ctx.get("timings"),
         )
     except DomainError as exc:  # a rule says no: retrying will not help
         await sealing.fail_signing(contract_id, attempt, exc.message, clock.now())

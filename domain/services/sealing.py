@@ -10,9 +10,9 @@ from tortoise.expressions import F
 from domain import audit, events
 from domain.actors import system
 from domain.contract_text import contract_text
+from domain.documents import storage
 from domain.documents.rendering import ContractDocument, render_contract
 from domain.documents.sealing import seal_pdf
-from domain.documents.storage import DocumentStore
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     ContractKind,
@@ -21,7 +21,7 @@ from domain.lifecycle import (
     check_transition,
     status_after_sealing,
 )
-from domain.models import Contract, ContractTemplate, Document, Partner, User
+from domain.models import Contract, ContractTemplate, Partner, User
 from domain.services.registration import snapshot_of
 from domain.settings import Settings
 
@@ -60,7 +60,6 @@ async def complete_signing(
     now: datetime,
     settings: Settings,
     sealer,
-    store: DocumentStore,
     timings: dict[str, float] | None = None,
 ) -> Contract | None:
     """S-10, run by a worker. Idempotent: a re-run, or a stale attempt, changes nothing
@@ -93,14 +92,15 @@ async def complete_signing(
     if timings is not None:
         timings["render"] = rendered - started
         timings["seal"] = time.perf_counter() - rendered
-    digest = store.put(sealed)
+    digest = storage.sha256(sealed)
+    storage.write_file_first(sealed, settings)
     final = status_after_sealing(contract.effective_on, today)  # type: ignore[arg-type]
     check_transition(ContractStatus.SIGNING, ContractStatus.SIGNED)
     if final is ContractStatus.ACTIVE:
         check_transition(ContractStatus.SIGNED, ContractStatus.ACTIVE)
     try:
         async with events.transaction():
-            await Document.get_or_create(sha256=digest, defaults={"size": len(sealed)})
+            await storage.keep(sealed, digest, settings)  # with the status: no orphans
             done = await Contract.filter(
                 id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt
             ).update(status=final, document_id=digest, sealed_at=now, version=F("version") + 1)
@@ -127,7 +127,7 @@ async def complete_signing(
                     from_status=ContractStatus.SIGNED,
                     to_status=ContractStatus.ACTIVE,
                 )
-    except _AlreadyDone:  # another run sealed it first; roll back our document row
+    except _AlreadyDone:  # another run sealed it first; roll back our document
         return None
     await contract.refresh_from_db()
     return contract

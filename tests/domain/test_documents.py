@@ -13,7 +13,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from domain.documents.certificates import ensure_programme_certificate
 from domain.documents.rendering import ContractDocument, render_contract
 from domain.documents.sealing import load_sealer, seal_pdf
-from domain.documents.storage import DocumentStore, sha256
+from domain.documents.storage import FileStore, sha256
 from domain.documents.verification import check_pdf
 from domain.settings import Settings
 
@@ -136,11 +136,11 @@ def test_the_certificate_is_generated_once(settings):
     assert settings.key_path.stat().st_mode & 0o077 == 0  # the private key is private
 
 
-# --- the store --------------------------------------------------------------------------
+# --- the file store --------------------------------------------------------------------------
 
 
 def test_the_store_is_content_addressed(tmp_path):
-    store = DocumentStore(tmp_path / "documents")
+    store = FileStore(tmp_path / "documents")
     data = b"%PDF-1.7 sealed bytes"
     digest = store.put(data)
     assert digest == hashlib.sha256(data).hexdigest()
@@ -149,7 +149,7 @@ def test_the_store_is_content_addressed(tmp_path):
 
 
 def test_putting_the_same_bytes_twice_is_harmless(tmp_path):
-    store = DocumentStore(tmp_path)
+    store = FileStore(tmp_path)
     data = b"%PDF-1.7 sealed bytes"
     first = store.put(data)
     written = store.path(first).stat().st_mtime_ns
@@ -159,7 +159,7 @@ def test_putting_the_same_bytes_twice_is_harmless(tmp_path):
 
 
 def test_different_bytes_are_different_files(tmp_path):
-    store = DocumentStore(tmp_path)
+    store = FileStore(tmp_path)
     assert store.put(b"one") != store.put(b"two")
     assert len([p for p in tmp_path.rglob("*.pdf")]) == 2
 
@@ -179,7 +179,7 @@ def test_different_bytes_are_different_files(tmp_path):
     ],
 )
 def test_the_store_refuses_anything_but_a_hex_digest(tmp_path, digest):
-    store = DocumentStore(tmp_path)
+    store = FileStore(tmp_path)
     with pytest.raises(ValueError):
         store.path(digest)
     with pytest.raises(ValueError):
@@ -188,4 +188,4 @@ def test_the_store_refuses_anything_but_a_hex_digest(tmp_path, digest):
 
 def test_a_missing_document_is_an_error_not_empty_bytes(tmp_path):
     with pytest.raises(FileNotFoundError):
-        DocumentStore(tmp_path).get("a" * 64)
+        FileStore(tmp_path).get("a" * 64)
