@@ -12,7 +12,16 @@ import pytest
 from domain.documents import storage
 from domain.models import Contract, Document, DocumentContent
 from gql_api.downloads import byte_range, content_disposition
-from tests.gql import APPROVE, CONTRACT, PASSWORD, gql, login, make_manager, register, sign_with_preview
+from tests.gql import (
+    APPROVE,
+    CONTRACT,
+    PASSWORD,
+    gql,
+    login,
+    make_manager,
+    register,
+    sign_with_preview,
+)
 from tests.processes import environment
 
 NAME = "株式会社クラウド東京 / Müller \"Cloud\""
