@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Annotated, Optional
 
 import strawberry
@@ -47,8 +48,17 @@ class DocumentCheck:
     sha256_matches: bool = strawberry.field(description="The file is the one recorded at sealing.")
     signature_intact: bool = strawberry.field(description="The signed bytes are unchanged.")
     signature_trusted: bool = strawberry.field(description="The seal chains to the programme's root.")
-    covers_whole_file: bool = strawberry.field(description="Nothing was appended after sealing.")
+    covers_whole_file: bool = strawberry.field(
+        description="Nothing was changed after sealing but added validation data and timestamps.")
     valid: bool = strawberry.field(description="All of the above.")
+    level: Optional[str] = strawberry.field(
+        description="The PAdES level the seal reaches and validates at: B-B, B-T, B-LT or B-LTA.")
+    timestamp_time: Optional[datetime] = strawberry.field(
+        description="When the seal's RFC 3161 timestamp says it was made.")
+    timestamp_authority: Optional[str] = strawberry.field(description="The time-stamping authority.")
+    validates_offline: bool = strawberry.field(
+        description="Trusted as of the timestamp from the document alone (its embedded "
+                    "certificates and revocation data), with no network.")
 
 
 DocumentCheckResult = Annotated[
@@ -246,6 +256,10 @@ class Query:
             signature_trusted=check.signature_trusted,
             covers_whole_file=check.covers_whole_file,
             valid=check.valid,
+            level=check.level,
+            timestamp_time=check.timestamp_time,
+            timestamp_authority=check.timestamp_authority,
+            validates_offline=check.validates_offline,
         )
 
     overview = overview_field

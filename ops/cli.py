@@ -101,6 +101,15 @@ def dashboard_command(port: int) -> list[str]:
             "--client.toolbarMode", "minimal", "--browser.gatherUsageStats", "false"]
 
 
+def cmd_trust_services(_: argparse.Namespace) -> None:
+    """Serve the development PKI's CRL, OCSP and time-stamping authority (certomancer)."""
+    from ops import logs
+    from ops.trust_services import serve
+
+    logs.configure()
+    serve(get_settings())
+
+
 def cmd_worker_health(_: argparse.Namespace) -> None:
     """Exit 0 when a worker has reported in within its health-check interval, else 1."""
     from arq.worker import async_check_health
@@ -114,6 +123,9 @@ def cmd_worker_health(_: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything on one machine: migrate, demo data, Redis (embedded unless REDIS_URL),
     the API, the worker and the managers' dashboard. Ctrl-C stops it all."""
+    from domain.documents.certificates import ensure_programme_certificate, uses_development_pki
+    from domain.documents.fonts import check_fonts
+    from ops import trust_services
     from ops.demo_data import seed
     from workers.queue import redis_url
 
@@ -128,12 +140,23 @@ def cmd_run(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     settings = get_settings()
+    check_fonts(settings)  # before anything starts: no fonts, no signed contracts
+    ensure_programme_certificate(settings)
+    python = sys.executable
+    children = []
+    if uses_development_pki(settings) and not settings.tsa_url:
+        # The development PKI's TSA, CRL and OCSP, which every seal needs (B-LT).
+        children.append(subprocess.Popen([python, "-m", "ops.cli", "trust-services"]))
+        if not trust_services.wait_listening(settings.trust_services_port):
+            children[0].terminate()
+            sys.exit(f"trust services did not start on port {settings.trust_services_port}")
     _migrate()
     logins = asyncio.run(seed(settings))
     if stop:
+        for child in children:
+            child.terminate()
         return
     env = {**os.environ, "REDIS_URL": redis_url(settings)}  # children share this Redis
-    python = sys.executable
     base = f"http://127.0.0.1:{args.port}"
     dashboard_port = _port_or_free(args.dashboard_port)
     commands = [
@@ -141,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         ([python, "-m", "ops.cli", "worker"], env),
         (dashboard_command(dashboard_port), {**env, "DASHBOARD_API_URL": base}),
     ]
-    children = [subprocess.Popen(command, env=child_env) for command, child_env in commands]
+    children += [subprocess.Popen(command, env=child_env) for command, child_env in commands]
     time.sleep(2)
     print(f"\nAPI and GraphiQL: {base}/graphql")
     print(f"Dashboard:        http://127.0.0.1:{dashboard_port} (channel managers and admin)")
@@ -161,7 +184,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_verify_document(args: argparse.Namespace) -> None:
-    """Check a signed PDF: the seal against the programme's root, and the hash on record."""
+    """Check a signed PDF: the seal against the programme's and the TSA's roots, the PAdES
+    level it reaches, its timestamp, whether it validates offline, and the hash on record."""
     from domain import db
     from domain.documents import storage
     from domain.documents.verification import check_pdf
@@ -184,10 +208,12 @@ def cmd_verify_document(args: argparse.Namespace) -> None:
             if not expected:
                 print(f"no signed document for {args.target}")
                 return 2
-        check = await check_pdf(data, expected, settings)
+        check = await check_pdf(data, expected, settings, online=args.online)
         for name, value in vars(check).items():
-            print(f"{name:18} {value}")
-        print(f"{'valid':18} {check.valid}")
+            if name in ("revoked_now", "revoked_since") and not args.online:
+                continue
+            print(f"{name:20} {value}")
+        print(f"{'valid':20} {check.valid}")
         return 0 if check.valid else 1
 
     sys.exit(asyncio.run(run()))
@@ -288,12 +314,15 @@ def main(argv: list[str] | None = None) -> None:
     api.set_defaults(fn=cmd_api)
     sub.add_parser("worker", help="Run the arq worker.").set_defaults(fn=cmd_worker)
     sub.add_parser("worker-health", help=cmd_worker_health.__doc__).set_defaults(fn=cmd_worker_health)
+    sub.add_parser("trust-services", help=cmd_trust_services.__doc__).set_defaults(fn=cmd_trust_services)
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--dashboard-port", type=int, default=8501)
     run.set_defaults(fn=cmd_run)
     verify = sub.add_parser("verify-document", help=cmd_verify_document.__doc__)
     verify.add_argument("target", help="a contract id, or a path to a PDF")
+    verify.add_argument("--online", action="store_true",
+                        help="also ask the CA (CRL, OCSP) whether the sealing certificate is revoked now")
     verify.set_defaults(fn=cmd_verify_document)
     sub.add_parser("documents-to-database", help=cmd_documents_to_database.__doc__).set_defaults(
         fn=cmd_documents_to_database)

@@ -11,6 +11,7 @@ from domain.models import Contract, Partner, Role, User
 from domain.services import access, info_changes, registration, renewal, sealing, signing
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
+from ops import trust_services
 
 ADMIN = ("admin@programme.example", "admin-demo-password")
 MANAGERS = [
@@ -81,44 +82,49 @@ async def seed(settings: Settings) -> list[str]:
                               password_hash=hash_password(password))
             for email, name, password in MANAGERS
         ]
-        sealer = load_sealer(settings)
-        for legal_name, number, address, contact, email, phone, stage in PARTNERS:
-            stage, _, days_ago = stage.partition(":")
-            now = clock.now()
-            # Registered two hours before now, or before a day N days ago; approved 20
-            # minutes later, and signed an hour after registering.
-            at = now - timedelta(days=int(days_ago or 0), hours=2)
-            partner = await registration.register_partner(
-                dict(legal_name=legal_name, registration_number=number, address=address,
-                     contact_name=contact, email=email, phone=phone),
-                PARTNER_PASSWORD, at,
-            )
-            await _backdate(partner, at)
-            if stage == "pending":
-                continue
-            manager = next(m for m in managers if m.id == partner.manager_id)  # type: ignore[attr-defined]
-            await registration.approve_registration(
-                access.actor_for(manager), str(partner.id), "Welcome to the programme.", at + timedelta(minutes=20)
-            )
-            await _backdate(partner, at)
-            partner_user = await User.get(partner_id=partner.id)
-            partner_actor = access.actor_for(partner_user)
-            if stage == "info_change":
-                await info_changes.request_info_change(
-                    partner_actor, {"address": "12 Rue de Rivoli, 75004 Paris"}, "We moved offices.", now
-                )
-            if stage in ("signed", "non_renewal"):
-                contract = await Contract.get(partner_id=partner.id)
-                signed_at = at + timedelta(hours=1)
-                await _sign(partner_actor, contract, REGIONS[legal_name], signed_at, settings, sealer)
-            if stage == "non_renewal":
-                await renewal.request_non_renewal(
-                    partner_actor, str(contract.id), True,
-                    "We are consolidating our reseller agreements.", now, settings,
-                )
+        async with trust_services.serving(settings):  # the seals' TSA, CRL and OCSP
+            await _partners(settings, managers)
         return _logins()
     finally:
         await db.close()
+
+
+async def _partners(settings: Settings, managers: list[User]) -> None:
+    sealer = load_sealer(settings)
+    for legal_name, number, address, contact, email, phone, stage in PARTNERS:
+        stage, _, days_ago = stage.partition(":")
+        now = clock.now()
+        # Registered two hours before now, or before a day N days ago; approved 20
+        # minutes later, and signed an hour after registering.
+        at = now - timedelta(days=int(days_ago or 0), hours=2)
+        partner = await registration.register_partner(
+            dict(legal_name=legal_name, registration_number=number, address=address,
+                 contact_name=contact, email=email, phone=phone),
+            PARTNER_PASSWORD, at,
+        )
+        await _backdate(partner, at)
+        if stage == "pending":
+            continue
+        manager = next(m for m in managers if m.id == partner.manager_id)  # type: ignore[attr-defined]
+        await registration.approve_registration(
+            access.actor_for(manager), str(partner.id), "Welcome to the programme.", at + timedelta(minutes=20)
+        )
+        await _backdate(partner, at)
+        partner_user = await User.get(partner_id=partner.id)
+        partner_actor = access.actor_for(partner_user)
+        if stage == "info_change":
+            await info_changes.request_info_change(
+                partner_actor, {"address": "12 Rue de Rivoli, 75004 Paris"}, "We moved offices.", now
+            )
+        if stage in ("signed", "non_renewal"):
+            contract = await Contract.get(partner_id=partner.id)
+            signed_at = at + timedelta(hours=1)
+            await _sign(partner_actor, contract, REGIONS[legal_name], signed_at, settings, sealer)
+        if stage == "non_renewal":
+            await renewal.request_non_renewal(
+                partner_actor, str(contract.id), True,
+                "We are consolidating our reseller agreements.", now, settings,
+            )
 
 
 async def _sign(partner_actor, contract: Contract, regions: list[str], at: datetime, settings: Settings,

@@ -32,6 +32,8 @@ async def startup(ctx: dict) -> None:
 
 
 async def shutdown(ctx: dict) -> None:
+    if ctx.get("sealer") is not None:
+        await ctx["sealer"].close()
     if not ctx.get("orm_ready"):
         await db.close()
 

@@ -53,7 +53,7 @@ async def test_the_document_is_kept_in_the_database_with_the_contract(settings, 
     assert settings.document_store == "database"
     row = await DocumentContent.get(sha256=sealed["sha256"])
     assert hashlib.sha256(row.content).hexdigest() == sealed["sha256"]
-    assert not settings.documents_path.exists() or not any(settings.documents_path.rglob("*.pdf"))
+    assert not storage.FileStore(settings.documents_path).path(sealed["sha256"]).exists()
 
 
 async def test_a_download_has_etag_length_and_the_partners_name(client, sealed):
@@ -149,3 +149,21 @@ async def test_the_file_store_still_works_and_moves_into_the_database(client, se
     again = subprocess.run([sys.executable, "-m", "ops.cli", "documents-to-database"],
                            env=environment(settings), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "moved 0 documents into the database; 1 were there already" in again.stdout
+
+
+CHECK = """query Check($id: ID!) { documentCheck(contractId: $id) { __typename
+  ... on DocumentCheck { valid level timestampTime timestampAuthority validatesOffline } } }"""
+
+
+async def test_the_downloaded_pdf_is_b_lt_and_document_check_says_so(client, settings, sealed):
+    from datetime import datetime
+
+    from domain.documents.verification import check_pdf
+
+    body = (await client.get(sealed["url"], headers=auth(sealed["token"]))).content
+    check = await check_pdf(body, sealed["sha256"], settings)
+    assert check.valid and check.level == "B-LT" and check.validates_offline
+    answer = (await gql(client, CHECK, {"id": sealed["id"]}, sealed["token"]))["documentCheck"]
+    assert answer["valid"] and answer["level"] == "B-LT" and answer["validatesOffline"]
+    assert datetime.fromisoformat(answer["timestampTime"]) == check.timestamp_time
+    assert "Time-Stamping Authority" in answer["timestampAuthority"]

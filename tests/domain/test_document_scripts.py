@@ -16,6 +16,7 @@ from domain.documents.storage import sha256
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractKind
 from domain.settings import Settings
+from tests.conftest import sharing_pki
 from tests.pdf_text import pages
 
 # legal name, registered address, contact name
@@ -35,8 +36,8 @@ PARTIES = {
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("data"))
+def settings(settings, tmp_path_factory) -> Settings:
+    return sharing_pki(settings, tmp_path_factory.mktemp("data"))
 
 
 def contract_for(legal_name: str, address: str, contact: str) -> str:

@@ -16,6 +16,7 @@ from domain.documents.sealing import load_sealer, seal_pdf
 from domain.documents.storage import FileStore, sha256
 from domain.documents.verification import check_pdf
 from domain.settings import Settings
+from tests.conftest import sharing_pki
 
 TEXT = "PARTNER AGREEMENT\n\nLegal name: Acme Cloud GmbH\nRegistered address: Hauptstrasse 1, 10115 Berlin\n"
 FOOTER = "Contract 1. Signed online by anna@acme.example. Sealed by the Programme."
@@ -31,8 +32,8 @@ def render_pdf(text: str, footer: str, settings: Settings) -> bytes:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path)
+def settings(settings, tmp_path) -> Settings:
+    return sharing_pki(settings, tmp_path)
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ async def test_an_incremental_update_after_the_seal_is_caught(settings, sealed):
 
 async def test_a_seal_from_another_root_is_not_trusted(settings, tmp_path):
     other = Settings(_env_file=None, data_dir=tmp_path / "other")
-    forged = await seal_pdf(render_pdf(TEXT, FOOTER, other), load_sealer(other), reason="x")
+    forged = await seal_pdf(render_pdf(TEXT, FOOTER, other), load_sealer(other, "B-B"), reason="x")
     ensure_programme_certificate(settings)
     check = await check_pdf(forged, None, settings)
     assert check.signature_intact and not check.signature_trusted
@@ -128,7 +129,8 @@ def test_rendering_is_deterministic(settings):
     assert render_pdf(TEXT, FOOTER, settings) == render_pdf(TEXT, FOOTER, settings)
 
 
-def test_the_certificate_is_generated_once(settings):
+def test_the_certificate_is_generated_once(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path)
     ensure_programme_certificate(settings)
     first = (settings.key_path.read_bytes(), settings.cert_path.read_bytes(), settings.ca_path.read_bytes())
     ensure_programme_certificate(settings)

@@ -20,6 +20,10 @@ from tests.workers.test_worker_crash import all_sealed, forget_jobs, job_ids, si
 SEALED = (ContractStatus.SIGNED, ContractStatus.ACTIVE)
 
 
+def files(settings) -> set:
+    return set(settings.documents_path.rglob("*")) if settings.documents_path.exists() else set()
+
+
 def pg_url(settings) -> str:
     return settings.database_url.replace("postgres://", "postgresql://", 1)
 
@@ -28,6 +32,7 @@ async def test_a_worker_killed_between_render_and_commit_stores_nothing_and_the_
     settings, database, redis, client
 ):
     [signer] = await signable_partners(settings, 1, label="torn")
+    files_before = files(settings)
     env = environment(settings, JOB_LEASE_SECONDS="1.5")
     # Hold the contract's row: the worker renders, seals and writes the document inside its
     # transaction, then waits on this lock to mark the contract SIGNED. Killed there, it
@@ -58,7 +63,7 @@ async def test_a_worker_killed_between_render_and_commit_stores_nothing_and_the_
         assert await Document.all().count() == 0
         assert await DocumentContent.all().count() == 0
         assert (await Contract.get(id=signer.contract_id)).status is ContractStatus.SIGNING
-        assert not settings.documents_path.exists() or not any(settings.documents_path.rglob("*.pdf"))
+        assert files(settings) == files_before  # and no file either
 
         worker = start_worker(env)  # the job runs again once the killed one's lease lapses
         await until(all_sealed([signer]), 60, "the retry sealed the contract", worker)
@@ -84,7 +89,8 @@ async def test_two_apis_and_two_workers_with_their_own_disks_serve_identical_doc
         # The programme's key and the token secret are configuration every replica shares;
         # nothing else is on a shared disk.
         "SIGNING_KEY_PATH": str(settings.key_path), "SIGNING_CERT_PATH": str(settings.cert_path),
-        "SIGNING_CA_PATH": str(settings.ca_path), "TOKEN_SECRET": token_secret(settings),
+        "SIGNING_CA_PATH": str(settings.ca_path), "TSA_CA_PATH": str(settings.tsa_root_path),
+        "TOKEN_SECRET": token_secret(settings),
     }
     dirs = {name: tmp_path / name for name in ("api-a", "api-b", "worker-a", "worker-b")}
     for path in dirs.values():
