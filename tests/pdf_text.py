@@ -68,12 +68,15 @@ def _visual(char: LTChar) -> str:
 def _lines_of(layout) -> list[str]:
     """Glyphs on one baseline make a line, left to right as drawn, then put in reading
     order. (pdfminer's own grouping splits a line where a run changes direction.)"""
-    rows: dict[int, list[LTChar]] = {}
-    for char in _chars(layout):
-        rows.setdefault(round(char.matrix[5]), []).append(char)  # the baseline
+    rows: list[list[LTChar]] = []
+    for char in sorted(_chars(layout), key=lambda c: -c.matrix[5]):  # by baseline, top down
+        if rows and abs(rows[-1][0].matrix[5] - char.matrix[5]) <= 1.5:
+            rows[-1].append(char)
+        else:
+            rows.append([char])
     lines = []
-    for y in sorted(rows, reverse=True):
-        chars = sorted(rows[y], key=lambda c: c.x0)
+    for row in rows:
+        chars = sorted(row, key=lambda c: c.x0)
         drawn, right = "", None
         for char in chars:
             if right is not None and char.x0 - right > 0.2 * char.size and not drawn.endswith(" "):

@@ -102,7 +102,7 @@ def inputs(document: ContractDocument) -> dict:
         "author": document.programme,
         "keywords": [f"contract {document.contract_id}"],
         "programme": document.programme,
-        "header_right": document.title,
+        "header_right": "Partner agreement",
         "footer_left": f"Contract {document.contract_id}",
         "fonts": families_for(document.text),
         "blocks": blocks(document.text),

@@ -45,6 +45,7 @@ class ContractSignMutations:
                 input.content_hash,
                 ctx.now,
                 ctx.settings,
+                user_agent=ctx.request.headers.get("user-agent"),
             )
         except DomainError as error:
             return OperationError.of(error)
