@@ -45,6 +45,5 @@ class ContractSignMutations:
             input.content_hash,
             ctx.now,
             ctx.settings,
-            user_agent=ctx.request.headers.get("user-agent"),
         )
         return SignContractSuccess(contract=Contract.of(contract))
