@@ -25,6 +25,7 @@ from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, build_context, request_id_of, token_from_params
 from gql_api.downloads import signed_document
+from gql_api.metrics import metrics
 from gql_api.schema import build_schema
 from ops import logs
 from workers import queue
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             Route("/contracts/{contract_id}/document.pdf", signed_document, methods=["GET", "HEAD"]),
             Route("/health/live", live),
             Route("/health/ready", ready),
+            Route("/metrics", metrics),
         ],
         lifespan=lifespan,
     )
