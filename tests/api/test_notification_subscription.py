@@ -7,14 +7,12 @@ import json
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from domain import audit_chain, events
 from domain.models import InfoChangeRequest, Notification
-from gql_api.app import create_app
 from tests.gql import PASSWORD, REVIEW_INFO_CHANGE, approved_partner, gql, login, make_manager
-from tests.processes import environment, free_port, start_api, start_worker
+from tests.processes import environment, start_api, start_worker
 from workers import queue
 
 RECEIVED = "subscription { notificationReceived { id kind subject emailStatus partnerId contractId } }"
@@ -103,20 +101,6 @@ async def test_the_worker_s_notices_reach_their_own_recipient_live_and_no_one_el
                 await ws.close()
 
 
-@pytest.fixture
-async def live(settings, database, redis):
-    """The API under uvicorn in this process, so that a test can look at its subscribers."""
-    app = create_app(settings, manage_orm=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws_per_message_deflate=False))
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(20):
-        while not server.started:
-            await asyncio.sleep(0.01)
-    yield app, f"127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
 
 
 async def listeners(app) -> dict[str, int]:

@@ -10,14 +10,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from domain.models import Contract
-from gql_api.app import create_app
 from gql_api.fan_out import SLOW_CLIENT_SECONDS
 from tests.gql import PASSWORD, SIGN, approved_partner, gql, login, make_manager, preview_hash
-from tests.processes import free_port
 from workers.queue import event_publisher
 
 EVERY_CONTRACT = "subscription { contractStatusChanged { cursor contractId newStatus } }"
@@ -25,19 +22,6 @@ ONE_CONTRACT = """subscription ($id: ID) { contractStatusChanged(contractId: $id
   contractId newStatus contract { id } } }"""
 
 
-@pytest.fixture
-async def live(settings, database, redis):
-    app = create_app(settings, manage_orm=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws_per_message_deflate=False))
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(20):
-        while not server.started:
-            await asyncio.sleep(0.01)
-    yield app, f"127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
 
 
 async def subscribe(host: str, token: str, query: str, operation_id: str, variables: dict | None = None,
