@@ -40,7 +40,6 @@ from domain.auth import hash_password, issue_token  # noqa: E402
 from domain.contract_text import contract_text  # noqa: E402
 from domain.documents.certificates import ensure_programme_certificate  # noqa: E402
 from domain.documents.sealing import load_sealer  # noqa: E402
-from domain.documents.storage import DocumentStore  # noqa: E402
 from domain.lifecycle import ContractKind, ContractStatus, ReviewStatus, business_date, term_end  # noqa: E402
 from domain.models import (  # noqa: E402
     AuditEvent,
@@ -167,7 +166,7 @@ async def signed_for_real(settings: Settings, manager: User) -> str:
     shown = contract_text(contract, await contract.template, business_date(now, settings.tz), settings, ["DE"])
     signed = await signing.sign_contract(actor, str(contract.id), ["DE"], True, shown.content_hash, now, settings)
     await sealing.complete_signing(str(contract.id), signed.signing_attempt, clock.now(), settings,  # type: ignore[arg-type]
-                                   load_sealer(settings), DocumentStore(settings.documents_path))
+                                   load_sealer(settings))
     return str(contract.id)
 
 

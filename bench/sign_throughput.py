@@ -71,8 +71,8 @@ from bench.common import cpu_seconds, drop_database, free_port, fresh_database
 from bench.common import wait_ready as common_wait_ready
 from domain import auth, clock, db
 from domain.contract_text import contract_text
+from domain.documents import storage
 from domain.documents.certificates import ensure_programme_certificate
-from domain.documents.storage import DocumentStore
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, business_date
 from domain.models import AuditEvent, Contract, ContractTemplate, Role, User
@@ -421,10 +421,9 @@ async def verify(settings: Settings, signers: list[Signer]) -> None:
     events = await AuditEvent.filter(contract_id__in=ids, action="CONTRACT_SIGNED").count()
     if len(contracts) != len(ids) or bad or events != len(ids):
         raise BenchError(f"{len(bad)} contracts not sealed, {events} CONTRACT_SIGNED events for {len(ids)}")
-    store = DocumentStore(settings.documents_path)
     for contract in contracts[:: max(1, len(contracts) // 3)][:3]:
         digest = contract.document_id
-        check = await check_pdf(store.get(digest), digest, settings)
+        check = await check_pdf(await storage.read(digest, settings), digest, settings)
         if not check.valid:
             raise BenchError(f"the sealed document of {contract.id} does not validate: {check}")
     print(f"\nchecked: {len(ids)} contracts ACTIVE/SIGNED, {events} CONTRACT_SIGNED events, "

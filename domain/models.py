@@ -117,6 +117,17 @@ class Document(Model):
         table = "documents"
 
 
+class DocumentContent(Model):
+    """A sealed PDF's bytes, in the database store (domain/documents/storage.py). A table of
+    its own, so that loading a Document never drags its bytes along."""
+
+    sha256 = fields.CharField(max_length=64, primary_key=True)
+    content = fields.BinaryField()
+
+    class Meta:
+        table = "document_contents"
+
+
 class Contract(Model):
     partner_id: UUID
     template_id: int

@@ -55,12 +55,28 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     markets: Annotated[list[str], NoDecode] = DEFAULT_MARKETS
 
+    # Where sealed PDFs are kept: in the database, shared by every replica and written in
+    # the transaction that marks the contract SIGNED; or as files under DOCUMENTS_DIR.
+    document_store: Literal["database", "filesystem"] = "database"
     documents_dir: Path | None = None
     signing_key_path: Path | None = None
     signing_cert_path: Path | None = None
     # The root that partners and managers trust the seal against.
     signing_ca_path: Path | None = None
-    pdf_font_path: Path | None = None
+    # Where the contract's fonts are: Debian's fonts-noto-core and fonts-noto-cjk
+    # (domain/documents/fonts.py lists the families every script needs).
+    # RFC 3161 time-stamping authority for the seal's signature timestamp (PAdES B-T and
+    # up). Empty: the development trust services (`partner-platform trust-services`).
+    tsa_url: str = ""
+    # The TSA's root, which validation trusts beside the programme's root.
+    tsa_ca_path: Path | None = None
+    # The development PKI's CRL, OCSP and TSA on 127.0.0.1 (domain/documents/certificates.py).
+    trust_services_port: int = Field(8790, ge=1, le=65535)
+    # Seal as PAdES B-LTA: a document timestamp over the whole, after the validation data.
+    pades_lta: bool = False
+    pdf_font_dirs: Annotated[list[Path], NoDecode] = [
+        Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/opentype/noto"),
+    ]
 
     # Clients reach the API over HTTPS (TLS ends here or at a proxy): responses carry
     # Strict-Transport-Security. Always so in production.
@@ -100,6 +116,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @field_validator("pdf_font_dirs", mode="before")
+    @classmethod
+    def _font_dirs(cls, value: object) -> list[str]:
+        return [d for d in value.split(":") if d] if isinstance(value, str) else list(value)  # type: ignore[arg-type]
 
     @field_validator("markets", mode="before")
     @classmethod
@@ -165,6 +186,14 @@ class Settings(BaseSettings):
     @property
     def ca_path(self) -> Path:
         return self.signing_ca_path or self.data_dir / "signing" / "programme-ca.pem"
+
+    @property
+    def tsa_root_path(self) -> Path:
+        return self.tsa_ca_path or self.data_dir / "signing" / "tsa-root.pem"
+
+    @property
+    def timestamp_url(self) -> str:
+        return self.tsa_url or f"http://127.0.0.1:{self.trust_services_port}/programme/tsa/tsa"
 
     @property
     def is_production(self) -> bool:

@@ -20,14 +20,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from domain import db, events, logs
 from domain.documents.certificates import ensure_programme_certificate
-from domain.documents.storage import DocumentStore
-from domain.errors import DomainError, ErrorCode
 from domain.services import access
 from domain.services.accounts import user_for_token
 from domain.settings import Settings, get_settings
 from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
-from gql_api.context import Context, bearer_token, build_context, request_id_of, token_from_params
+from gql_api.context import Context, build_context, request_id_of, token_from_params
+from gql_api.downloads import signed_document
 from gql_api.headers import SecurityHeaders
 from gql_api.limits import BodyLimit
 from gql_api.schema import build_schema
@@ -75,31 +74,6 @@ class GraphQLApp(GraphQL[Context, None]):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.user = user
         context.actor = access.actor_for(user, context.actor.request_id, context.actor.client_ip)
-
-
-async def signed_document(request: Request) -> Response:
-    """S-12: the sealed PDF, for the owning partner and its manager only."""
-    settings: Settings = request.app.state.settings
-    user = await user_for_token(bearer_token(request), settings)
-    actor = access.actor_for(user, request_id_of(request))
-    try:
-        contract = await access.get_contract(actor, request.path_params["contract_id"], "id")
-    except DomainError as error:
-        status = 401 if error.code is ErrorCode.UNAUTHENTICATED else 404
-        # Malformed ids, other partners' contracts and missing ones all look the same.
-        code = error.code if status == 401 else ErrorCode.NOT_FOUND
-        return JSONResponse({"code": code, "message": error.message if status == 401 else "No contract with this id."}, status)
-    if contract.document_id is None:
-        return JSONResponse({"code": "NOT_FOUND", "message": "This contract has no signed document yet."}, 404)
-    data = DocumentStore(settings.documents_path).get(contract.document_id)
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="contract-{contract.id}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
 
 
 async def live(_: Request) -> Response:
@@ -164,7 +138,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            Route("/contracts/{contract_id}/document.pdf", signed_document),
+            Route("/contracts/{contract_id}/document.pdf", signed_document, methods=["GET", "HEAD"]),
             Route("/health/live", live),
             Route("/health/ready", ready),
         ],

@@ -1,10 +1,11 @@
+from datetime import datetime
 from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
 
 from domain import events
-from domain.documents.storage import DocumentStore
+from domain.documents import storage
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.services import access, lists, lookups
@@ -47,8 +48,17 @@ class DocumentCheck:
     sha256_matches: bool = strawberry.field(description="The file is the one recorded at sealing.")
     signature_intact: bool = strawberry.field(description="The signed bytes are unchanged.")
     signature_trusted: bool = strawberry.field(description="The seal chains to the programme's root.")
-    covers_whole_file: bool = strawberry.field(description="Nothing was appended after sealing.")
+    covers_whole_file: bool = strawberry.field(
+        description="Nothing was changed after sealing but added validation data and timestamps.")
     valid: bool = strawberry.field(description="All of the above.")
+    level: Optional[str] = strawberry.field(
+        description="The PAdES level the seal reaches and validates at: B-B, B-T, B-LT or B-LTA.")
+    timestamp_time: Optional[datetime] = strawberry.field(
+        description="When the seal's RFC 3161 timestamp says it was made.")
+    timestamp_authority: Optional[str] = strawberry.field(description="The time-stamping authority.")
+    validates_offline: bool = strawberry.field(
+        description="Trusted as of the timestamp from the document alone (its embedded "
+                    "certificates and revocation data), with no network.")
 
 
 DocumentCheckResult = Annotated[
@@ -195,8 +205,7 @@ class Query(NotificationQueries, WebhookQueries):
     async def document_check(self, info: Info[Context, None], contract_id: strawberry.ID) -> DocumentCheckResult:
         ctx = info.context
         document = await lookups.signed_document(ctx.actor, contract_id)
-        data = DocumentStore(ctx.settings.documents_path).get(document.sha256)
-        check = await check_pdf(data, document.sha256, ctx.settings)
+        check = await check_pdf(await storage.read(document.sha256, ctx.settings), document.sha256, ctx.settings)
         return DocumentCheck(
             sha256=check.sha256,
             sha256_matches=check.sha256_matches,
@@ -204,6 +213,10 @@ class Query(NotificationQueries, WebhookQueries):
             signature_trusted=check.signature_trusted,
             covers_whole_file=check.covers_whole_file,
             valid=check.valid,
+            level=check.level,
+            timestamp_time=check.timestamp_time,
+            timestamp_authority=check.timestamp_authority,
+            validates_offline=check.validates_offline,
         )
 
     overview = overview_field

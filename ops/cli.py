@@ -207,6 +207,15 @@ def dashboard_command(port: int) -> list[str]:
             "--client.toolbarMode", "minimal", "--browser.gatherUsageStats", "false"]
 
 
+def cmd_trust_services(_: argparse.Namespace) -> None:
+    """Serve the development PKI's CRL, OCSP and time-stamping authority (certomancer)."""
+    from ops import logs
+    from ops.trust_services import serve
+
+    logs.configure()
+    serve(get_settings())
+
+
 def cmd_worker_health(_: argparse.Namespace) -> None:
     """Exit 0 when a worker has reported in within its health-check interval, else 1."""
     from arq.worker import async_check_health
@@ -220,6 +229,9 @@ def cmd_worker_health(_: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything on one machine: migrate, demo data, Redis (embedded unless REDIS_URL),
     the API, the worker and the managers' dashboard. Ctrl-C stops it all."""
+    from domain.documents.certificates import ensure_programme_certificate, uses_development_pki
+    from domain.documents.fonts import check_fonts
+    from ops import trust_services
     from ops.demo_data import PRODUCTION_REFUSAL, seed
     from workers.queue import redis_url
 
@@ -237,12 +249,23 @@ def cmd_run(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     settings = get_settings()
+    check_fonts(settings)  # before anything starts: no fonts, no signed contracts
+    ensure_programme_certificate(settings)
+    python = sys.executable
+    children = []
+    if uses_development_pki(settings) and not settings.tsa_url:
+        # The development PKI's TSA, CRL and OCSP, which every seal needs (B-LT).
+        children.append(subprocess.Popen([python, "-m", "ops.cli", "trust-services"]))
+        if not trust_services.wait_listening(settings.trust_services_port):
+            children[0].terminate()
+            sys.exit(f"trust services did not start on port {settings.trust_services_port}")
     _migrate()
     logins = asyncio.run(seed(settings))
     if stop:
+        for child in children:
+            child.terminate()
         return
     env = {**os.environ, "REDIS_URL": redis_url(settings)}  # children share this Redis
-    python = sys.executable
     base = f"http://127.0.0.1:{args.port}"
     dashboard_port = _port_or_free(args.dashboard_port)
     commands = [
@@ -250,7 +273,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         ([python, "-m", "ops.cli", "worker"], env),
         (dashboard_command(dashboard_port), {**env, "DASHBOARD_API_URL": base}),
     ]
-    children = [subprocess.Popen(command, env=child_env) for command, child_env in commands]
+    children += [subprocess.Popen(command, env=child_env) for command, child_env in commands]
     time.sleep(2)
     print(f"\nAPI and GraphiQL: {base}/graphql")
     print(f"Dashboard:        http://127.0.0.1:{dashboard_port} (channel managers and admin)")
@@ -273,9 +296,10 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_verify_document(args: argparse.Namespace) -> None:
-    """Check a signed PDF: the seal against the programme's root, and the hash on record."""
+    """Check a signed PDF: the seal against the programme's and the TSA's roots, the PAdES
+    level it reaches, its timestamp, whether it validates offline, and the hash on record."""
     from domain import db
-    from domain.documents.storage import DocumentStore
+    from domain.documents import storage
     from domain.documents.verification import check_pdf
     from domain.models import Contract
 
@@ -289,18 +313,44 @@ def cmd_verify_document(args: argparse.Namespace) -> None:
             await db.init(settings)
             try:
                 contract = await Contract.get_or_none(id=args.target)
+                expected = contract.document_id if contract else None  # type: ignore[attr-defined]
+                data = await storage.read(expected, settings) if expected else b""
             finally:
                 await db.close()
-            if contract is None or contract.document_id is None:
+            if not expected:
                 print(f"no signed document for {args.target}")
                 return 2
-            expected = contract.document_id
-            data = DocumentStore(settings.documents_path).get(expected)
-        check = await check_pdf(data, expected, settings)
+        check = await check_pdf(data, expected, settings, online=args.online)
         for name, value in vars(check).items():
-            print(f"{name:18} {value}")
-        print(f"{'valid':18} {check.valid}")
+            if name in ("revoked_now", "revoked_since") and not args.online:
+                continue
+            print(f"{name:20} {value}")
+        print(f"{'valid':20} {check.valid}")
         return 0 if check.valid else 1
+
+    sys.exit(asyncio.run(run()))
+
+
+def cmd_documents_to_database(_: argparse.Namespace) -> None:
+    """Move sealed PDFs kept as files (DOCUMENTS_DIR) into the database, checking each
+    file's SHA-256 and size against its record; exit 1 if any is missing or altered."""
+    from domain import db
+    from domain.documents.storage import move_files_to_database
+
+    settings = get_settings()
+
+    async def run() -> int:
+        await db.init(settings)
+        try:
+            result = await move_files_to_database(settings)
+        finally:
+            await db.close()
+        print(f"moved {result.moved} documents into the database; {result.already} were there already")
+        for digest in result.missing or []:
+            print(f"MISSING  {digest}: no file under {settings.documents_path}")
+        for digest in result.mismatched or []:
+            print(f"ALTERED  {digest}: the file's SHA-256 or size is not its record's; not moved")
+        return 1 if result.missing or result.mismatched else 0
 
     sys.exit(asyncio.run(run()))
 
@@ -389,13 +439,18 @@ def main(argv: list[str] | None = None) -> None:
     api.set_defaults(fn=cmd_api)
     sub.add_parser("worker", help="Run the arq worker.").set_defaults(fn=cmd_worker)
     sub.add_parser("worker-health", help=cmd_worker_health.__doc__).set_defaults(fn=cmd_worker_health)
+    sub.add_parser("trust-services", help=cmd_trust_services.__doc__).set_defaults(fn=cmd_trust_services)
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--dashboard-port", type=int, default=8501)
     run.set_defaults(fn=cmd_run)
     verify = sub.add_parser("verify-document", help=cmd_verify_document.__doc__)
     verify.add_argument("target", help="a contract id, or a path to a PDF")
+    verify.add_argument("--online", action="store_true",
+                        help="also ask the CA (CRL, OCSP) whether the sealing certificate is revoked now")
     verify.set_defaults(fn=cmd_verify_document)
+    sub.add_parser("documents-to-database", help=cmd_documents_to_database.__doc__).set_defaults(
+        fn=cmd_documents_to_database)
     sweep = sub.add_parser("sweep", help=cmd_sweep.__doc__)
     sweep.add_argument("--today", help="YYYY-MM-DD; the business date to sweep for")
     sweep.set_defaults(fn=cmd_sweep)

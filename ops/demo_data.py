@@ -6,12 +6,12 @@ from domain import clock, db, inputs
 from domain.auth import hash_password
 from domain.contract_text import contract_text
 from domain.documents.sealing import load_sealer
-from domain.documents.storage import DocumentStore
 from domain.lifecycle import business_date
 from domain.models import Contract, Partner, Role, User
 from domain.services import access, info_changes, registration, renewal, sealing, signing
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
+from ops import trust_services
 
 ADMIN = ("admin@programme.example", "admin-demo-password")
 MANAGERS = [
@@ -93,45 +93,49 @@ async def seed(settings: Settings) -> list[str]:
         managers = [
             await _staff(email, name, Role.CHANNEL_MANAGER, password) for email, name, password in MANAGERS
         ]
-        sealer = load_sealer(settings)
-        store = DocumentStore(settings.documents_path)
-        for legal_name, number, address, contact, email, phone, stage in PARTNERS:
-            stage, _, days_ago = stage.partition(":")
-            now = clock.now()
-            # Registered two hours before now, or before a day N days ago; approved 20
-            # minutes later, and signed an hour after registering.
-            at = now - timedelta(days=int(days_ago or 0), hours=2)
-            partner = await registration.register_partner(
-                dict(legal_name=legal_name, registration_number=number, address=address,
-                     contact_name=contact, email=email, phone=phone),
-                PARTNER_PASSWORD, at,
-            )
-            await _backdate(partner, at)
-            if stage == "pending":
-                continue
-            manager = next(m for m in managers if m.id == partner.manager_id)
-            await registration.approve_registration(
-                access.actor_for(manager), str(partner.id), "Welcome to the programme.", at + timedelta(minutes=20)
-            )
-            await _backdate(partner, at)
-            partner_user = await User.get(partner_id=partner.id)
-            partner_actor = access.actor_for(partner_user)
-            if stage == "info_change":
-                await info_changes.request_info_change(
-                    partner_actor, {"address": "12 Rue de Rivoli, 75004 Paris"}, "We moved offices.", now
-                )
-            if stage in ("signed", "non_renewal"):
-                contract = await Contract.get(partner_id=partner.id)
-                signed_at = at + timedelta(hours=1)
-                await _sign(partner_actor, contract, REGIONS[legal_name], signed_at, settings, sealer, store)
-            if stage == "non_renewal":
-                await renewal.request_non_renewal(
-                    partner_actor, str(contract.id), True,
-                    "We are consolidating our reseller agreements.", now, settings,
-                )
+        async with trust_services.serving(settings):  # the seals' TSA, CRL and OCSP
+            await _partners(settings, managers)
         return _logins()
     finally:
         await db.close()
+
+
+async def _partners(settings: Settings, managers: list[User]) -> None:
+    sealer = load_sealer(settings)
+    for legal_name, number, address, contact, email, phone, stage in PARTNERS:
+        stage, _, days_ago = stage.partition(":")
+        now = clock.now()
+        # Registered two hours before now, or before a day N days ago; approved 20
+        # minutes later, and signed an hour after registering.
+        at = now - timedelta(days=int(days_ago or 0), hours=2)
+        partner = await registration.register_partner(
+            dict(legal_name=legal_name, registration_number=number, address=address,
+                 contact_name=contact, email=email, phone=phone),
+            PARTNER_PASSWORD, at,
+        )
+        await _backdate(partner, at)
+        if stage == "pending":
+            continue
+        manager = next(m for m in managers if m.id == partner.manager_id)  # type: ignore[attr-defined]
+        await registration.approve_registration(
+            access.actor_for(manager), str(partner.id), "Welcome to the programme.", at + timedelta(minutes=20)
+        )
+        await _backdate(partner, at)
+        partner_user = await User.get(partner_id=partner.id)
+        partner_actor = access.actor_for(partner_user)
+        if stage == "info_change":
+            await info_changes.request_info_change(
+                partner_actor, {"address": "12 Rue de Rivoli, 75004 Paris"}, "We moved offices.", now
+            )
+        if stage in ("signed", "non_renewal"):
+            contract = await Contract.get(partner_id=partner.id)
+            signed_at = at + timedelta(hours=1)
+            await _sign(partner_actor, contract, REGIONS[legal_name], signed_at, settings, sealer)
+        if stage == "non_renewal":
+            await renewal.request_non_renewal(
+                partner_actor, str(contract.id), True,
+                "We are consolidating our reseller agreements.", now, settings,
+            )
 
 
 async def _staff(email: str, name: str, role: Role, password: str) -> User:
@@ -141,7 +145,7 @@ async def _staff(email: str, name: str, role: Role, password: str) -> User:
 
 
 async def _sign(partner_actor, contract: Contract, regions: list[str], at: datetime, settings: Settings,
-                sealer, store) -> None:
+                sealer) -> None:
     """The partner signs at `at`; the programme seals a couple of seconds later."""
     template = await contract.template
     shown = contract_text(contract, template, business_date(at, settings.tz), settings, regions)
@@ -150,7 +154,7 @@ async def _sign(partner_actor, contract: Contract, regions: list[str], at: datet
     )
     sealed_at = at + timedelta(seconds=1.5 + (len(contract.partner_snapshot["legal_name"]) % 5) / 2)
     await sealing.complete_signing(
-        str(contract.id), signed.signing_attempt, sealed_at, settings, sealer, store  # type: ignore[arg-type]
+        str(contract.id), signed.signing_attempt, sealed_at, settings, sealer  # type: ignore[arg-type]
     )
 
 

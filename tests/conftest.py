@@ -19,6 +19,7 @@ from domain.documents.certificates import ensure_programme_certificate
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from gql_api.app import create_app
+from tests.processes import environment, free_port, start_trust_services
 from workers import queue
 from workers.main import WorkerSettings
 
@@ -61,13 +62,27 @@ async def settings(tmp_path_factory) -> Settings:
         redis_url=REDIS_URL,
         queue_name=f"arq:test:{RUN_ID}",
         events_channel=f"events:test:{RUN_ID}",  # Redis may be shared with other runs
+        trust_services_port=free_port(),
     )
     ensure_programme_certificate(settings)
+    # The seal's TSA, CRL and OCSP: certomancer, as `make run` starts it.
+    trust = start_trust_services(environment(settings), settings.trust_services_port)
     await db.migrate(settings)
     await db.init(settings)
     yield settings
     await db.close()
+    trust.stop()
     await drop_database(name)
+
+
+def sharing_pki(settings: Settings, data_dir) -> Settings:
+    """Settings with their own data directory that seal with the test run's PKI, TSA and
+    revocation services."""
+    return Settings(
+        _env_file=None, data_dir=data_dir, signing_key_path=settings.key_path,
+        signing_cert_path=settings.cert_path, signing_ca_path=settings.ca_path,
+        tsa_ca_path=settings.tsa_root_path, trust_services_port=settings.trust_services_port,
+    )
 
 
 @pytest.fixture

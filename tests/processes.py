@@ -26,6 +26,7 @@ def environment(settings, **overrides: str) -> dict[str, str]:
         "REDIS_URL": settings.redis_url,
         "QUEUE_NAME": settings.queue_name,
         "EVENTS_CHANNEL": settings.events_channel,
+        "TRUST_SERVICES_PORT": str(settings.trust_services_port),
     })
     env.update(overrides)
     return env
@@ -90,3 +91,20 @@ def start_api(env: dict[str, str], timeout: float = 60) -> tuple[Process, str]:
 
 def start_worker(env: dict[str, str]) -> Process:
     return Process(["worker"], env)
+
+
+def start_trust_services(env: dict[str, str], port: int, timeout: float = 60) -> Process:
+    """The development PKI's CRL, OCSP and TSA (`partner-platform trust-services`)."""
+    process = Process(["trust-services"], env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            pass
+        if process.popen.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.stop()
+    raise RuntimeError(f"trust services did not start:\n{process.output()}")

@@ -4,8 +4,7 @@ import json
 import logging
 
 from domain import logs
-from domain.documents.storage import DocumentStore
-from domain.models import Contract
+from domain.models import Contract, DocumentContent
 from tests.gql import PASSWORD, approved_partner, login, make_manager, sign_with_preview
 
 
@@ -29,7 +28,7 @@ async def test_an_unexpected_error_is_masked_and_logged_with_the_request_id(clie
     await sign_with_preview(client, token, contract_id, ["DE"])
     await run_worker()
     contract = await Contract.get(id=contract_id)
-    DocumentStore(settings.documents_path).path(contract.document_id).unlink()
+    await DocumentContent.filter(sha256=contract.document_id).delete()  # type: ignore[attr-defined]
 
     seen = []
 

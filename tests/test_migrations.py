@@ -28,6 +28,7 @@ PG_TYPES = {
     "DATE": "date",
     "TIMESTAMPTZ": "timestamp with time zone",
     "JSONB": "jsonb",
+    "BYTEA": "bytea",
 }
 PG_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 

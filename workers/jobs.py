@@ -7,8 +7,8 @@ from datetime import timedelta
 from arq import Retry
 
 from domain import audit_chain, clock, db, events, logs
+from domain.documents.fonts import check_fonts
 from domain.documents.sealing import load_sealer
-from domain.documents.storage import DocumentStore
 from domain.errors import DomainError
 from domain.lifecycle import business_date
 from domain.notifications import delivery, sending, webhooks
@@ -24,9 +24,9 @@ async def startup(ctx: dict) -> None:
     ctx["settings"] = settings
     if not ctx.get("orm_ready"):
         await db.init(settings)
+    check_fonts(settings)  # no fonts, no worker: never a contract with its names missing
     # A sealer already in ctx (a test's, or an HSM-backed one) is kept.
     ctx["sealer"] = ctx.get("sealer") or load_sealer(settings)
-    ctx["store"] = DocumentStore(settings.documents_path)
     events.configure(*reactions(ctx["redis"], settings))
     ctx["relaying"] = asyncio.Lock()
     ctx["delivering"] = asyncio.Lock()
@@ -40,6 +40,8 @@ async def startup(ctx: dict) -> None:
 async def shutdown(ctx: dict) -> None:
     await ctx["mailer"].aclose()
     await ctx["webhook_client"].close()
+    if ctx.get("sealer") is not None:
+        await ctx["sealer"].close()
     if not ctx.get("orm_ready"):
         await db.close()
 
@@ -70,8 +72,7 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
         return "failed" if failed else "skipped"  # skipped: an interrupted try had sealed it
     try:
         done = await sealing.complete_signing(
-            contract_id, attempt, clock.now(), settings, ctx["sealer"], ctx["store"],
-            timings=ctx.get("timings"),
+            contract_id, attempt, clock.now(), settings, ctx["sealer"], timings=ctx.get("timings"),
         )
     except DomainError as exc:  # a rule says no: retrying will not help
         await sealing.fail_signing(contract_id, attempt, exc.message, clock.now())

@@ -1,87 +1,176 @@
-"""The programme's certificates: a CA and the sealing certificate it issues."""
+"""The programme's certificates: a root CA, the sealing certificate it issues, and, for
+development and tests, a time-stamping authority.
+
+Production configures its own by path (SIGNING_KEY_PATH, SIGNING_CERT_PATH, SIGNING_CA_PATH,
+TSA_URL, TSA_CA_PATH) and nothing is generated. Without them, the first run generates the
+keys into DATA_DIR/signing/ and a certomancer configuration (certomancer.yml) that issues
+the certificates from those keys: the sealing certificate names the CRL and OCSP URLs of the
+programme CA, and `partner-platform trust-services` serves that CRL, OCSP and an RFC 3161
+TSA from the same file on TRUST_SERVICES_PORT. The CA keys are RSA, so that a certificate
+issued twice from the file (here, and in the trust services' process) is the same bytes."""
 
 import os
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+import yaml
+from asn1crypto import pem
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from domain import clock
 from domain.settings import Settings
 
+ARCH = "programme"
+CONFIG = "certomancer.yml"
+TSA_ROOT = "tsa-root.pem"
+KEYS = {  # certomancer key label -> file
+    "root": "programme-root-key.pem",
+    "seal": "programme-key.pem",
+    "tsa-root": "tsa-root-key.pem",
+    "tsa": "tsa-key.pem",
+}
+
+
+def _pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _ca(label: str, until: datetime, since: datetime) -> dict:
+    return {
+        "subject": label, "subject-key": label, "issuer": label, "authority-key": label,
+        "validity": {"valid-from": _when(since), "valid-to": _when(until)},
+        "extensions": [
+            {"id": "basic_constraints", "critical": True, "value": {"ca": True}},
+            {"id": "key_usage", "critical": True,
+             "smart-value": {"schema": "key-usage", "params": ["digital_signature", "key_cert_sign", "crl_sign"]}},
+        ],
+    }
+
+
+def certomancer_config(settings: Settings, now: datetime) -> dict:
+    """The development PKI: the programme's root and seal, a TSA root and its TSA."""
+    since, ten_years = now - timedelta(days=1), now + timedelta(days=3650)
+    revocation_urls = [
+        {"id": "crl_distribution_points",
+         "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}}},
+        {"id": "authority_information_access",
+         "smart-value": {"schema": "aia-urls", "params": {"ocsp-responder-names": ["root"]}}},
+    ]
+    return {
+        "external-url-prefix": f"http://127.0.0.1:{settings.trust_services_port}",
+        "keysets": {ARCH: {"path-prefix": ".", "keys": {label: {"path": file} for label, file in KEYS.items()}}},
+        "pki-architectures": {ARCH: {
+            "keyset": ARCH,
+            "entity-defaults": {"country-name": "US", "organization-name": settings.programme_name},
+            "entities": {
+                "root": {"common-name": f"{settings.programme_name} Root CA"},
+                "seal": {"common-name": "Programme contract seal"},
+                "tsa-root": {"common-name": "Development Time-Stamping Root"},
+                "tsa": {"common-name": "Development Time-Stamping Authority"},
+            },
+            "certs": {
+                "root": _ca("root", ten_years, since),
+                "seal": {
+                    "subject": "seal", "subject-key": "seal", "issuer": "root", "authority-key": "root",
+                    "validity": {"valid-from": _when(since), "valid-to": _when(now + timedelta(days=3 * 365))},
+                    "extensions": [
+                        {"id": "key_usage", "critical": True,
+                         "smart-value": {"schema": "key-usage", "params": ["digital_signature", "non_repudiation"]}},
+                        *revocation_urls,
+                    ],
+                },
+                "tsa-root": _ca("tsa-root", ten_years, since),
+                "tsa": {
+                    "subject": "tsa", "subject-key": "tsa", "issuer": "tsa-root", "authority-key": "tsa-root",
+                    "validity": {"valid-from": _when(since), "valid-to": _when(ten_years)},
+                    "extensions": [
+                        {"id": "key_usage", "critical": True,
+                         "smart-value": {"schema": "key-usage", "params": ["digital_signature"]}},
+                        {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
+                        {"id": "crl_distribution_points",
+                         "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["tsa-root"]}}},
+                    ],
+                },
+            },
+            "services": {
+                "crl-repo": {
+                    "root": {"for-issuer": "root", "signing-key": "root", "simulated-update-schedule": "PT1H"},
+                    "tsa-root": {"for-issuer": "tsa-root", "signing-key": "tsa-root", "simulated-update-schedule": "PT1H"},
+                },
+                "ocsp": {"root": {"for-issuer": "root", "responder-cert": "root", "signing-key": "root"}},
+                "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
+            },
+        }},
+    }
+
+
+def pki_dir(settings: Settings) -> Path:
+    return settings.data_dir / "signing"
+
+
+def load_pki(settings: Settings):
+    """The development PKI as certomancer reads it from DATA_DIR/signing/certomancer.yml."""
+    from certomancer.registry import CertomancerConfig
+
+    return CertomancerConfig.from_file(str(pki_dir(settings) / CONFIG)).get_pki_arch(ARCH)
+
+
+def _write_certificates(settings: Settings, target: Path) -> None:
+    from certomancer.registry import CertomancerConfig
+
+    arch = CertomancerConfig.from_file(str(target / CONFIG)).get_pki_arch(ARCH)
+    for label, path in (("seal", settings.cert_path), ("root", settings.ca_path), ("tsa-root", settings.tsa_root_path)):
+        (target / path.name).write_bytes(pem.armor("CERTIFICATE", arch.get_cert(label).dump()))
+
+
+def uses_development_pki(settings: Settings) -> bool:
+    return not (settings.signing_key_path or settings.signing_cert_path or settings.signing_ca_path)
+
 
 def ensure_programme_certificate(settings: Settings) -> None:
-    """On first run, generate a programme CA and a sealing certificate into the data
-    directory. Production configures its own by path, and nothing is generated."""
+    """On first run, generate the development PKI into the data directory. Production
+    configures its own by path, and nothing is generated."""
     key_path, cert_path, ca_path = settings.key_path, settings.cert_path, settings.ca_path
     if key_path.exists() and cert_path.exists() and ca_path.exists():
         return
-    if settings.signing_key_path or settings.signing_cert_path or settings.signing_ca_path:
+    if not uses_development_pki(settings):
         raise FileNotFoundError(f"signing key or certificate missing: {key_path}, {cert_path}, {ca_path}")
-    target = key_path.parent
+    target = pki_dir(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".signing-", dir=target.parent))
-    now = clock.now()
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Cloud Reseller Programme Root CA")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Cloud Reseller Programme"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "Programme contract seal"),
-        ]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3 * 365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    (tmp / key_path.name).write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    os.chmod(tmp / key_path.name, 0o600)
-    (tmp / cert_path.name).write_bytes(cert.public_bytes(pem))
-    (tmp / ca_path.name).write_bytes(ca_cert.public_bytes(pem))
+    keys = {
+        "root": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "tsa-root": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "seal": ec.generate_private_key(ec.SECP256R1()),  # seals are many: the fast key
+        "tsa": ec.generate_private_key(ec.SECP256R1()),
+    }
+    for label, key in keys.items():
+        (tmp / KEYS[label]).write_bytes(_pem(key))
+        os.chmod(tmp / KEYS[label], 0o600)
+    (tmp / CONFIG).write_text(yaml.safe_dump(certomancer_config(settings, clock.now()), sort_keys=False))
+    _write_certificates(settings, tmp)
     try:
         os.rename(tmp, target)  # atomic; another process may have won the race
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         if not (key_path.exists() and cert_path.exists() and ca_path.exists()):
             raise
+
+
+def revoke_seal_certificate(settings: Settings, since: datetime, reason: str = "key_compromise") -> None:
+    """Development and tests: the programme CA revokes the sealing certificate as of
+    `since`. The trust services read it when started again."""
+    path = pki_dir(settings) / CONFIG
+    config = yaml.safe_load(path.read_text())
+    config["pki-architectures"][ARCH]["certs"]["seal"]["revocation"] = {
+        "revoked-since": _when(since), "reason": reason,
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -1,26 +1,99 @@
-"""The programme's seal on a document (PAdES)."""
+"""The programme's seal on a document: PAdES B-LT by default.
 
+B-B is the signature alone. B-T adds an RFC 3161 signature timestamp from TSA_URL: trusted
+time that outlives the sealing certificate. B-LT adds, in the document security store
+(DSS), the certificates of both chains and their revocation data (CRL or OCSP), so that
+the seal validates offline, with no network, long after signing. B-LTA (PADES_LTA=true)
+adds a document timestamp over all of that, which a later archive can renew."""
+
+import time
 import weakref
+from dataclasses import dataclass, field
 from io import BytesIO
 
+from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields as sig_fields
-from pyhanko.sign import signers
+from pyhanko.sign import signers, timestamps
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
 
 from domain.documents.certificates import ensure_programme_certificate
 from domain.settings import Settings
 
+# Revocation data fetched for the seal's chains is reused this long: one CRL and OCSP fetch
+# per worker every few minutes, not one per contract. A revocation shows within this time.
+REVOCATION_REUSE_SECONDS = 300.0
 
-def load_sealer(settings: Settings) -> signers.SimpleSigner:
+
+class TimedTimeStamper(timestamps.HTTPTimeStamper):
+    """The TSA round trip, timed: the sealing metrics report it apart from the seal."""
+
+    on_timestamp = None  # callable(seconds), set by domain/metrics.py
+
+    async def async_request_tsa_response(self, req, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return await super().async_request_tsa_response(req, *args, **kwargs)
+        finally:
+            if TimedTimeStamper.on_timestamp is not None:
+                TimedTimeStamper.on_timestamp(time.perf_counter() - started)
+
+
+@dataclass(eq=False)  # hashed by identity: it keys the seal-size cache
+class Sealer:
+    signer: signers.SimpleSigner
+    level: str  # "B-B", "B-T", "B-LT" or "B-LTA"
+    timestamper: timestamps.TimeStamper | None = None
+    trust_roots: list = field(default_factory=list)
+    # One HTTP session for the TSA, CRL and OCSP requests: a new one per seal loads the
+    # system's CA bundle each time, which cost more CPU than the signature.
+    session: LazySession | None = None
+    _context: ValidationContext | None = None
+    _context_since: float = 0.0
+
+    def validation_context(self) -> ValidationContext:
+        """Revocation data is required for every certificate below the roots: no seal
+        without it. The context (and what it fetched) is reused for a few minutes."""
+        if self.session is None:
+            raise ValueError(f"a {self.level} sealer fetches no revocation data")
+        if self._context is None or time.monotonic() - self._context_since > REVOCATION_REUSE_SECONDS:
+            self._context = ValidationContext(
+                trust_roots=self.trust_roots, allow_fetching=True, revocation_mode="require",
+                fetcher_backend=AIOHttpFetcherBackend(self.session),
+            )
+            self._context_since = time.monotonic()
+        return self._context
+
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
+def load_sealer(settings: Settings, level: str | None = None) -> Sealer:
     ensure_programme_certificate(settings)
-    return signers.SimpleSigner.load(str(settings.key_path), str(settings.cert_path))
+    signer = signers.SimpleSigner.load(str(settings.key_path), str(settings.cert_path),
+                                       ca_chain_files=(str(settings.ca_path),))
+    level = level or ("B-LTA" if settings.pades_lta else "B-LT")
+    if settings.is_production and not settings.tsa_url and level != "B-B":
+        raise ValueError("TSA_URL must name the time-stamping authority in production (PAdES B-T and up)")
+    if level == "B-B":
+        return Sealer(signer, level)
+    roots = [load_cert_from_pemder(str(settings.ca_path)), load_cert_from_pemder(str(settings.tsa_root_path))]
+    session = LazySession()
+    return Sealer(signer, level, TimedTimeStamper(settings.timestamp_url, timeout=10, session=session),
+                  roots, session)
 
 
 # Without a size, pyHanko makes a throw-away signature to size the seal's placeholder:
-# half the sealing time. That size depends on the sealer (key, certificate, digest), not
-# on the document, so each sealer's first seal works it out and later seals reuse it.
-_seal_sizes: "weakref.WeakKeyDictionary[signers.Signer, int]" = weakref.WeakKeyDictionary()
+# half the sealing time. That size depends on the sealer (key, certificate, digest, the
+# TSA's token), not on the document, so each sealer's first seal works it out and later
+# seals reuse it, with room for a token a few bytes longer.
+_seal_sizes: "weakref.WeakKeyDictionary[Sealer, int]" = weakref.WeakKeyDictionary()
+_MARGIN = 512
 
 
 def _reserved_size(sealed: bytes) -> int:
@@ -29,20 +102,24 @@ def _reserved_size(sealed: bytes) -> int:
     return after - before - 2
 
 
-async def seal_pdf(pdf: bytes, signer: signers.SimpleSigner, reason: str) -> bytes:
+async def seal_pdf(pdf: bytes, sealer: Sealer, reason: str) -> bytes:
+    long_term = sealer.level in ("B-LT", "B-LTA")
     meta = signers.PdfSignatureMetadata(
         field_name="ProgrammeSeal",
         subfilter=sig_fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
         reason=reason,
+        embed_validation_info=long_term,
+        validation_context=sealer.validation_context() if long_term else None,
+        use_pades_lta=sealer.level == "B-LTA",
     )
-    reserved = _seal_sizes.get(signer)
+    reserved = _seal_sizes.get(sealer)
     out = BytesIO()
     await signers.async_sign_pdf(
-        IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer, output=out,
-        bytes_reserved=reserved,
+        IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=sealer.signer, output=out,
+        timestamper=sealer.timestamper, bytes_reserved=reserved,
     )
     sealed = out.getvalue()
     if reserved is None:
-        _seal_sizes[signer] = _reserved_size(sealed)
+        _seal_sizes[sealer] = _reserved_size(sealed) + _MARGIN
     return sealed

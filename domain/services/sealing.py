@@ -11,9 +11,10 @@ from domain import audit, events
 from domain.actions import Action
 from domain.actors import system
 from domain.contract_text import contract_text
-from domain.documents.rendering import render_pdf
+from domain.documents import storage
+from domain.documents.evidence import AuditLine, SigningRecord, evidence_page
+from domain.documents.rendering import ContractDocument, render_contract
 from domain.documents.sealing import seal_pdf
-from domain.documents.storage import DocumentStore
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import (
     ContractKind,
@@ -22,7 +23,7 @@ from domain.lifecycle import (
     check_transition,
     status_after_sealing,
 )
-from domain.models import Contract, ContractTemplate, Document, Partner, User
+from domain.models import AuditEvent, Contract, ContractTemplate, Partner, User
 from domain.services.registration import snapshot_of
 from domain.settings import Settings
 
@@ -52,7 +53,39 @@ def _footer(contract: Contract, signer: User | None, shown_hash: str) -> str:
             f"Signed online by {signer.email} on behalf of the Partner at {signed_at}, "
             "acknowledging that they had read this text"
         )
-    return f"Contract {contract.id}. {how} (text SHA-256 {shown_hash}). Sealed by the Programme."
+    return (f"Contract {contract.id}. {how} (text SHA-256 {shown_hash}). Sealed by the Programme; "
+            "the signing evidence is on the last page.")
+
+
+async def _signing_record(contract: Contract, template: ContractTemplate, signer: User | None,
+                          attempt: int, agreed, now: datetime, settings: Settings) -> SigningRecord:
+    """What the signing recorded, for the evidence page: the audit events of this attempt
+    hold the client's address and user agent."""
+    events = [
+        e for e in await AuditEvent.filter(contract_id=contract.id, action__in=SEALING_ACTIONS).order_by("id")
+        if int(e.detail.get("attempt", 1)) == attempt
+    ]
+    request = events[-1] if events else None
+    return SigningRecord(
+        contract_id=str(contract.id),
+        kind="Renewal" if contract.kind is ContractKind.RENEWAL else "Initial",
+        template_version=template.version,
+        partner_snapshot=contract.partner_snapshot,
+        regions=agreed.regions,
+        effective_on=agreed.effective_on.isoformat(),
+        expires_on=agreed.expires_on.isoformat(),
+        content_hash=agreed.content_hash,
+        signed_at=contract.signed_at or now,
+        sealed_at=now,
+        programme=settings.programme_name,
+        timezone=settings.timezone,
+        signer_name=signer.name if signer else None,
+        signer_email=signer.email if signer else None,
+        client_ip=request.client_ip if request else None,
+        user_agent=request.detail.get("userAgent") if request else None,
+        auto_renewed=contract.auto_renewed,
+        events=[AuditLine(e.id, e.action, e.at) for e in events],
+    )
 
 
 async def complete_signing(
@@ -61,7 +94,6 @@ async def complete_signing(
     now: datetime,
     settings: Settings,
     sealer,
-    store: DocumentStore,
     timings: dict[str, float] | None = None,
 ) -> Contract | None:
     """S-10, run by a worker. Idempotent: a re-run, or a stale attempt, changes nothing
@@ -80,20 +112,31 @@ async def complete_signing(
         raise DomainError(ErrorCode.STALE_CONTRACT, "The signed text could not be reproduced.")
     signer = await User.get_or_none(id=contract.signed_by_id)
     started = time.perf_counter()
-    pdf = render_pdf(agreed.text, _footer(contract, signer, agreed.content_hash), settings)
+    record = await _signing_record(contract, template, signer, attempt, agreed, now, settings)
+    document = ContractDocument(
+        contract_id=str(contract.id),
+        title=f"{settings.programme_name} partner agreement",
+        text=agreed.text,
+        programme=settings.programme_name,
+        created_at=now,  # the PDF's creation date: the sealing time
+        closing=_footer(contract, signer, agreed.content_hash),
+        evidence=evidence_page(record),
+    )
+    pdf = render_contract(document, settings)
     rendered = time.perf_counter()
     sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")
     if timings is not None:
         timings["render"] = rendered - started
         timings["seal"] = time.perf_counter() - rendered
-    digest = store.put(sealed)
+    digest = storage.sha256(sealed)
+    storage.write_file_first(sealed, settings)
     final = status_after_sealing(contract.effective_on, today)  # type: ignore[arg-type]
     check_transition(ContractStatus.SIGNING, ContractStatus.SIGNED)
     if final is ContractStatus.ACTIVE:
         check_transition(ContractStatus.SIGNED, ContractStatus.ACTIVE)
     try:
         async with events.transaction():
-            await Document.get_or_create(sha256=digest, defaults={"size": len(sealed)})
+            await storage.keep(sealed, digest, settings)  # with the status: no orphans
             done = await Contract.filter(
                 id=contract.id, status=ContractStatus.SIGNING, signing_attempt=attempt
             ).update(status=final, document_id=digest, sealed_at=now, version=F("version") + 1)
@@ -120,7 +163,7 @@ async def complete_signing(
                     from_status=ContractStatus.SIGNED,
                     to_status=ContractStatus.ACTIVE,
                 )
-    except _AlreadyDone:  # another run sealed it first; roll back our document row
+    except _AlreadyDone:  # another run sealed it first; roll back our document
         return None
     await contract.refresh_from_db()
     return contract

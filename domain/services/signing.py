@@ -24,9 +24,11 @@ async def sign_contract(
     shown_hash: str,
     now: datetime,
     settings: Settings,
+    user_agent: str | None = None,
 ) -> Contract:
     """S-9. Idempotent: signing again with the same text returns the same signing. The
-    CONTRACT_SIGN_REQUESTED event it records asks a worker to seal (to_seal)."""
+    CONTRACT_SIGN_REQUESTED event it records asks a worker to seal (to_seal); with the
+    client's address and user agent, it is evidence on the sealed document's last page."""
     require_partner(actor)
     if not acknowledged:
         raise DomainError(
@@ -87,7 +89,8 @@ async def sign_contract(
                 contract_id=contract.id,
                 from_status=contract.status,
                 to_status=ContractStatus.SIGNING,
-                detail={"contentHash": shown_hash, "regions": picked, "attempt": attempt},
+                detail={"contentHash": shown_hash, "regions": picked, "attempt": attempt,
+                        "userAgent": (user_agent or "")[:400] or None},
             )
     await contract.refresh_from_db()
     if started:

@@ -45,5 +45,6 @@ class ContractSignMutations:
             input.content_hash,
             ctx.now,
             ctx.settings,
+            user_agent=ctx.request.headers.get("user-agent"),
         )
         return SignContractSuccess(contract=Contract.of(contract))

@@ -5,7 +5,7 @@ import pytest
 from arq.jobs import Job
 from pyhanko.sign import signers
 
-from domain.documents.sealing import load_sealer
+from domain.documents.sealing import Sealer, load_sealer
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document
 from tests.dbstate import all_rows
@@ -32,10 +32,12 @@ class UnreachableSealer(signers.SimpleSigner):
         raise ConnectionError("hsm-7.internal:1792 did not answer")
 
 
-def unreachable_sealer(settings) -> UnreachableSealer:
+def unreachable_sealer(settings) -> Sealer:
     real = load_sealer(settings)
     UnreachableSealer.calls = 0
-    return UnreachableSealer(real.signing_cert, real.signing_key, real.cert_registry)
+    signer = real.signer
+    real.signer = UnreachableSealer(signer.signing_cert, signer.signing_key, signer.cert_registry)
+    return real
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from arq.constants import (
 )
 from arq.jobs import Job
 
-from domain.documents.storage import DocumentStore
+from domain.documents import storage
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document
@@ -151,9 +151,8 @@ async def test_worker_killed_mid_signing_twenty_times_seals_every_contract_once(
             outcome = await Job(signing_job_id(contract_id, 1), redis, _queue_name=settings.queue_name).result_info()
             assert outcome is not None and outcome.success, outcome
             assert outcome.job_try >= 2 and outcome.result in ("signed", "skipped"), outcome
-        store = DocumentStore(settings.documents_path)
         for digest in digests:
-            assert (await check_pdf(store.get(digest), digest, settings)).valid
+            assert (await check_pdf(await storage.read(digest, settings), digest, settings)).valid
         print(f"\n{KILLS} kills, {kills_mid_signing} with a contract SIGNING, {len(interrupted)} signings cut off;"
               f" {len(ids)} contracts sealed once each, in {elapsed:.1f} s")
     finally:
