@@ -209,7 +209,7 @@ def dashboard_command(port: int) -> list[str]:
 
 def cmd_trust_services(_: argparse.Namespace) -> None:
     """Serve the development PKI's CRL, OCSP and time-stamping authority (certomancer)."""
-    from ops import logs
+    from domain import logs
     from ops.trust_services import serve
 
     logs.configure()

@@ -325,11 +325,11 @@ from ops import cli
 cli.main(["migrate"])  # sets the umask; makes the data directory and the SQLite file
 from domain import auth
 from domain.documents.certificates import ensure_programme_certificate
-from domain.documents.storage import DocumentStore
+from domain.documents.storage import FileStore
 from domain.settings import get_settings
 settings = get_settings()
 ensure_programme_certificate(settings)  # the programme key and certificates
-DocumentStore(settings.documents_path).put(b"%PDF-1.7 a signed contract")
+FileStore(settings.documents_path).put(b"%PDF-1.7 a signed contract")  # the file store, when chosen
 auth.token_secret(settings)  # the development token secret
 """
 
