@@ -1,14 +1,13 @@
 """The production arq worker, started the way `partner-platform worker` starts it, plus
-two arq job hooks that report each signing job to the benchmark.
+arq job hooks that report each signing job's times to the benchmark.
 
 Run by bench/sign_throughput.py as its own OS process; not meant to be run by hand.
 The job function, its settings (max_jobs, poll delay, retries, cron) and the startup
-are workers.main.WorkerSettings unchanged. The hooks only:
-
-- give each job its own `timings` dict, which workers.main.sign_contract already passes
-  to complete_signing, so that it fills in the "render" and "seal" seconds;
-- after the job has finished (result stored), RPUSH one JSON record to the Redis list
-  BENCH_TIMINGS_KEY: job id, try, enqueue/start/done wall-clock times, render, seal.
+are workers.main.WorkerSettings unchanged. The hooks only RPUSH, after each job has
+finished (result stored), one JSON record to the Redis list BENCH_TIMINGS_KEY: job id,
+try, enqueue/start/done wall-clock times, and whether it sealed. The render / seal /
+timestamp split comes from the worker's own Prometheus metrics (WORKER_METRICS_PORT),
+which the production startup serves.
 
 BENCH_PROFILE=path runs the worker under cProfile and writes the stats there on exit.
 """
@@ -34,8 +33,7 @@ PREFIX = signing_job_id("", 0).split(":")[0] + ":"  # "sign:<contract>:<attempt>
 
 
 async def on_job_start(ctx: dict) -> None:
-    # arq gives every job its own ctx dict, so this dict is the job's own.
-    ctx["timings"] = {}
+    # arq gives every job its own ctx dict.
     ctx["bench_started"] = time.time()
 
 
@@ -54,7 +52,7 @@ async def after_job_end(ctx: dict) -> None:
         "enqueued": ctx["enqueue_time"].timestamp(),
         "started": ctx["bench_started"],
         "done": ctx["bench_done"],
-        **ctx["timings"],
+        "sealed": True,
     }
     await ctx["redis"].rpush(TIMINGS_KEY, json.dumps(record))
 

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # seconds, renewed every third of it: no other worker starts the job while it is
     # renewed, and a job whose worker died runs again this long after the last renewal.
     job_lease_seconds: float = Field(15.0, ge=1, le=600)
+    # The worker's Prometheus metrics (the sealing path's render/seal/timestamp seconds) on
+    # 127.0.0.1:this port; 0 serves none. The API serves its own at /metrics.
+    worker_metrics_port: int = Field(0, ge=0, le=65535)
     # How often the worker signs the audit chain's head, when it moved (domain/audit_chain.py).
     audit_seal_interval_seconds: int = Field(300, ge=1)
 

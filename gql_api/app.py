@@ -29,6 +29,7 @@ from gql_api.context import Context, build_context, request_id_of, token_from_pa
 from gql_api.downloads import signed_document
 from gql_api.headers import SecurityHeaders
 from gql_api.limits import BodyLimit
+from gql_api.metrics import metrics
 from gql_api.schema import build_schema
 from workers import queue
 
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             Route("/contracts/{contract_id}/document.pdf", signed_document, methods=["GET", "HEAD"]),
             Route("/health/live", live),
             Route("/health/ready", ready),
+            Route("/metrics", metrics),
         ],
         middleware=[  # outermost first: a 413 carries the security headers too
             Middleware(SecurityHeaders, hsts=settings.sends_hsts),

@@ -4,6 +4,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+import prometheus_client
 from arq import Retry
 
 from domain import audit_chain, clock, db, events, logs
@@ -25,6 +26,7 @@ async def startup(ctx: dict) -> None:
     if not ctx.get("orm_ready"):
         await db.init(settings)
     check_fonts(settings)  # no fonts, no worker: never a contract with its names missing
+    _serve_metrics(settings.worker_metrics_port)
     # A sealer already in ctx (a test's, or an HSM-backed one) is kept.
     ctx["sealer"] = ctx.get("sealer") or load_sealer(settings)
     events.configure(*reactions(ctx["redis"], settings))
@@ -35,6 +37,16 @@ async def startup(ctx: dict) -> None:
         allow_loopback=settings.webhooks_allow_loopback, connections=sending.WEBHOOK_CONCURRENCY,
         timeout=sending.WEBHOOK_TIMEOUT,
     )
+
+
+_metrics_port: list[int] = []
+
+
+def _serve_metrics(port: int) -> None:
+    """Once per process: `partner-platform worker` starts arq again after losing Redis."""
+    if port and not _metrics_port:
+        prometheus_client.start_http_server(port, addr="127.0.0.1")
+        _metrics_port.append(port)
 
 
 async def shutdown(ctx: dict) -> None:
@@ -72,7 +84,7 @@ async def sign_contract(ctx: dict, contract_id: str, attempt: int) -> str:
         return "failed" if failed else "skipped"  # skipped: an interrupted try had sealed it
     try:
         done = await sealing.complete_signing(
-            contract_id, attempt, clock.now(), settings, ctx["sealer"], timings=ctx.get("timings"),
+            contract_id, attempt, clock.now(), settings, ctx["sealer"],
         )
     except DomainError as exc:  # a rule says no: retrying will not help
         await sealing.fail_signing(contract_id, attempt, exc.message, clock.now())

@@ -12,7 +12,7 @@ issued twice from the file (here, and in the trust services' process) is the sam
 import os
 import shutil
 import tempfile
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -55,9 +55,18 @@ def _ca(label: str, until: datetime, since: datetime) -> dict:
     }
 
 
+# The development PKI is valid from 2000 to 2100, and its CRLs are issued every ten years
+# (certomancer computes each from the CA's start): the tests travel in time (time-machine)
+# and seal contracts years before or after today, and the validator judges certificates
+# and CRLs by that clock. A real PKI's CRLs last days.
+DEV_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+DEV_TO = datetime(2100, 1, 1, tzinfo=UTC)
+CRL_EVERY = "P3650D"
+
+
 def certomancer_config(settings: Settings, now: datetime) -> dict:
     """The development PKI: the programme's root and seal, a TSA root and its TSA."""
-    since, ten_years = now - timedelta(days=1), now + timedelta(days=3650)
+    since, ten_years = DEV_FROM, DEV_TO
     revocation_urls = [
         {"id": "crl_distribution_points",
          "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}}},
@@ -80,7 +89,7 @@ def certomancer_config(settings: Settings, now: datetime) -> dict:
                 "root": _ca("root", ten_years, since),
                 "seal": {
                     "subject": "seal", "subject-key": "seal", "issuer": "root", "authority-key": "root",
-                    "validity": {"valid-from": _when(since), "valid-to": _when(now + timedelta(days=3 * 365))},
+                    "validity": {"valid-from": _when(since), "valid-to": _when(ten_years)},
                     "extensions": [
                         {"id": "key_usage", "critical": True,
                          "smart-value": {"schema": "key-usage", "params": ["digital_signature", "non_repudiation"]}},
@@ -102,8 +111,8 @@ def certomancer_config(settings: Settings, now: datetime) -> dict:
             },
             "services": {
                 "crl-repo": {
-                    "root": {"for-issuer": "root", "signing-key": "root", "simulated-update-schedule": "PT1H"},
-                    "tsa-root": {"for-issuer": "tsa-root", "signing-key": "tsa-root", "simulated-update-schedule": "PT1H"},
+                    "root": {"for-issuer": "root", "signing-key": "root", "simulated-update-schedule": CRL_EVERY},
+                    "tsa-root": {"for-issuer": "tsa-root", "signing-key": "tsa-root", "simulated-update-schedule": CRL_EVERY},
                 },
                 "ocsp": {"root": {"for-issuer": "root", "responder-cert": "root", "signing-key": "root"}},
                 "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
@@ -139,11 +148,15 @@ def ensure_programme_certificate(settings: Settings) -> None:
     """On first run, generate the development PKI into the data directory. Production
     configures its own by path, and nothing is generated."""
     key_path, cert_path, ca_path = settings.key_path, settings.cert_path, settings.ca_path
-    if key_path.exists() and cert_path.exists() and ca_path.exists():
-        return
-    if not uses_development_pki(settings):
-        raise FileNotFoundError(f"signing key or certificate missing: {key_path}, {cert_path}, {ca_path}")
     target = pki_dir(settings)
+    if not uses_development_pki(settings):
+        if not (key_path.exists() and cert_path.exists() and ca_path.exists()):
+            raise FileNotFoundError(f"signing key or certificate missing: {key_path}, {cert_path}, {ca_path}")
+        return
+    if (target / CONFIG).exists():
+        return
+    if target.exists():  # a development PKI from before the trust services: keep it aside
+        os.rename(target, target.with_name(f"signing.before-b-lt-{int(clock.now().timestamp())}"))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".signing-", dir=target.parent))
     keys = {

@@ -8,6 +8,7 @@ adds a document timestamp over all of that, which a later archive can renew."""
 
 import time
 import weakref
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from io import BytesIO
 
@@ -20,6 +21,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
 
+from domain import metrics
 from domain.documents.certificates import ensure_programme_certificate
 from domain.settings import Settings
 
@@ -28,18 +30,21 @@ from domain.settings import Settings
 REVOCATION_REUSE_SECONDS = 300.0
 
 
-class TimedTimeStamper(timestamps.HTTPTimeStamper):
-    """The TSA round trip, timed: the sealing metrics report it apart from the seal."""
+# Seconds spent waiting for the TSA within the current seal (one task, one seal).
+_tsa_seconds: ContextVar[list[float]] = ContextVar("tsa_seconds")
 
-    on_timestamp = None  # callable(seconds), set by domain/metrics.py
+
+class TimedTimeStamper(timestamps.HTTPTimeStamper):
+    """The TSA round trip, timed: the metrics report it apart from the seal."""
 
     async def async_request_tsa_response(self, req, *args, **kwargs):
         started = time.perf_counter()
         try:
             return await super().async_request_tsa_response(req, *args, **kwargs)
         finally:
-            if TimedTimeStamper.on_timestamp is not None:
-                TimedTimeStamper.on_timestamp(time.perf_counter() - started)
+            spent = _tsa_seconds.get(None)
+            if spent is not None:
+                spent.append(time.perf_counter() - started)
 
 
 @dataclass(eq=False)  # hashed by identity: it keys the seal-size cache
@@ -103,6 +108,21 @@ def _reserved_size(sealed: bytes) -> int:
 
 
 async def seal_pdf(pdf: bytes, sealer: Sealer, reason: str) -> bytes:
+    """The sealed document. Observes contract_seal_seconds and contract_timestamp_seconds."""
+    spent: list[float] = []
+    token = _tsa_seconds.set(spent)
+    started = time.perf_counter()
+    try:
+        return await _seal(pdf, sealer, reason)
+    finally:
+        _tsa_seconds.reset(token)
+        waited = sum(spent)
+        metrics.SEAL_SECONDS.observe(time.perf_counter() - started - waited)
+        if spent:
+            metrics.TIMESTAMP_SECONDS.observe(waited)
+
+
+async def _seal(pdf: bytes, sealer: Sealer, reason: str) -> bytes:
     long_term = sealer.level in ("B-LT", "B-LTA")
     meta = signers.PdfSignatureMetadata(
         field_name="ProgrammeSeal",

@@ -2,12 +2,11 @@
 programme's key, store it, and mark the contract SIGNED; or, after the last retry,
 SIGNING_FAILED."""
 
-import time
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F
 
-from domain import audit, events
+from domain import audit, events, metrics
 from domain.actions import Action
 from domain.actors import system
 from domain.contract_text import contract_text
@@ -94,7 +93,6 @@ async def complete_signing(
     now: datetime,
     settings: Settings,
     sealer,
-    timings: dict[str, float] | None = None,
 ) -> Contract | None:
     """S-10, run by a worker. Idempotent: a re-run, or a stale attempt, changes nothing
     and returns None."""
@@ -111,7 +109,6 @@ async def complete_signing(
     if agreed.content_hash != contract.content_hash:
         raise DomainError(ErrorCode.STALE_CONTRACT, "The signed text could not be reproduced.")
     signer = await User.get_or_none(id=contract.signed_by_id)
-    started = time.perf_counter()
     record = await _signing_record(contract, template, signer, attempt, agreed, now, settings)
     document = ContractDocument(
         contract_id=str(contract.id),
@@ -122,12 +119,9 @@ async def complete_signing(
         closing=_footer(contract, signer, agreed.content_hash),
         evidence=evidence_page(record),
     )
-    pdf = render_contract(document, settings)
-    rendered = time.perf_counter()
-    sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")
-    if timings is not None:
-        timings["render"] = rendered - started
-        timings["seal"] = time.perf_counter() - rendered
+    with metrics.RENDER_SECONDS.time():
+        pdf = render_contract(document, settings)
+    sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")  # its own metrics
     digest = storage.sha256(sealed)
     storage.write_file_first(sealed, settings)
     final = status_after_sealing(contract.effective_on, today)  # type: ignore[arg-type]
@@ -165,6 +159,7 @@ async def complete_signing(
                 )
     except _AlreadyDone:  # another run sealed it first; roll back our document
         return None
+    metrics.SEALED.inc()
     await contract.refresh_from_db()
     return contract
 
