@@ -7,7 +7,8 @@ keys into DATA_DIR/signing/ and a certomancer configuration (certomancer.yml) th
 the certificates from those keys: the sealing certificate names the CRL and OCSP URLs of the
 programme CA, and `partner-platform trust-services` serves that CRL, OCSP and an RFC 3161
 TSA from the same file on TRUST_SERVICES_PORT. The CA keys are RSA, so that a certificate
-issued twice from the file (here, and in the trust services' process) is the same bytes."""
+issued twice from the file (here, and in the trust services' process) is the same bytes;
+the seal's key is RSA too, so that the sealed document stays PDF 1.7 (PDF/A-2b)."""
 
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import yaml
 from asn1crypto import pem
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from domain import clock
 from domain.settings import Settings
@@ -162,8 +163,10 @@ def ensure_programme_certificate(settings: Settings) -> None:
     keys = {
         "root": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         "tsa-root": rsa.generate_private_key(public_exponent=65537, key_size=2048),
-        "seal": ec.generate_private_key(ec.SECP256R1()),  # seals are many: the fast key
-        "tsa": ec.generate_private_key(ec.SECP256R1()),
+        # RSA, not ECDSA: pyHanko marks a document sealed with an ECDSA key as PDF 2.0
+        # (the ISO 32002 extension), which PDF/A-2b, based on PDF 1.7, does not allow.
+        "seal": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "tsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
     }
     for label, key in keys.items():
         (tmp / KEYS[label]).write_bytes(_pem(key))

@@ -56,16 +56,16 @@ Acknowledgement Ticked: "I have read the contract."
 Signed at (UTC) 2026-11-30 08:15:42 UTC
 Signed at (programme time) 2026-11-30 17:15:42 Asia/Tokyo (UTC+09:00)
 IP address 203.0.113.42
-User agent Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML,
-like Gecko) Version/17.5 Safari/605.1.15
+User agent Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like
+Gecko) Version/17.5 Safari/605.1.15
 Text shown (SHA-256) 3f8a1c0e9b2d4f6a8c1e3b5d7f9a2c4e6b8d0f1a3c5e7b9d2f4a6c8e0b1d3f5a
 Audit events
 Event 1042 CONTRACT_SIGN_REQUESTED, 2026-11-30 08:15:42 UTC
 The seal
 Sealed at (UTC) 2026-11-30 08:15:43 UTC
 Sealed at (programme time) 2026-11-30 17:15:43 Asia/Tokyo (UTC+09:00)
-Seal PAdES, with an RFC 3161 timestamp and the validation data added when
-sealing (see the document's signature)
+Seal PAdES, with an RFC 3161 timestamp and the validation data added when sealing
+(see the document's signature)
 SEALED
 Cloud Reseller Programme
 Contract 6f1c2d9e-4b7a-4c1e-9a51-2f0d8e7b3c42
