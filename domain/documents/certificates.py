@@ -8,7 +8,8 @@ the certificates from those keys: the sealing certificate names the CRL and OCSP
 programme CA, and `partner-platform trust-services` serves that CRL, OCSP and an RFC 3161
 TSA from the same file on TRUST_SERVICES_PORT. The CA keys are RSA, so that a certificate
 issued twice from the file (here, and in the trust services' process) is the same bytes;
-the seal's key is RSA too, so that the sealed document stays PDF 1.7 (PDF/A-2b)."""
+the seal's key is RSA too, so that the sealed document stays PDF 1.7 (PDF/A-2b); the TSA's
+is ECDSA, which no document declares."""
 
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 import yaml
 from asn1crypto import pem
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from domain import clock
 from domain.settings import Settings
@@ -166,7 +167,7 @@ def ensure_programme_certificate(settings: Settings) -> None:
         # RSA, not ECDSA: pyHanko marks a document sealed with an ECDSA key as PDF 2.0
         # (the ISO 32002 extension), which PDF/A-2b, based on PDF 1.7, does not allow.
         "seal": rsa.generate_private_key(public_exponent=65537, key_size=2048),
-        "tsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "tsa": ec.generate_private_key(ec.SECP256R1()),  # signs every timestamp: the fast key
     }
     for label, key in keys.items():
         (tmp / KEYS[label]).write_bytes(_pem(key))
