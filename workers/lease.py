@@ -36,10 +36,15 @@ async def _lease(ctx: dict, seconds: float):
     async def renew() -> None:
         while True:
             try:
-                # PEXPIRE never creates the key: once arq has deleted it, this is a no-op.
+                # arq deletes the key only after this job has returned, when renewing has
+                # stopped; a key missing now lapsed while this process was busy. Take it
+                # back unless another worker took the job meanwhile (NX).
                 if not await redis.pexpire(key, ttl_ms):
-                    log.warning("job %s has no in-progress key to renew", job_id)
-                    return
+                    if await redis.set(key, b"1", px=ttl_ms, nx=True):
+                        log.warning("job %s: its lease had lapsed; taken back", job_id)
+                    else:
+                        log.warning("job %s: its lease had lapsed and another worker took it", job_id)
+                        return
             except Exception as exc:  # noqa: BLE001 - Redis away: arq's own loop notices
                 log.warning("could not renew the lease of job %s: %r", job_id, exc)
             await asyncio.sleep(seconds / 3)
@@ -69,3 +74,9 @@ class LeasedWorker(Worker):
     def __init__(self, *args, lease_seconds: float, **kwargs):
         super().__init__(*args, **kwargs)
         self.in_progress_timeout_s = lease_seconds
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """Never a second run of a job this worker is running: if its lease lapsed while
+        the event loop was busy, arq would start it again beside the first, and the two
+        runs' bookkeeping (one job_tasks entry per job id) fails the job with a KeyError."""
+        await super().start_jobs([j for j in job_ids if j.decode() not in self.job_tasks])

@@ -7,6 +7,7 @@ and docs/decisions.md."""
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -120,14 +121,20 @@ def _compiler(font_dirs: tuple[str, ...]) -> typst.Compiler:
     )
 
 
+# A Typst compiler runs one compilation at a time ("Already borrowed" otherwise), and the
+# worker renders in threads (domain/services/sealing.py).
+_compiling = threading.Lock()
+
+
 def render_contract(document: ContractDocument, settings: Settings) -> bytes:
     compiler = _compiler(font_dirs(settings))
     data = json.dumps(inputs(document), ensure_ascii=False)
-    pdf = compiler.compile(
-        format="pdf", sys_inputs={"data": data},
-        timestamp=document.created_at.replace(microsecond=0),  # a PDF date has whole seconds
-        pdf_standards=["a-2b"],
-    )
+    with _compiling:
+        pdf = compiler.compile(
+            format="pdf", sys_inputs={"data": data},
+            timestamp=document.created_at.replace(microsecond=0),  # a PDF date has whole seconds
+            pdf_standards=["a-2b"],
+        )
     assert isinstance(pdf, bytes)
     return pdf
 

@@ -2,6 +2,7 @@
 programme's key, store it, and mark the contract SIGNED; or, after the last retry,
 SIGNING_FAILED."""
 
+import asyncio
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F
@@ -120,7 +121,9 @@ async def complete_signing(
         evidence=evidence_page(record),
     )
     with metrics.RENDER_SECONDS.time():
-        pdf = render_contract(document, settings)
+        # In a thread: Typst lets go of the GIL while it typesets, so the worker's event loop
+        # keeps renewing its job leases (a cold first render takes most of a second).
+        pdf = await asyncio.to_thread(render_contract, document, settings)
     sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")  # its own metrics
     digest = storage.sha256(sealed)
     storage.write_file_first(sealed, settings)

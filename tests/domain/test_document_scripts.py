@@ -2,6 +2,7 @@
 back from the sealed PDF exactly, with no .notdef glyph, and every font is embedded as a
 subset."""
 
+import asyncio
 from datetime import UTC, date, datetime
 from io import BytesIO
 
@@ -120,6 +121,13 @@ def test_a_partner_value_is_text_not_markup(settings):
 def test_rendering_is_deterministic(settings):
     text = contract_for(*PARTIES["thai"])
     assert render_contract(document(text), settings) == render_contract(document(text), settings)
+
+
+async def test_contracts_rendered_at_once_in_threads_all_come_out(settings):
+    # The worker renders in a thread, and runs several signing jobs at once.
+    texts = [contract_for(*PARTIES[script]) for script in ("thai", "korean", "arabic", "latin")]
+    pdfs = await asyncio.gather(*[asyncio.to_thread(render_contract, document(t), settings) for t in texts])
+    assert pdfs == [render_contract(document(t), settings) for t in texts]
 
 
 @pytest.mark.parametrize("text, flavour", [
