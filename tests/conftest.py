@@ -3,6 +3,7 @@
 TEST_DATABASE_URL names the server (its database is only used to create ours) and
 TEST_REDIS_URL the Redis; both default to the local services."""
 
+import asyncio
 import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 from arq import ArqRedis
+from arq.utils import timestamp_ms
 from arq.worker import Worker
 from tortoise.contrib.test import truncate_all_models
 
@@ -131,7 +133,40 @@ def run_worker(settings, redis):
             on_shutdown=WorkerSettings.on_shutdown,
             ctx={"settings": settings, "orm_ready": True, **ctx},
         )
-        await worker.main()
+        main = asyncio.ensure_future(worker.main())
+        try:
+            await _until_done_or_stuck(main, worker, redis, settings.queue_name)
+        finally:
+            if "mailer" in worker.ctx:  # started: close what startup opened (arq's close()
+                await WorkerSettings.on_shutdown(worker.ctx)  # would close our Redis pool too)
         return worker
 
     return run
+
+
+async def _until_done_or_stuck(main: asyncio.Future, worker: Worker, redis: ArqRedis, queue_name: str) -> None:
+    """A burst worker stops when the queue is empty. A job deferred (a retry) while
+    time-machine holds the clock still never comes due, and the burst would poll for ever:
+    fail the test instead, naming the job."""
+    still_since = None
+    while True:
+        done, _ = await asyncio.wait({main}, timeout=0.5)
+        if done:
+            return main.result()
+        now = timestamp_ms()
+        idle = all(task.done() for task in worker.tasks.values())
+        waiting = await redis.zrangebyscore(queue_name, "-inf", "+inf", withscores=True)
+        if not (idle and waiting and all(score > now for _, score in waiting)):
+            still_since = None
+            continue
+        if still_since is None or now != still_since:  # the clock moves: the job comes due
+            still_since = now
+            continue
+        main.cancel()
+        await asyncio.gather(main, return_exceptions=True)
+        jobs = ", ".join(f"{job_id.decode() if isinstance(job_id, bytes) else job_id} at {score:.0f}"
+                         for job_id, score in waiting)
+        raise AssertionError(
+            f"the worker deferred jobs past a frozen clock ({now}): {jobs}. A job retried "
+            f"(retries: {worker.jobs_retried}); its error is in the log above."
+        )
