@@ -1,7 +1,11 @@
 """The sign job (S-10): idempotent on re-runs, deaf to stale attempts, and after its retries
 a SIGNING_FAILED a partner can read and recover from. Real arq worker, real Redis."""
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from arq.jobs import Job
 from pyhanko.sign import signers
 
@@ -184,3 +188,16 @@ async def test_a_text_that_cannot_be_reproduced_fails_at_once_without_retries(cl
     assert "could not be reproduced" in failed.signing_error
     assert await AuditEvent.filter(contract_id=contract_id, action="CONTRACT_SIGNING_FAILED").count() == 1
     assert stored_files(settings) == files
+
+
+async def test_a_retry_deferred_while_the_clock_is_frozen_fails_the_test_instead_of_hanging(
+    redis, settings, run_worker, signing
+):
+    # The test worker runs until its queue is empty; a retry deferred past a frozen clock
+    # would keep it polling for ever (tests/conftest.py).
+    patient = settings.model_copy(update={"signing_retry_delay": 5})
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1), tick=False):
+        with pytest.raises(AssertionError, match="deferred jobs past a frozen clock"):
+            await asyncio.wait_for(run_worker(settings=patient, sealer=unreachable_sealer(settings)), 30)
+    assert UnreachableSealer.calls == 1
+    assert (await Contract.get(id=signing["contract_id"])).status is ContractStatus.SIGNING
