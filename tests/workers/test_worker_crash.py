@@ -188,7 +188,9 @@ async def test_a_signing_cut_off_on_every_try_ends_signing_failed_and_can_be_sig
         assert contract.status is ContractStatus.SIGNING_FAILED
         assert contract.signing_error.startswith("The programme's signing service stopped while sealing")
         assert "Traceback" not in contract.signing_error
-        outcome = await Job(job_id, redis, _queue_name=settings.queue_name).result_info()
+        # arq records the result just after the job has returned (and committed).
+        outcome = await until(Job(job_id, redis, _queue_name=settings.queue_name).result_info, 10,
+                              "arq recorded the third try's result", worker)
         assert (outcome.job_try, outcome.result) == (3, "failed")
         assert await Document.all().count() == 0
         assert await AuditEvent.filter(contract_id=signer.contract_id, action="CONTRACT_SIGNING_FAILED").count() == 1
