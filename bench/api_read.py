@@ -30,7 +30,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 
-from bench.common import free_port, pct  # noqa: E402
+from bench.common import drop_database, free_port, fresh_database, pct  # noqa: E402
 
 QUERY = """query List($first: Int!) { contracts(first: $first) { nodes {
   id status kind effectiveOn expiresOn daysLeft regions { code }
@@ -217,10 +217,7 @@ async def main() -> None:
     parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     name = f"pc_bench_read_{os.getpid()}"
-    server = args.server.replace("postgres://", "postgresql://", 1)
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = args.server.rsplit("/", 1)[0] + f"/{name}"
+    database_url = await fresh_database(args.server, name)
     port = free_port()
     api = None
     try:
@@ -269,8 +266,7 @@ async def main() -> None:
         if api:
             api.terminate()
             api.wait(timeout=20)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(args.server, name)
 
 
 if __name__ == "__main__":

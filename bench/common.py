@@ -9,6 +9,12 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from arq.constants import (
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 
 
 async def fresh_database(server: str, name: str) -> str:
@@ -29,6 +35,16 @@ async def drop_database(server: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def forget_jobs(redis, queue_name: str, job_ids, *extra_keys: str) -> None:
+    """Delete a run's arq queue, its jobs' keys and any `extra_keys` from the shared Redis."""
+    keys = [queue_name, f"{queue_name}:health-check", *extra_keys]
+    for job_id in job_ids:
+        keys += [prefix + job_id for prefix in
+                 (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)]
+    for i in range(0, len(keys), 500):
+        await redis.delete(*keys[i:i + 500])
 
 
 def free_port() -> int:

@@ -17,13 +17,13 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import asyncpg
 from tortoise import connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tortoise.expressions import Q  # noqa: E402
 
+from bench.common import drop_database, fresh_database  # noqa: E402
 from domain import db  # noqa: E402
 from domain.actors import Actor  # noqa: E402
 from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, RegistrationStatus  # noqa: E402
@@ -102,10 +102,7 @@ async def main() -> None:
     parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     name = f"pc_bench_explain_{os.getpid()}"
-    server = args.server.replace("postgres://", "postgresql://", 1)
-    admin_conn = await asyncpg.connect(server)
-    await admin_conn.execute(f'CREATE DATABASE "{name}"')
-    settings = Settings(_env_file=None, database_url=args.server.rsplit("/", 1)[0] + f"/{name}", data_dir=Path("/tmp") / name)
+    settings = Settings(_env_file=None, database_url=await fresh_database(args.server, name), data_dir=Path("/tmp") / name)
     failures = []
     try:
         await db.migrate(settings)
@@ -136,8 +133,7 @@ async def main() -> None:
                 failures.append(label)
     finally:
         await db.close()
-        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin_conn.close()
+        await drop_database(args.server, name)
     if failures:
         print(f"{len(failures)} queries read a whole table: {failures}")
         sys.exit(1)

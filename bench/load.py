@@ -53,15 +53,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx
-from arq.constants import (
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-    retry_key_prefix,
-)
 from redis.asyncio import Redis
 
-from bench.common import drop_database, free_port, fresh_database
+from bench.common import drop_database, forget_jobs, free_port, fresh_database
 from bench.sign_throughput import (
     REDIS_URL,
     SERVER_URL,
@@ -392,13 +386,7 @@ async def main(args: argparse.Namespace) -> int:
         if orm_up:
             await db.close()
         try:
-            keys = [queue_name, f"{queue_name}:health-check"]
-            for s in signers:
-                job_id = signing_job_id(s.contract_id, 1)
-                keys += [p + job_id for p in (job_key_prefix, result_key_prefix, in_progress_key_prefix,
-                                              retry_key_prefix)]
-            for i in range(0, len(keys), 500):
-                await redis.delete(*keys[i:i + 500])
+            await forget_jobs(redis, queue_name, [signing_job_id(s.contract_id, 1) for s in signers])
         finally:
             await redis.aclose()
             if db_created:

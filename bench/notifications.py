@@ -24,6 +24,7 @@ BENCH_REDIS_URL say where PostgreSQL and Redis are."""
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -40,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from redis.asyncio import Redis  # noqa: E402
 from tortoise import connections  # noqa: E402
 
 from bench.common import cpu_seconds, drop_database, free_port, fresh_database  # noqa: E402
@@ -199,13 +201,13 @@ async def again(sink: Sink, table_update: str, count: int, worker: subprocess.Po
     return Phase(count, arrivals[-1] - arrivals[0], cpu_between(samples, arrivals[0], arrivals[-1]))
 
 
-async def run_once(count: int, number: int) -> Run:
-    run = Run(load_before=os.getloadavg())
-    name = f"pc_bench_notify_{os.getpid()}_{number}"
+@contextlib.asynccontextmanager
+async def filled(name: str, count: int):
+    """A fresh database with `count` contracts due a reminder, and the two sinks listening;
+    yields (settings, directory, smtp, http) and drops it all afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="bench-notify-"))
     smtp, http = Sink("smtp", directory), Sink("http", directory)
     settings = Settings(_env_file=None, database_url=await fresh_database(SERVER, name), data_dir=directory / "data")
-    worker = None
     try:
         await db.migrate(settings)
         await db.init(settings)
@@ -213,44 +215,54 @@ async def run_once(count: int, number: int) -> Run:
         await wait_port(smtp.port)
         await wait_port(http.port)
         await fill(count, settings, f"http://127.0.0.1:{http.port}/hooks")
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS,
-               "QUEUE_NAME": f"arq:bench:{name}", "EVENTS_CHANNEL": f"events:bench:{name}",
-               "DATA_DIR": str(directory / "data"), "SMTP_URL": f"smtp://127.0.0.1:{smtp.port}?starttls=off",
-               "WEBHOOKS_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "WARNING"}
-        worker = subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"], env=env, cwd=ROOT,
-                                  start_new_session=True, stdout=subprocess.DEVNULL,
-                                  stderr=open(directory / "worker.log", "wb"))
-        samples = [(time.time(), cpu_seconds(worker.pid))]
-        await until_arrived(smtp, count, worker, samples)
-        await until_arrived(http, count, worker, samples)
-        started = await AuditEvent.filter(action="REMINDER_DUE").order_by("at").first()
-        last = max(at for at, _ in smtp.lines() + http.lines())
-        run.end_to_end = last - started.at.timestamp()
-        run.end_to_end_cpu = cpu_between(samples, started.at.timestamp(), last)
-        for sink in (smtp, http):
-            ids = [ident for _, ident in sink.lines()]
-            run.duplicates[sink.path.stem] = len(ids) - len(set(ids))
-        assert await Notification.filter(email_status="SENT").count() == count
-        assert await WebhookDelivery.filter(status="DELIVERED").count() == count
-
-        run.emails = await again(smtp, "UPDATE notifications SET email_status = 'PENDING', attempts = 0, "
-                                 "next_attempt_at = now(), sent_at = NULL, claimed_until = NULL", count, worker)
-        run.webhooks = await again(http, "UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, "
-                                   "next_attempt_at = now(), delivered_at = NULL, claimed_until = NULL",
-                                   count, worker)
-        run.load_after = os.getloadavg()
-        return run
+        yield settings, directory, smtp, http
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
         smtp.stop()
         http.stop()
         await db.close()
         await drop_database(SERVER, name)
+
+
+async def run_once(count: int, number: int) -> Run:
+    run = Run(load_before=os.getloadavg())
+    name = f"pc_bench_notify_{os.getpid()}_{number}"
+    worker = None
+    async with filled(name, count) as (settings, directory, smtp, http):
+        try:
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS,
+                   "QUEUE_NAME": f"arq:bench:{name}", "EVENTS_CHANNEL": f"events:bench:{name}",
+                   "DATA_DIR": str(directory / "data"), "SMTP_URL": f"smtp://127.0.0.1:{smtp.port}?starttls=off",
+                   "WEBHOOKS_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "WARNING"}
+            worker = subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"], env=env, cwd=ROOT,
+                                      start_new_session=True, stdout=subprocess.DEVNULL,
+                                      stderr=open(directory / "worker.log", "wb"))
+            samples = [(time.time(), cpu_seconds(worker.pid))]
+            await until_arrived(smtp, count, worker, samples)
+            await until_arrived(http, count, worker, samples)
+            started = await AuditEvent.filter(action="REMINDER_DUE").order_by("at").first()
+            last = max(at for at, _ in smtp.lines() + http.lines())
+            run.end_to_end = last - started.at.timestamp()
+            run.end_to_end_cpu = cpu_between(samples, started.at.timestamp(), last)
+            for sink in (smtp, http):
+                ids = [ident for _, ident in sink.lines()]
+                run.duplicates[sink.path.stem] = len(ids) - len(set(ids))
+            assert await Notification.filter(email_status="SENT").count() == count
+            assert await WebhookDelivery.filter(status="DELIVERED").count() == count
+
+            run.emails = await again(smtp, "UPDATE notifications SET email_status = 'PENDING', attempts = 0, "
+                                     "next_attempt_at = now(), sent_at = NULL, claimed_until = NULL", count, worker)
+            run.webhooks = await again(http, "UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, "
+                                       "next_attempt_at = now(), delivered_at = NULL, claimed_until = NULL",
+                                       count, worker)
+            run.load_after = os.getloadavg()
+            return run
+        finally:
+            if worker is not None and worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
 
 
 # SQL statements per batch
@@ -280,21 +292,12 @@ async def counted(call) -> tuple[object, list[str]]:
 
 async def statements(count: int) -> dict[str, list[str]]:
     """In-process: the relay's outbox batches, one email batch and one webhook batch."""
-    name = f"pc_bench_notify_sql_{os.getpid()}_{count}"
-    directory = Path(tempfile.mkdtemp(prefix="bench-notify-sql-"))
-    smtp, http = Sink("smtp", directory), Sink("http", directory)
-    settings = Settings(_env_file=None, database_url=await fresh_database(SERVER, name), data_dir=directory / "data")
-    try:
-        await db.migrate(settings)
-        await db.init(settings)
-        await install_bundled_templates()
-        await wait_port(smtp.port)
-        await wait_port(http.port)
-        await fill(count, settings, f"http://127.0.0.1:{http.port}/hooks")
+    async with filled(f"pc_bench_notify_sql_{os.getpid()}_{count}", count) as (settings, _, smtp, http):
         now = clock.now()
         await run_daily_sweep(business_date(now, settings.tz), now, settings)
         await audit_chain.chain_new()
-        reaction = notifications_reaction(settings)
+        redis = Redis.from_url(REDIS)  # the reaction announces stored notices there
+        reaction = notifications_reaction(redis, settings.model_copy(update={"events_channel": f"events:bench:{os.getpid()}"}))
         per_batch: list[int] = []
         logger = logging.getLogger("tortoise.db_client")
 
@@ -312,13 +315,9 @@ async def statements(count: int) -> dict[str, list[str]]:
         finally:
             await mailer.aclose()
             await client.close()
+            await redis.aclose()
         assert await Notification.all().count() == count and await WebhookDelivery.all().count() == count
         return {"relay": relayed, "outbox batches": per_batch, "email batch": emailed, "webhook batch": hooked}
-    finally:
-        smtp.stop()
-        http.stop()
-        await db.close()
-        await drop_database(SERVER, name)
 
 
 def summary(values: list[float], unit: str, digits: int = 1) -> str:

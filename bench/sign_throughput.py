@@ -61,15 +61,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx
-from arq.constants import (
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-    retry_key_prefix,
-)
 from redis.asyncio import Redis
 
-from bench.common import cpu_seconds, drop_database, free_port, fresh_database
+from bench.common import cpu_seconds, drop_database, forget_jobs, free_port, fresh_database
 from bench.common import wait_ready as common_wait_ready
 from domain import auth, clock, db
 from domain.contract_text import contract_text
@@ -82,6 +76,7 @@ from domain.services import access, registration
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from ops.trust_services import wait_listening
+from tests.gql import SIGN
 from workers.queue import signing_job_id
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
@@ -95,15 +90,6 @@ GOAL_CPU_S = 0.035  # worker CPU per sealed B-LT contract
 SPLIT = ("render", "seal", "timestamp")
 PARTNER_GUIDE_S = (60.0, 120.0)
 
-SIGN = """
-mutation Sign($input: SignContractInput!) {
-  signContract(input: $input) {
-    __typename
-    ... on SignContractSuccess { contract { id status } }
-    ... on OperationError { code message field }
-  }
-}
-"""
 STATUS = "query Status($id: ID!) { contract(id: $id) { __typename ... on Contract { status } } }"
 
 REGION_SETS = [["DE", "FR"], ["GB"], ["ID", "MY", "SG"], ["CA", "MX", "US"], ["ES", "IT", "NL"]]
@@ -613,12 +599,7 @@ async def main(args: argparse.Namespace) -> int:
         if orm_up:
             await db.close()
         try:
-            keys = [queue_name, f"{queue_name}:health-check", timings_key]
-            for s in signers:
-                keys += [prefix + s.job_id for prefix in
-                         (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)]
-            for i in range(0, len(keys), 500):
-                await redis.delete(*keys[i: i + 500])
+            await forget_jobs(redis, queue_name, [s.job_id for s in signers], timings_key)
         finally:
             await redis.aclose()
             if db_created:

@@ -53,6 +53,14 @@ async def drop_database(name: str) -> None:
         await conn.close()
 
 
+@pytest.fixture
+async def empty_database() -> str:
+    """The URL of a new, empty PostgreSQL database of its own, dropped afterwards."""
+    name = f"pc_empty_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    yield await create_database(name)
+    await drop_database(name)
+
+
 @pytest.fixture(scope="session")
 async def settings(tmp_path_factory) -> Settings:
     name = f"pc_test_{RUN_ID}"

@@ -157,6 +157,16 @@ async def preview_hash(client: httpx.AsyncClient, token: str, contract_id: str, 
     return result["preview"]["contentHash"]
 
 
+NON_RENEW = """
+mutation NonRenew($input: NonRenewContractInput!) {
+  nonRenewContract(input: $input) {
+    __typename
+    ... on NonRenewalSuccess { request { id status } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+
 REJECT = """
 mutation Reject($partnerId: ID!, $comment: String!) {
   rejectRegistration(partnerId: $partnerId, comment: $comment) {
@@ -175,6 +185,10 @@ mutation Change($input: RequestInfoChangeInput!) {
     ... on OperationError { code message field }
   }
 }
+"""
+
+REQUEST_ADDRESS_CHANGE = """
+mutation { requestInfoChange(input: {address: "Neue Strasse 2, 10115 Berlin", reason: "We moved"}) { __typename } }
 """
 
 REVIEW_INFO_CHANGE = """

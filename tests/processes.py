@@ -71,40 +71,42 @@ class Process:
                 self.popen.wait()
 
 
-def start_api(env: dict[str, str], timeout: float = 60) -> tuple[Process, str]:
-    port = free_port()
-    process = Process(["api", "--port", str(port)], env)
-    base = f"http://127.0.0.1:{port}"
+def _started(process: Process, up, what: str, timeout: float) -> None:
+    """Waits until `up()` holds; stops the process and raises with its output if it exits
+    or the time runs out first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
+            if up():
+                return
+        except (httpx.TransportError, OSError):
             pass
         if process.popen.poll() is not None:
             break
         time.sleep(0.1)
     process.stop()
-    raise RuntimeError(f"API did not start:\n{process.output()}")
+    raise RuntimeError(f"{what} did not start:\n{process.output()}")
+
+
+def start_api(env: dict[str, str], timeout: float = 60) -> tuple[Process, str]:
+    port = free_port()
+    process = Process(["api", "--port", str(port)], env)
+    base = f"http://127.0.0.1:{port}"
+    _started(process, lambda: httpx.get(f"{base}/health/live", timeout=1).status_code == 200, "API", timeout)
+    return process, base
 
 
 def start_worker(env: dict[str, str]) -> Process:
     return Process(["worker"], env)
 
 
+def _listening(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
 def start_trust_services(env: dict[str, str], port: int, timeout: float = 60) -> Process:
     """The development PKI's CRL, OCSP and TSA (`partner-platform trust-services`)."""
     process = Process(["trust-services"], env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process
-        except OSError:
-            pass
-        if process.popen.poll() is not None:
-            break
-        time.sleep(0.1)
-    process.stop()
-    raise RuntimeError(f"trust services did not start:\n{process.output()}")
+    _started(process, lambda: _listening(port), "trust services", timeout)
+    return process

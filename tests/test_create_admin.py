@@ -7,9 +7,7 @@ import sys
 import uuid
 
 import asyncpg
-import pytest
 
-from tests.conftest import RUN_ID, create_database, drop_database
 from tests.processes import environment
 
 LINK = re.compile(r"^  (https?://\S+/set-password\?token=(\S+))$", re.MULTILINE)
@@ -18,14 +16,6 @@ LINK = re.compile(r"^  (https?://\S+/set-password\?token=(\S+))$", re.MULTILINE)
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ops.cli", *args], env=env, capture_output=True,
                           text=True, timeout=120, check=False)
-
-
-@pytest.fixture
-async def empty_database(settings):
-    name = f"pc_admin_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    url = await create_database(name)
-    yield url
-    await drop_database(name)
 
 
 async def rows(url: str, sql: str) -> list:

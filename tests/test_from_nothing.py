@@ -2,12 +2,9 @@
 PostgreSQL database, the command line, a real API process, and no demo data anywhere."""
 
 import re
-import uuid
 
 import httpx
-import pytest
 
-from tests.conftest import RUN_ID, create_database, drop_database
 from tests.gql import APPROVE, CONTRACTS, LOGIN, PARTNER_INFO, REGISTER, gql
 from tests.processes import environment, start_api
 from tests.test_create_admin import cli, rows
@@ -23,14 +20,6 @@ mutation ($email: String!, $name: String!) { inviteManager(email: $email, name: 
 """
 QUEUE = "query { partners(registrationStatus: PENDING_REVIEW) { nodes { id info { legalName } } } }"
 LINK = re.compile(r"https?://\S+/set-password\?token=(\S+)")
-
-
-@pytest.fixture
-async def empty_database(settings):
-    name = f"pc_nothing_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    url = await create_database(name)
-    yield url
-    await drop_database(name)
 
 
 async def set_password(client: httpx.AsyncClient, text_with_link: str, password: str) -> dict:

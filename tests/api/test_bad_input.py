@@ -61,8 +61,20 @@ async def signer(client):
     return {"token": token, "manager": manager, "partner_id": partner_id, "contract_id": contract_id, "hash": content_hash}
 
 
-async def nothing_queued(redis, settings) -> bool:
-    return await redis.queued_jobs(queue_name=settings.queue_name) == []
+async def refuses_each_changing_nothing(cases, attempt, redis, settings) -> None:
+    """Each case: `attempt(bad)` answers an OperationError with the case's code and field,
+    and leaves every row as it was, with no job queued."""
+    counts, rows = await row_counts(), await all_rows()
+    for bad, code, field in cases:
+        result = await attempt(bad)
+
+        case = str(bad)[:60]
+        assert result["__typename"] == "OperationError", (case, result)
+        assert (result["code"], result["field"]) == (code, field), (case, result)
+        assert "Traceback" not in result["message"] and len(result["message"]) < 200, case
+        assert await row_counts() == counts, case
+        assert await all_rows() == rows, case
+        assert await redis.queued_jobs(queue_name=settings.queue_name) == [], case
 
 
 SIGN_CASES = [
@@ -84,18 +96,11 @@ SIGN_CASES = [
 
 async def test_sign_contract_refuses_bad_input_by_field_and_changes_nothing(client, redis, settings, signer):
     valid = {"contractId": signer["contract_id"], "regions": ["DE"], "acknowledged": True, "contentHash": signer["hash"]}
-    counts, rows = await row_counts(), await all_rows()
 
-    for bad, code, field in SIGN_CASES:
-        result = (await gql(client, SIGN, {"input": {**valid, **bad}}, signer["token"]))["signContract"]
+    async def sign(bad):
+        return (await gql(client, SIGN, {"input": {**valid, **bad}}, signer["token"]))["signContract"]
 
-        case = str(bad)[:60]
-        assert result["__typename"] == "OperationError", (case, result)
-        assert (result["code"], result["field"]) == (code, field), (case, result)
-        assert "Traceback" not in result["message"] and len(result["message"]) < 200, case
-        assert await row_counts() == counts, case
-        assert await all_rows() == rows, case
-        assert await nothing_queued(redis, settings), case
+    await refuses_each_changing_nothing(SIGN_CASES, sign, redis, settings)
 
     contract = (await gql(client, CONTRACT, {"id": signer["contract_id"]}, signer["token"]))["contract"]
     assert contract["status"] == "PENDING_SIGNATURE" and contract["regions"] == []
@@ -125,18 +130,12 @@ REGISTER_CASES = [
 async def test_register_partner_refuses_bad_input_by_field_and_changes_nothing(client, redis, settings):
     await make_manager()
     await gql(client, REGISTER, {"input": {**PARTNER_INFO, "email": "taken@example.com", "password": PASSWORD}})
-    counts, rows = await row_counts(), await all_rows()
     valid = {**PARTNER_INFO, "email": "new@example.com", "password": PASSWORD}
 
-    for bad, code, field in REGISTER_CASES:
-        result = (await gql(client, REGISTER, {"input": {**valid, **bad}}))["registerPartner"]
+    async def register(bad):
+        return (await gql(client, REGISTER, {"input": {**valid, **bad}}))["registerPartner"]
 
-        case = str(bad)[:60]
-        assert result["__typename"] == "OperationError", (case, result)
-        assert (result["code"], result["field"]) == (code, field), (case, result)
-        assert await row_counts() == counts, case
-        assert await all_rows() == rows, case
-        assert await nothing_queued(redis, settings), case
+    await refuses_each_changing_nothing(REGISTER_CASES, register, redis, settings)
 
 
 INFO_CHANGE_CASES = [
@@ -152,18 +151,11 @@ INFO_CHANGE_CASES = [
 
 
 async def test_request_info_change_refuses_bad_input_by_field_and_changes_nothing(client, redis, settings, signer):
-    counts, rows = await row_counts(), await all_rows()
-
-    for bad, code, field in INFO_CHANGE_CASES:
+    async def request_change(bad):
         change = {"address": "Neue Strasse 2, 10115 Berlin", "reason": "We moved.", **bad}
-        result = (await gql(client, REQUEST_INFO_CHANGE, {"input": change}, signer["token"]))["requestInfoChange"]
+        return (await gql(client, REQUEST_INFO_CHANGE, {"input": change}, signer["token"]))["requestInfoChange"]
 
-        case = str(bad)[:60]
-        assert result["__typename"] == "OperationError", (case, result)
-        assert (result["code"], result["field"]) == (code, field), (case, result)
-        assert await row_counts() == counts, case
-        assert await all_rows() == rows, case
-        assert await nothing_queued(redis, settings), case
+    await refuses_each_changing_nothing(INFO_CHANGE_CASES, request_change, redis, settings)
 
 
 @pytest.fixture

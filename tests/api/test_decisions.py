@@ -12,6 +12,7 @@ from domain.models import Role, User
 from domain.services import access, registration
 from tests.gql import (
     APPROVE,
+    NON_RENEW,
     REJECT,
     REQUEST_INFO_CHANGE,
     REVIEW_INFO_CHANGE,
@@ -29,10 +30,6 @@ query ($id: ID!) { partner(id: $id) { ... on Partner {
 """
 INFO_CHANGES = "query { infoChangeRequests { nodes { id status decidedAt decidedBy { name } } } }"
 NON_RENEWALS = "query { nonRenewalRequests { nodes { id status decidedAt decidedBy { name } } } }"
-NON_RENEW = """
-mutation ($input: NonRenewContractInput!) { nonRenewContract(input: $input) {
-  ... on NonRenewalSuccess { request { id } } ... on OperationError { code message } } }
-"""
 WITHDRAW = """
 mutation ($id: ID!) { withdrawNonRenewal(requestId: $id) { __typename
   ... on NonRenewalSuccess { request { id status } } ... on OperationError { code message } } }

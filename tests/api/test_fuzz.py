@@ -35,7 +35,15 @@ from schemathesis import GenerationMode
 from domain import clock
 from domain.lifecycle import business_date
 from gql_api.schema import schema as app_schema
-from tests.gql import PASSWORD, REQUEST_INFO_CHANGE, gql, make_manager, register, token_for
+from tests.gql import (
+    NON_RENEW,
+    PASSWORD,
+    REQUEST_INFO_CHANGE,
+    gql,
+    make_manager,
+    register,
+    token_for,
+)
 from tests.journeys import MANAGER, signed_on_for, signed_partner
 from tests.processes import environment, start_api
 
@@ -46,11 +54,6 @@ NEGATIVE_EXAMPLES_PER_OPERATION = 5
 MIN_EXAMPLES_PER_ROLE = 500
 PARTNER_EMAIL = "fuzz@example.com"
 
-NON_RENEW = """
-mutation ($input: NonRenewContractInput!) {
-  nonRenewContract(input: $input) { __typename ... on NonRenewalSuccess { request { id } } }
-}
-"""
 
 
 def _exception_names() -> set[str]:

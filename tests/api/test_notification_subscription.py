@@ -11,14 +11,19 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from domain import audit_chain, events
 from domain.models import InfoChangeRequest, Notification
-from tests.gql import PASSWORD, REVIEW_INFO_CHANGE, approved_partner, gql, login, make_manager
+from tests.gql import (
+    PASSWORD,
+    REQUEST_ADDRESS_CHANGE,
+    REVIEW_INFO_CHANGE,
+    approved_partner,
+    gql,
+    login,
+    make_manager,
+)
 from tests.processes import environment, start_api, start_worker
 from workers import queue
 
 RECEIVED = "subscription { notificationReceived { id kind subject emailStatus partnerId contractId } }"
-REQUEST_CHANGE = """
-mutation { requestInfoChange(input: {address: "Neue Strasse 2, 10115 Berlin", reason: "We moved"}) { __typename } }
-"""
 M1 = "manager@programme.example"
 
 
@@ -78,7 +83,7 @@ async def test_the_worker_s_notices_reach_their_own_recipient_live_and_no_one_el
         sockets = {who: await subscribe(ws_url, token) for who, token in (("a", a), ("b", b), ("m", manager))}
         await asyncio.sleep(0.3)  # the server registers the subscription after the client sends it
         try:
-            assert (await gql(client, REQUEST_CHANGE, token=a))["requestInfoChange"]["__typename"] == (
+            assert (await gql(client, REQUEST_ADDRESS_CHANGE, token=a))["requestInfoChange"]["__typename"] == (
                 "InfoChangeRequestSuccess")
             [review] = await received(sockets["m"], 1, 30)
             assert (review["kind"], review["partnerId"]) == ("REVIEW_REQUESTED", a_id)

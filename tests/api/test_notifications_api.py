@@ -14,6 +14,7 @@ from domain.models import AuditEvent, InfoChangeRequest, Notification, Role, Use
 from gql_api.app import create_app
 from tests.gql import (
     PASSWORD,
+    REQUEST_ADDRESS_CHANGE,
     REVIEW_INFO_CHANGE,
     approved_partner,
     gql,
@@ -100,9 +101,6 @@ query Deliveries($id: ID!, $status: DeliveryStatus) {
             attempts { at statusCode latencyMs error } }
   }
 }
-"""
-REQUEST_CHANGE = """
-mutation { requestInfoChange(input: {address: "Neue Strasse 2, 10115 Berlin", reason: "We moved"}) { __typename } }
 """
 REDELIVER = f"""
 mutation Redeliver($id: ID!) {{
@@ -373,7 +371,7 @@ async def test_the_delivery_log_shows_every_try_and_a_redelivery_keeps_the_webho
     with webhook_receiver() as receiver:
         made = (await gql(client, CREATE, {"url": receiver.url, "eventTypes": ["info_change.requested"]}, token))
         endpoint_id = made["createWebhookEndpoint"]["endpoint"]["id"]
-        asked = await gql(client, REQUEST_CHANGE, token=token)
+        asked = await gql(client, REQUEST_ADDRESS_CHANGE, token=token)
         assert asked["requestInfoChange"]["__typename"] == "InfoChangeRequestSuccess"
         receiver.answers = [500]
         await jobs.relay(worker)
@@ -410,7 +408,7 @@ async def test_a_partners_endpoints_deliveries_and_notices_are_invisible_to_othe
     await relay(redis, settings)  # what happened so far, before A's endpoint existed
     made = (await gql(client, CREATE, {"url": PUBLIC_URL, "eventTypes": []}, w["a"]))["createWebhookEndpoint"]
     endpoint_id = made["endpoint"]["id"]
-    asked = await gql(client, REQUEST_CHANGE, token=w["a"])
+    asked = await gql(client, REQUEST_ADDRESS_CHANGE, token=w["a"])
     assert asked["requestInfoChange"]["__typename"] == "InfoChangeRequestSuccess"
     await relay(redis, settings)
     delivery = await WebhookDelivery.get(endpoint_id=endpoint_id)

@@ -27,6 +27,7 @@ from domain.models import (
 from tests.dashboard.conftest import signed_in_as
 from tests.gql import (
     APPROVE,
+    NON_RENEW,
     PASSWORD,
     REQUEST_INFO_CHANGE,
     approved_partner,
@@ -39,15 +40,6 @@ from tests.gql import (
 from workers import queue
 
 MANAGER = "manager@programme.example"
-NON_RENEW = """
-mutation NonRenew($input: NonRenewContractInput!) {
-  nonRenewContract(input: $input) {
-    __typename
-    ... on NonRenewalSuccess { request { id status } }
-    ... on OperationError { code message field }
-  }
-}
-"""
 SNAPSHOT = {"legal_name": "P", "registration_number": "R", "address": "A", "contact_name": "C",
             "email": "p@example.com", "phone": "+4930123456"}
 

@@ -4,7 +4,7 @@ The API, the real worker and the daily sweep job all read the same frozen clock.
 from datetime import date, timedelta
 
 from domain.models import AuditEvent, Contract
-from tests.gql import CONSOLE, SIGN, gql, make_manager, preview_hash
+from tests.gql import CONSOLE, NON_RENEW, SIGN, gql, make_manager, preview_hash
 from tests.journeys import at, day, signed_partner, tokens
 from workers.jobs import daily_sweep
 
@@ -26,15 +26,6 @@ mutation Renew($id: ID!) {
   renewContract(contractId: $id) {
     __typename
     ... on RenewContractSuccess { renewal { id status kind effectiveOn expiresOn } }
-    ... on OperationError { code message field }
-  }
-}
-"""
-NON_RENEW = """
-mutation NonRenew($input: NonRenewContractInput!) {
-  nonRenewContract(input: $input) {
-    __typename
-    ... on NonRenewalSuccess { request { id status } }
     ... on OperationError { code message field }
   }
 }

@@ -52,26 +52,6 @@ def company(email: str, name: str = "Acme Cloud GmbH") -> dict[str, str]:
             "contact_name": "Anna Schmidt", "email": email, "phone": "+49 30 1234567"}
 
 
-@pytest.fixture
-async def worker(settings, redis, database):
-    """A worker's context, as `startup` makes it, on a settings copy that mails to the
-    test's SMTP server (or the Maildir, with none) and may call a loopback receiver."""
-
-    async def start(smtp_port: int | None = None, **overrides) -> dict:
-        ctx = {"settings": settings.model_copy(update={
-            "smtp_url": f"smtp://127.0.0.1:{smtp_port}?starttls=off" if smtp_port else "",
-            "webhooks_allow_loopback": True, **overrides,
-        }), "redis": redis, "orm_ready": True}
-        await jobs.startup(ctx)
-        made.append(ctx)
-        return ctx
-
-    made: list[dict] = []
-    yield start
-    for ctx in made:
-        await jobs.shutdown(ctx)
-
-
 async def relay_and_deliver(ctx: dict) -> None:
     await jobs.relay(ctx)
     await jobs.deliver(ctx)

@@ -5,7 +5,6 @@ the relay and the deliverer run on each day, twice, as the worker would."""
 from datetime import date, timedelta
 
 import orjson
-import pytest
 from standardwebhooks.webhooks import Webhook
 
 from domain import clock
@@ -22,25 +21,6 @@ PUSHED_ON = date(2026, 1, 5)
 SIGNED_ON = PUSHED_ON + timedelta(days=4)
 PARTNER = "life@example.com"
 MANAGER = "manager@programme.example"
-
-
-@pytest.fixture
-async def worker(settings, redis, database):
-    """The worker's context, as `startup` makes it, on a settings copy that mails to the
-    test's SMTP server and may call a loopback receiver."""
-
-    async def start(smtp_port: int) -> dict:
-        ctx = {"settings": settings.model_copy(update={
-            "smtp_url": f"smtp://127.0.0.1:{smtp_port}?starttls=off", "webhooks_allow_loopback": True,
-        }), "redis": redis, "orm_ready": True}
-        await jobs.startup(ctx)
-        made.append(ctx)
-        return ctx
-
-    made: list[dict] = []
-    yield start
-    for ctx in made:
-        await jobs.shutdown(ctx)
 
 
 async def cycle(ctx: dict, run_worker) -> None:
