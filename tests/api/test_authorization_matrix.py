@@ -81,6 +81,7 @@ from typing import Any
 
 import graphql
 import httpx
+import pyotp
 import pytest
 from arq.worker import Worker
 from tortoise.contrib.test import truncate_all_models
@@ -100,6 +101,7 @@ from domain.models import (
     NonRenewalRequest,
     Notification,
     Partner,
+    RecoveryCode,
     ReminderRecord,
     Role,
     User,
@@ -107,7 +109,16 @@ from domain.models import (
     WebhookEndpoint,
 )
 from domain.notifications.webhooks import EVENT_TYPES
-from domain.services import access, accounts, info_changes, integrations, registration, renewal
+from domain.services import (
+    access,
+    accounts,
+    info_changes,
+    integrations,
+    registration,
+    renewal,
+    second_factor,
+    sessions,
+)
 from domain.services.templates import install_bundled_templates
 from gql_api.app import create_app
 from gql_api.schema import schema
@@ -120,6 +131,7 @@ from tests.gql import (
     REVIEW_INFO_CHANGE,
     SIGN,
     make_manager,
+    password_hash,
     preview_hash,
     register,
     token_for,
@@ -174,6 +186,13 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.withdrawNonRenewal":        (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.reviewNonRenewal":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Mutation.setPassword":               (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.refreshSession":            (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.logout":                    (UNAUTHENTICATED, ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.changePassword":            (UNAUTHENTICATED, ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.requestPasswordReset":      (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.enrollSecondFactor":        (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.confirmSecondFactor":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.disableSecondFactor":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.inviteManager":             (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.deactivateManager":         (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.reassignPartners":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
@@ -199,7 +218,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 
 # The fields whose answer is, by design, about someone the caller names by credentials or
 # creates: the leak check does not apply to them.
-NO_LEAK_CHECK = {"Mutation.login", "Mutation.registerPartner"}
+NO_LEAK_CHECK = {"Mutation.login", "Mutation.registerPartner", "Mutation.refreshSession"}
 
 # --- the schema, as clients see it -------------------------------------------------------
 
@@ -738,6 +757,100 @@ async def build_set_password(w, role):
                 {"t": link.url.split("token=")[1], "p": PASSWORD}, str(invited.id))
 
 
+# Sessions (S-28). Each case leaves the role's login as it found it: the module's tokens,
+# password and (no) second factor are what every later case relies on.
+
+
+async def build_refresh_session(w, role):
+    """Whoever holds a refresh token may use it: the token is the credential."""
+    user = w.users["signed" if role == "anonymous" else role]
+    tokens = await sessions.start(user, clock.now(), w.settings)
+    return Call("""mutation ($r: String!) { refreshSession(refreshToken: $r) { __typename
+      ... on LoginSuccess { token refreshToken viewer { id } }
+      ... on OperationError { code message field } } }""", {"r": tokens.refresh_token}, str(user.id))
+
+
+async def build_logout(w, role):
+    return Call("""mutation { logout { __typename ... on LogoutSuccess { sessionsEnded }
+      ... on OperationError { code message field } } }""")
+
+
+async def proof_logout(w, role, call_, value, expected):
+    assert value["sessionsEnded"] == 1
+    after = await call(w.client, "query { viewer { id } }", {}, w.tokens[role])
+    assert after["errors"][0]["extensions"]["code"] == "SESSION_REVOKED", after
+    w.tokens[role] = await token_for(w.settings, EMAILS[role])
+
+
+async def build_change_password(w, role):
+    return Call("""mutation ($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) {
+      __typename ... on ChangePasswordSuccess { viewer { id } } ... on OperationError { code message field } } }""",
+                {"c": PASSWORD, "n": "an-entirely-different-passphrase"},
+                str(w.users[role].id) if role in EMAILS else None)
+
+
+async def proof_change_password(w, role, call_, value, expected):
+    assert value["viewer"]["id"] == call_.target
+    await User.filter(id=call_.target).update(password_hash=password_hash())  # as it was
+
+
+async def build_request_password_reset(w, role):
+    return Call("""mutation ($e: String!) { requestPasswordReset(email: $e) { __typename
+      ... on RequestPasswordResetSuccess { message } ... on OperationError { code message field } } }""",
+                {"e": EMAILS.get(role, EMAILS["signed"])})
+
+
+async def proof_request_password_reset(w, role, call_, value, expected):
+    assert "If an account has this email" in value["message"]
+
+
+async def build_enroll_second_factor(w, role):
+    return Call("""mutation { enrollSecondFactor { __typename ... on EnrollSecondFactorSuccess { secret otpauthUri }
+      ... on OperationError { code message field } } }""", target=EMAILS.get(role))
+
+
+async def proof_enroll_second_factor(w, role, call_, value, expected):
+    assert value["otpauthUri"].startswith("otpauth://totp/") and value["secret"] in value["otpauthUri"]
+    await User.filter(email=call_.target).update(totp_secret=None)  # never confirmed
+
+
+async def build_confirm_second_factor(w, role):
+    code = "000000"
+    if role in ("manager", "other_manager", "admin"):
+        code = pyotp.TOTP((await second_factor.enroll(w.actor(role), w.settings)).secret).now()
+    return Call("""mutation ($c: String!) { confirmSecondFactor(code: $c) { __typename
+      ... on ConfirmSecondFactorSuccess { recoveryCodes viewer { id secondFactorEnabled } }
+      ... on OperationError { code message field } } }""", {"c": code}, EMAILS.get(role))
+
+
+async def second_factor_off(email: str) -> None:
+    user = await User.get(email=email)
+    await User.filter(id=user.id).update(totp_secret=None, totp_enabled_at=None, totp_last_step=None)
+    await RecoveryCode.filter(user_id=user.id).delete()
+
+
+async def proof_confirm_second_factor(w, role, call_, value, expected):
+    assert len(value["recoveryCodes"]) == 10 and value["viewer"]["secondFactorEnabled"] is True
+    await second_factor_off(call_.target)
+
+
+async def build_disable_second_factor(w, role):
+    code = "000000"
+    if role in ("manager", "other_manager", "admin"):
+        secret = pyotp.random_base32()
+        await User.filter(email=EMAILS[role]).update(totp_secret=secret, totp_enabled_at=clock.now(),
+                                                     totp_last_step=None)
+        code = pyotp.TOTP(secret).now()
+    return Call("""mutation ($c: String!) { disableSecondFactor(code: $c) { __typename
+      ... on DisableSecondFactorSuccess { viewer { id secondFactorEnabled } }
+      ... on OperationError { code message field } } }""", {"c": code}, EMAILS.get(role))
+
+
+async def proof_disable_second_factor(w, role, call_, value, expected):
+    assert value["viewer"]["secondFactorEnabled"] is False
+    assert (await User.get(email=call_.target)).totp_secret is None
+
+
 async def build_workload(w, role):
     return Call("query { workload { manager { id } partners openReviews } }")
 
@@ -998,6 +1111,13 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.withdrawNonRenewal": Operation(build_withdraw, request_status("WITHDRAWN")),
     "Mutation.reviewNonRenewal": Operation(build_review_non_renewal, request_status("REJECTED")),
     "Mutation.setPassword": Operation(build_set_password, same_id("viewer.id")),
+    "Mutation.refreshSession": Operation(build_refresh_session, same_id("viewer.id")),
+    "Mutation.logout": Operation(build_logout, proof_logout),
+    "Mutation.changePassword": Operation(build_change_password, proof_change_password),
+    "Mutation.requestPasswordReset": Operation(build_request_password_reset, proof_request_password_reset),
+    "Mutation.enrollSecondFactor": Operation(build_enroll_second_factor, proof_enroll_second_factor),
+    "Mutation.confirmSecondFactor": Operation(build_confirm_second_factor, proof_confirm_second_factor),
+    "Mutation.disableSecondFactor": Operation(build_disable_second_factor, proof_disable_second_factor),
     "Mutation.inviteManager": Operation(build_invite_manager, proof_invite_manager),
     "Mutation.deactivateManager": Operation(build_deactivate_manager, proof_deactivate_manager),
     "Mutation.reassignPartners": Operation(build_reassign_partners, proof_reassign_partners),
