@@ -142,5 +142,7 @@ def session_revoker(redis: ArqRedis, settings: Settings) -> events.Reaction:
 
 def reactions(redis: ArqRedis, settings: Settings) -> tuple[events.Reaction, ...]:
     """What every process (API, worker, command line) does after a commit."""
-    return (event_publisher(redis, settings), session_revoker(redis, settings), sealing(redis),
+    # The revocation first: subscribers of a session ended in the same commit as other events
+    # (a deactivation's reassignments) are told before those events come.
+    return (session_revoker(redis, settings), event_publisher(redis, settings), sealing(redis),
             notifications(redis, settings))

@@ -77,12 +77,14 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import graphql
 import httpx
 import pyotp
 import pytest
+import time_machine
 from arq.worker import Worker
 from tortoise.contrib.test import truncate_all_models
 from websockets.asyncio.client import connect
@@ -1226,6 +1228,53 @@ async def test_http_field(world: World, name: str, role: str):
         assert await AuditEvent.all().count() == events_before, f"refused {name} changed something"
     if name not in NO_LEAK_CHECK:
         await assert_no_leak(world, role, body)
+
+
+# Public fields answer a revoked or expired token as they answer no token.
+PUBLIC = {name for name, row in EXPECTED.items() if row[0] in (ALLOWED, NULL) and name != "Query.viewer"}
+
+
+@pytest.mark.parametrize("name", schema_fields("Query", "Mutation"))
+async def test_a_revoked_token_is_refused_by_every_field(world: World, name: str):
+    """S-28: the signed partner's token, after its session ended, is refused as revoked by
+    every field that needs a login (and `viewer`), and changes nothing."""
+    w = world
+    tokens = await sessions.start(w.users["signed"], clock.now(), w.settings)
+    await sessions.logout(w.actor("signed"), tokens.session_id, clock.now())
+    call_ = await OPERATIONS[name].build(w, "signed")
+    events_before = await AuditEvent.all().count()
+
+    body = await call(w.client, call_.query, call_.variables, tokens.access_token)
+
+    if name in PUBLIC:
+        assert "errors" not in body, body
+        return
+    field_name = name.split(".")[1]
+    if answers_with_union(name):
+        assert (body["data"][field_name]["__typename"], body["data"][field_name]["code"]) == (
+            "OperationError", "SESSION_REVOKED"), body
+    else:
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["SESSION_REVOKED"], body
+        assert body["data"] is None or body["data"][field_name] is None, body
+    assert await AuditEvent.all().count() == events_before, f"{name} changed something"
+    await assert_no_leak(w, "anonymous", body)
+
+
+async def test_an_expired_token_is_told_to_refresh_by_every_field_that_needs_a_login(world: World):
+    w = world
+    issued = clock.now() - timedelta(minutes=w.settings.token_ttl_minutes, seconds=1)
+    with time_machine.travel(issued, tick=False):
+        expired = (await sessions.start(w.users["manager"], clock.now(), w.settings)).access_token
+    for name in schema_fields("Query", "Mutation"):
+        if name in PUBLIC:
+            continue
+        call_ = await OPERATIONS[name].build(w, "manager")
+        body = await call(w.client, call_.query, call_.variables, expired)
+        field_name = name.split(".")[1]
+        code = (body["data"][field_name]["code"] if answers_with_union(name)
+                else body["errors"][0]["extensions"]["code"])
+        assert code == "TOKEN_EXPIRED", (name, body)
+    await second_factor_off(EMAILS["manager"])  # build_disable_second_factor turned it on
 
 
 # --- subscriptions, over a real WebSocket against an API process -------------------------
