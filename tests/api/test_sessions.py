@@ -285,8 +285,7 @@ async def test_reset_requests_are_capped_per_hour_silently(client, redis, settin
 
 
 async def enrolled(client) -> tuple[dict, str, list[str]]:
-    """A manager with the second factor on: (session, secret, recovery codes)."""
-    await make_manager()
+    """The manager, with the second factor turned on: (session, secret, recovery codes)."""
     here = await session(client)
     enrolment = (await gql(client, ENROLL, token=here["token"]))["enrollSecondFactor"]
     assert enrolment["otpauthUri"].startswith("otpauth://totp/")
@@ -300,17 +299,20 @@ async def enrolled(client) -> tuple[dict, str, list[str]]:
 
 
 async def test_with_a_second_factor_login_asks_for_the_code_and_takes_each_code_once(client):
-    here, secret, codes = await enrolled(client)
-    assert len(codes) == len(set(codes)) == 10
-    asked = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD}))["login"]
-    assert (asked["code"], asked["field"]) == ("SECOND_FACTOR_REQUIRED", "code")
-    wrong = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD, "code": "000000"}))["login"]
-    assert wrong["code"] == "INVALID_CREDENTIALS"
-    # The code that confirmed enrolment belongs to this time step: it is not taken again.
-    replay = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD,
-                                        "code": pyotp.TOTP(secret).now()}))["login"]
-    assert replay["code"] == "INVALID_CREDENTIALS"
-    with time_machine.travel(clock.now() + timedelta(seconds=30), tick=False):
+    await make_manager()
+    start = clock.now()
+    with time_machine.travel(start, tick=False):  # one TOTP time step throughout
+        _, secret, codes = await enrolled(client)
+        assert len(codes) == len(set(codes)) == 10
+        asked = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD}))["login"]
+        assert (asked["code"], asked["field"]) == ("SECOND_FACTOR_REQUIRED", "code")
+        wrong = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD, "code": "000000"}))["login"]
+        assert wrong["code"] == "INVALID_CREDENTIALS"
+        # The code that confirmed enrolment belongs to this time step: it is not taken again.
+        replay = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD,
+                                            "code": pyotp.TOTP(secret).now()}))["login"]
+        assert replay["code"] == "INVALID_CREDENTIALS"
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
         code = pyotp.TOTP(secret).now()
         await session(client, code=code)
         again = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD, "code": code}))["login"]
@@ -318,6 +320,7 @@ async def test_with_a_second_factor_login_asks_for_the_code_and_takes_each_code_
 
 
 async def test_a_recovery_code_works_once(client):
+    await make_manager()
     _, _, codes = await enrolled(client)
     await session(client, code=codes[0].upper())  # as typed off paper
     again = (await gql(client, LOGIN, {"email": MANAGER, "password": PASSWORD, "code": codes[0]}))["login"]
