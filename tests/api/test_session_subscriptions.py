@@ -92,9 +92,13 @@ async def status_change(redis, settings, partner_id: str, contract_id: str) -> i
     return event_id
 
 
-async def watched(app, count: int) -> None:
+async def watched(app, count: int, members: int | None = None) -> None:
+    """Until this many subscriptions watch their sessions, and (`members`) this many have
+    joined their subscription groups, i.e. receive events."""
+    broadcaster = app.state.broadcaster
     async with asyncio.timeout(10):
-        while len(app.state.broadcaster.sessions) != count:
+        while len(broadcaster.sessions) != count or (
+                members is not None and sum(len(g.members) for g in broadcaster.groups.values()) != members):
             await asyncio.sleep(0.01)
 
 
@@ -117,7 +121,7 @@ async def test_a_subscription_whose_token_expires_mid_stream_ends_with_token_exp
     _, token, partner_id, contract_id = await partner(host)
     ws = await connected(host, token)
     await subscribe(ws, "status", STATUS)
-    await watched(app, 1)
+    await watched(app, 1, members=1)
     first = await status_change(redis, settings, partner_id, contract_id)
     assert (await data(ws, "contractStatusChanged"))["cursor"] == str(first)
 
@@ -157,7 +161,7 @@ async def test_a_deactivated_manager_s_subscriptions_all_end_and_deliver_nothing
         await subscribe(ws, operation, query)
     other = await connected(host, m2)  # the manager who takes the partner over
     await subscribe(other, "status", STATUS)
-    await watched(app, 4)
+    await watched(app, 4, members=3)
 
     m1_id = str((await User.get(email=M1)).id)
     m2_id = str((await User.get(email=M2)).id)
@@ -184,8 +188,7 @@ async def test_logout_ends_that_session_s_subscriptions_and_no_other_s(live, red
     await subscribe(here, "status", STATUS)  # the same question from the same viewer: one group
     await subscribe(there, "status", STATUS)
     await subscribe(here, "notices", NOTICES)
-    await watched(app, 3)
-    assert sum(len(g.members) for g in app.state.broadcaster.groups.values()) == 2
+    await watched(app, 3, members=2)
     assert len(app.state.broadcaster.groups) == 1
 
     ended = await http(host, "mutation { logout { ... on LogoutSuccess { sessionsEnded } } }", token=token)
