@@ -1362,6 +1362,8 @@ async def test_subscription_contract_status_changed(api, world: World):
     w = world
     renewal_id = await ensure_pending_renewal(w)
     unsigned_id = await ensure_unsigned_contract(w)
+    for key in ("A", "U"):  # an information change in review holds signing
+        await ensure_no_open_info_change(w, key)
     target = {role: unsigned_id if role == "unsigned" else renewal_id for role in ROLES}
     query = """subscription ($c: ID) { contractStatusChanged(contractId: $c) {
       contractId partnerId oldStatus newStatus action contract { id } } }"""
