@@ -86,13 +86,12 @@ DATA: dict[NoticeKind, dict] = {
         "failing_since": datetime(2027, 2, 19, 3, 0, tzinfo=UTC), "attempts": 12, "last_status": 503,
     },
     N.PASSWORD_RESET: {
-        "link": "http://127.0.0.1:8501/set-password?token=sample-token-not-usable",
+        "link": "https://partners.nimbus.example/console/set-password?token=sample-token-not-usable",
         "expires_at": datetime(2027, 2, 22, 10, 0, tzinfo=UTC),
     },
 }
 
 RECIPIENTS = {
-    N.PASSWORD_RESET: MANAGER,
     N.REVIEW_REQUESTED: MANAGER, N.SIGNING_FAILED_FOR_GOOD: MANAGER, N.DAILY_DIGEST: MANAGER,
 }
 
