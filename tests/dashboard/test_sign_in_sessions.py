@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 
 from domain import clock
-from domain.models import Session, User
+from domain.models import RefreshToken, Session, User
 from domain.services import sessions
 from tests.gql import PASSWORD
 
@@ -53,7 +53,8 @@ async def test_a_token_about_to_expire_is_renewed_and_the_old_refresh_token_is_u
     at.run()
     assert texts(at.title) == ["Review queue"]
     assert at.session_state["refresh_token"] != tokens.refresh_token
-    assert at.session_state["token"] != tokens.access_token
+    rotated = await RefreshToken.filter(family_id=tokens.session_id).order_by("created_at")
+    assert len(rotated) == 2 and rotated[0].used_at is not None and rotated[1].used_at is None
     assert datetime.fromisoformat(at.session_state["expires_at"]) > datetime.now(UTC) + timedelta(minutes=10)
     assert not at.exception
 
