@@ -99,7 +99,7 @@ def bench_app():
                 os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1), min_size=2, max_size=10)
         settings = request.app.state.settings
         from domain.auth import read_token
-        user_id = read_token(settings, bearer_token(request) or "")
+        user_id = read_token(settings, bearer_token(request) or "").user_id
         async with state["pool"].acquire() as conn:
             user = await conn.fetchrow("SELECT id, role, partner_id FROM users WHERE id = $1", user_id)
             assert user["role"] == "ADMIN"

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import drop_database, fresh_database  # noqa: E402
 from domain import clock, db  # noqa: E402
-from domain.auth import hash_password, issue_token  # noqa: E402
+from domain.auth import hash_password  # noqa: E402
 from domain.contract_text import contract_text  # noqa: E402
 from domain.documents.certificates import ensure_programme_certificate  # noqa: E402
 from domain.documents.sealing import load_sealer  # noqa: E402
@@ -51,7 +51,7 @@ from domain.models import (  # noqa: E402
     Role,
     User,
 )
-from domain.services import access, registration, sealing, signing  # noqa: E402
+from domain.services import access, registration, sealing, sessions, signing  # noqa: E402
 from domain.services.templates import install_bundled_templates  # noqa: E402
 from domain.settings import DEFAULT_MARKETS, Settings  # noqa: E402
 
@@ -194,11 +194,11 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
-def apptest_pages(viewer: User, settings: Settings, contract_id: str, partner_id: str, runs: int) -> list[tuple[str, list[float]]]:
+def apptest_pages(viewer: User, tokens: sessions.Tokens, contract_id: str, partner_id: str, runs: int) -> list[tuple[str, list[float]]]:
     """Each page, as AppTest renders it: `runs` timed runs after one warm-up."""
     from streamlit.testing.v1 import AppTest
 
-    token, expires_at = issue_token(settings, viewer.id, clock.now())
+    token, expires_at = tokens.access_token, tokens.expires_at
     app = str(ROOT / "dashboard" / "app.py")
 
     def session(page: str | None = None, **state) -> AppTest:
@@ -358,7 +358,8 @@ async def main() -> None:
         for viewer, label in [(filled["admin"], "an admin (all contracts)"),
                               (filled["manager"], "a channel manager (a tenth of them)")]:
             seen = await access.contracts_visible_to(access.actor_for(viewer)).count()
-            results = apptest_pages(viewer, settings, contract_id, partner_id, args.runs)
+            tokens = await sessions.start(viewer, clock.now(), settings)
+            results = apptest_pages(viewer, tokens, contract_id, partner_id, args.runs)
             met &= report(f"AppTest, as {label}: {seen:,} contracts visible; {args.runs} runs each", results)
 
         if args.browser:

@@ -67,9 +67,10 @@ from bench.sign_throughput import (
     pct,
     wait_ready,
 )
-from domain import auth, clock, db
+from domain import clock, db
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document, User
+from domain.services import sessions
 from domain.settings import Settings
 from workers.queue import signing_job_id
 
@@ -330,7 +331,7 @@ async def main(args: argparse.Namespace) -> int:
         t = time.monotonic()
         signers = await make_signers(settings, partner_clients * args.partners_per_client)
         manager = await User.get(email="bench.manager@programme.example")
-        manager_token, _ = auth.issue_token(settings, manager.id, clock.now())
+        manager_token = (await sessions.start(manager, clock.now(), settings)).access_token
         partner_ids = [str(p) for p in await Contract.filter(
             id__in=[s.contract_id for s in signers]).values_list("partner_id", flat=True)]
         print(f"set-up: database {db_name}, {len(signers)} approved partners in {time.monotonic() - t:.1f} s")

@@ -72,7 +72,7 @@ from domain.documents.certificates import ensure_programme_certificate
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, business_date
 from domain.models import AuditEvent, Contract, ContractTemplate, Role, User
-from domain.services import access, registration
+from domain.services import access, registration, sessions
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from ops.trust_services import wait_listening
@@ -184,7 +184,7 @@ async def make_signers(settings: Settings, count: int) -> list[Signer]:
             templates[template_id] = await ContractTemplate.get(id=template_id)
         regions = REGION_SETS[i % len(REGION_SETS)]
         shown = contract_text(contract, templates[template_id], today, settings, regions)
-        token, _ = auth.issue_token(settings, user.id, now)
+        token = (await sessions.start(user, now, settings)).access_token
         signers.append(Signer(str(contract.id), token, regions, shown.content_hash))
     return signers
 

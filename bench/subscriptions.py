@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import cpu_seconds, drop_database, free_port, fresh_database, pct, wait_ready  # noqa: E402
 from domain import db, events  # noqa: E402
-from domain.auth import hash_password, issue_token  # noqa: E402
+from domain.auth import hash_password  # noqa: E402
 from domain.clock import now  # noqa: E402
 from domain.contract_text import contract_text  # noqa: E402
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, business_date  # noqa: E402
 from domain.models import Contract, ContractTemplate, Partner, Role, User  # noqa: E402
-from domain.services import access, signing  # noqa: E402
+from domain.services import access, sessions, signing  # noqa: E402
 from domain.services.templates import install_bundled_templates  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from workers.queue import connect as connect_redis  # noqa: E402
@@ -133,7 +133,7 @@ async def run(args) -> None:
             problem = await wait_ready(client, lambda: api.poll() is None)
             if problem:
                 raise RuntimeError(f"the API {problem}")
-        tokens = [issue_token(settings, user.id, now())[0] for user in users]
+        tokens = [(await sessions.start(user, now(), settings)).access_token for user in users]
         pending: dict[uuid.UUID, list[Contract]] = {user.partner_id: [] for user in users}
         for contract in await Contract.filter(status=ContractStatus.PENDING_SIGNATURE):
             pending[contract.partner_id].append(contract)

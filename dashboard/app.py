@@ -7,7 +7,7 @@ the same rules and permissions as any other client's. It never touches the datab
 
 import streamlit as st
 
-from dashboard import session
+from dashboard import client, session
 
 st.set_page_config(page_title="Partner programme · channel managers", page_icon=":material/handshake:", layout="wide")
 # Streamlit's own table export writes cells as they are, formulas included; the lists
@@ -20,7 +20,7 @@ if session.signed_in():
         st.markdown(f"**{manager.get('name', '')}**  \n{manager.get('email', '')}")
         st.caption("Admin: every partner" if manager.get("role") == "ADMIN" else "Channel manager: your partners")
         if st.button("Sign out", key="sign-out"):
-            session.sign_out("You signed out.")
+            client.sign_out("You signed out.")
             st.rerun()
     pages = [
         st.Page("views/review_queue.py", title="Review queue", icon=":material/inbox:", default=True),

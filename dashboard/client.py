@@ -8,7 +8,7 @@ import httpx
 import streamlit as st
 
 from dashboard import session
-from dashboard.queries import LOGIN
+from dashboard.queries import LOGIN, LOGOUT, REFRESH
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -77,26 +77,61 @@ def download(path: str, token: str | None) -> bytes:
     return response.content
 
 
-def sign_in(email: str, password: str) -> str | None:
-    """Returns why signing in failed, or None once signed in."""
+def sign_in(email: str, password: str, code: str | None = None) -> str | None:
+    """Returns why signing in failed, or None once signed in. A manager with a second
+    factor is asked for the code (session_state "needs_code") and signs in again with it."""
     try:
-        result = execute(LOGIN, {"email": email, "password": password})["login"]
+        result = execute(LOGIN, {"email": email, "password": password, "code": code or None})["login"]
     except ApiError as error:
         return error.message
     except ApiUnavailable as error:
         return str(error)
     if result["__typename"] != "LoginSuccess":
+        if result["code"] == "SECOND_FACTOR_REQUIRED":
+            st.session_state["needs_code"] = True
         return result["message"]
     return session.start(result)
 
 
+def sign_out(reason: str) -> None:
+    """End the session at the API too (its token and refresh token stop working), then here."""
+    if token := session.token():
+        try:
+            execute(LOGOUT, token=token)
+        except (ApiError, ApiUnavailable):
+            pass  # signed out here all the same; the token expires by itself
+    session.sign_out(reason)
+
+
+ENDED = {"UNAUTHENTICATED", "TOKEN_EXPIRED", "SESSION_REVOKED"}
+
+
+def _token() -> str | None:
+    """The manager's token, renewed first when it is about to expire. A refused renewal
+    (the session was revoked, or the refresh token used elsewhere) signs out."""
+    refresh = session.due_for_renewal()
+    if refresh is None:
+        return session.token()
+    try:
+        result = execute(REFRESH, {"refreshToken": refresh})["refreshSession"]
+    except ApiUnavailable:
+        return session.token()  # tried again on the next call
+    except ApiError:
+        result = {"__typename": "OperationError"}
+    if result["__typename"] != "LoginSuccess":
+        session.sign_out("Your sign-in has ended. Sign in again.")
+        return None
+    session.renew(result)
+    return result["token"]
+
+
 def call(query: str, variables: dict | None = None) -> dict:
-    """A query as the signed-in manager. An expired sign-in goes back to the sign-in page;
+    """A query as the signed-in manager. An ended sign-in goes back to the sign-in page;
     a refusal or an unreachable API stops the page with a message, never a stack trace."""
     try:
-        return execute(query, variables, session.token())
+        return execute(query, variables, _token())
     except ApiError as error:
-        if error.code == "UNAUTHENTICATED":
+        if error.code in ENDED:
             session.sign_out("Your sign-in has expired. Sign in again.")
             st.rerun()
         st.error(f"{error.message} ({error.code})")
@@ -112,7 +147,7 @@ def result_of(query: str, variables: dict, field: str) -> dict:
     or an OperationError-shaped dict when the API refused or could not be reached. For
     callbacks, which must not stop the page."""
     try:
-        return execute(query, variables, session.token())[field]
+        return execute(query, variables, _token())[field]
     except ApiError as error:
         return {"__typename": "OperationError", "code": error.code, "message": error.message}
     except ApiUnavailable as error:

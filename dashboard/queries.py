@@ -3,14 +3,26 @@
 ERROR = "... on OperationError { code message field }"
 
 LOGIN = f"""
-mutation SignIn($email: String!, $password: String!) {{
-  login(email: $email, password: $password) {{
+mutation SignIn($email: String!, $password: String!, $code: String) {{
+  login(email: $email, password: $password, code: $code) {{
     __typename
-    ... on LoginSuccess {{ token expiresAt viewer {{ id name email role }} }}
+    ... on LoginSuccess {{ token expiresAt refreshToken viewer {{ id name email role }} }}
     {ERROR}
   }}
 }}
 """
+
+REFRESH = f"""
+mutation Refresh($refreshToken: String!) {{
+  refreshSession(refreshToken: $refreshToken) {{
+    __typename
+    ... on LoginSuccess {{ token expiresAt refreshToken viewer {{ id name email role }} }}
+    {ERROR}
+  }}
+}}
+"""
+
+LOGOUT = f"mutation SignOut {{ logout {{ __typename ... on LogoutSuccess {{ sessionsEnded }} {ERROR} }} }}"
 
 MARKETS = "query Markets { markets { code name } }"
 

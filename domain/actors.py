@@ -13,6 +13,9 @@ class Actor:
     partner_id: UUID | None = None
     request_id: str | None = None
     client_ip: str | None = None
+    # Without a role: why the bearer token it came with was refused (TOKEN_EXPIRED,
+    # SESSION_REVOKED), so that the refusal says whether to refresh or to log in.
+    refused: str | None = None
 
     @property
     def is_partner(self) -> bool:

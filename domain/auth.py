@@ -2,7 +2,8 @@
 
 import os
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
@@ -57,22 +58,45 @@ def token_secret(settings: Settings) -> str:
     return _secret_from_file(settings.data_dir / "token-secret")
 
 
-def issue_token(settings: Settings, user_id: UUID, now: datetime) -> tuple[str, datetime]:
+def issue_token(
+    settings: Settings, user_id: UUID, now: datetime, session_id: UUID, until: datetime | None = None
+) -> tuple[str, datetime]:
+    """An access token of one session (`sid`): TOKEN_TTL_MINUTES, never past `until`."""
     expires_at = now + timedelta(minutes=settings.token_ttl_minutes)
+    if until is not None:
+        expires_at = min(expires_at, until)
     token = jwt.encode(
-        {"sub": str(user_id), "iat": now, "exp": expires_at},
+        {"sub": str(user_id), "sid": str(session_id), "iat": now, "exp": expires_at},
         token_secret(settings),
         algorithm="HS256",
     )
     return token, expires_at
 
 
-def read_token(settings: Settings, token: str) -> UUID | None:
-    """The user id in a valid token; None for anything else."""
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: UUID
+    session_id: UUID
+    expires_at: datetime
+
+
+class TokenExpired(Exception):
+    """A genuine token past its time: the client refreshes it (refreshSession)."""
+
+
+def read_token(settings: Settings, token: str) -> TokenClaims | None:
+    """What a valid token says; None for anything that is not one of ours (a token from
+    before sessions, with no `sid`, included). Raises TokenExpired for one of ours that
+    expired, so that the client is told to refresh rather than to log in."""
     try:
         claims = jwt.decode(
-            token, token_secret(settings), algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            token, token_secret(settings), algorithms=["HS256"],
+            options={"require": ["exp", "sub", "sid"]},
         )
-        return UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+        return TokenClaims(
+            UUID(claims["sub"]), UUID(claims["sid"]), datetime.fromtimestamp(claims["exp"], UTC)
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenExpired() from None
+    except (jwt.PyJWTError, ValueError, TypeError):
         return None

@@ -24,6 +24,10 @@ class ErrorCode(StrEnum):
     ALREADY_RENEWED = "ALREADY_RENEWED"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     MANAGER_HAS_PARTNERS = "MANAGER_HAS_PARTNERS"
+    # Sessions (S-28): refresh the access token; log in again; give the TOTP code too.
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    SESSION_REVOKED = "SESSION_REVOKED"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
 
 
 class DomainError(Exception):

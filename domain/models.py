@@ -33,10 +33,74 @@ class User(Model):
     locale = fields.CharField(max_length=20, default="en", db_default="en")
     # Reminders and work alerts may be turned off; legal notices and decisions always go out.
     reminders_enabled = fields.BooleanField(default=True, db_default=True)
+    # Second factor (managers and admins): the TOTP secret (base32), set at enrolment and
+    # in force once confirmed with a code (totp_enabled_at); the last time step accepted,
+    # so that one code cannot be used twice.
+    totp_secret = fields.CharField(max_length=64, null=True)
+    totp_enabled_at = fields.DatetimeField(null=True)
+    totp_last_step = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "users"
+
+
+class Session(Model):
+    """One login: the family of refresh tokens it hands out, and what every access token
+    of it names (`sid`). Revoking it ends them all: each request and each subscription
+    event checks it (domain/services/sessions.py)."""
+
+    user_id: UUID
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField()
+    # However often it is refreshed, a session ends this long after its login.
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    # LOGGED_OUT, PASSWORD_CHANGED, REFRESH_TOKEN_REUSED, DEACTIVATED, REJECTED, ...
+    revoked_reason = fields.CharField(max_length=40, null=True)
+
+    class Meta:
+        table = "sessions"
+        indexes = (("user_id", "revoked_at"),)
+
+
+class RefreshToken(Model):
+    """An opaque refresh token, used once: using it hands out its successor (the child)
+    and marks it used. Using a used one again means it was stolen, and revokes the family.
+    Only its SHA-256 is stored."""
+
+    family_id: UUID
+    parent_id: UUID | None
+    id = fields.UUIDField(primary_key=True)
+    family = fields.ForeignKeyField("models.Session", related_name="refresh_tokens", on_delete=fields.CASCADE)
+    parent = fields.ForeignKeyField(
+        "models.RefreshToken", related_name="children", null=True, on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_tokens"
+        indexes = (("family_id", "revoked_at"),)  # revoking a family
+
+
+class RecoveryCode(Model):
+    """A single-use code that stands in for a TOTP code (a lost phone). Hashed (SHA-256 of
+    a 50-bit random code, peppered with the user id)."""
+
+    user_id: UUID
+    id = fields.UUIDField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="recovery_codes", on_delete=fields.CASCADE)
+    code_hash = fields.CharField(max_length=64, unique=True)
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "recovery_codes"
 
 
 class PasswordLink(Model):

@@ -93,7 +93,13 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(5, ge=1)
     login_failures_per_address: int = Field(30, ge=1)
     login_failure_window_minutes: int = Field(15, ge=1)
-    token_ttl_minutes: int = Field(12 * 60, ge=1)
+    # An access token's lifetime; a client keeps its session with refreshSession, whose
+    # refresh token lasts REFRESH_TOKEN_DAYS unused, and the session SESSION_DAYS at most.
+    token_ttl_minutes: int = Field(15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(14, ge=1)
+    session_days: int = Field(30, ge=1)
+    # How long a password reset link (sent by email) works.
+    password_reset_minutes: int = Field(60, ge=5, le=24 * 60)
     # How long a one-time set-password link (the first admin's, an invitation) works.
     password_link_hours: int = Field(72, ge=1, le=30 * 24)
     signing_max_tries: int = Field(5, ge=1, le=20)

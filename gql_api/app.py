@@ -21,7 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from domain import db, events, logs
 from domain.documents.certificates import ensure_programme_certificate
 from domain.services import access
-from domain.services.accounts import user_for_token
+from domain.services.sessions import SignedIn, signed_in
 from domain.settings import Settings, get_settings
 from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
@@ -69,12 +69,14 @@ class GraphQLApp(GraphQL[Context, None]):
         return orjson.dumps(data).decode()
 
     async def on_ws_connect(self, context: Context) -> None:
-        """A missing or bad token closes the socket with 4403."""
-        user = await user_for_token(token_from_params(context.connection_params), context.settings)
-        if user is None:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        context.user = user
-        context.actor = access.actor_for(user, context.actor.request_id, context.actor.client_ip)
+        """A missing, bad, expired or revoked token closes the socket with 4403. The
+        connection's subscriptions end when its session does (gql_api/session_watch.py)."""
+        found = await signed_in(token_from_params(context.connection_params), context.settings)
+        if not isinstance(found, SignedIn):
+            raise ConnectionRejectionError({"code": str(found or "UNAUTHENTICATED")})
+        context.session = found
+        context.user = found.user
+        context.actor = access.actor_for(found.user, context.actor.request_id, context.actor.client_ip)
 
 
 async def live(_: Request) -> Response:
@@ -112,7 +114,8 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
         app.state.queue = await queue.connect(settings)
         events.configure(*queue.reactions(app.state.queue, settings))
         app.state.broadcaster = Broadcaster(
-            app.state.queue, settings.events_channel, queue.notifications_channel(settings)
+            app.state.queue, settings.events_channel, queue.notifications_channel(settings),
+            queue.sessions_channel(settings),
         )
         await app.state.broadcaster.start()
         # The schema, models and modules made at start-up live as long as the process:

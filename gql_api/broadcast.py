@@ -8,7 +8,10 @@ When Redis goes away the relay reconnects by itself; events published meanwhile 
 replayed here, and clients fetch them with contractEvents(after:).
 
 On a second channel the worker announces the notifications it stored (user id and
-notification id); each goes to that user's own queues only (notificationReceived)."""
+notification id); each goes to that user's own queues only (notificationReceived).
+
+On a third, the processes that commit a revocation say whose sessions ended; the relay
+ends those subscriptions (gql_api/session_watch.py) before it relays anything after it."""
 
 import asyncio
 import contextlib
@@ -19,16 +22,21 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from gql_api.session_watch import SessionWatch
+
 log = logging.getLogger("gql_api.broadcast")
 
 QUEUE_SIZE = 1000
 
 
 class Broadcaster:
-    def __init__(self, redis: Redis, channel: str, notifications_channel: str | None = None):
+    def __init__(self, redis: Redis, channel: str, notifications_channel: str | None = None,
+                 sessions_channel: str | None = None):
         self.redis = redis
         self.channel = channel
         self.notifications_channel = notifications_channel
+        self.sessions_channel = sessions_channel
+        self.sessions = SessionWatch()
         self.listening = asyncio.Event()
         self._everything: set[asyncio.Queue] = set()
         self._by_partner: dict[str, set[asyncio.Queue]] = {}
@@ -39,8 +47,10 @@ class Broadcaster:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._relay(), name="event-relay")
+        await self.sessions.start()
 
     async def stop(self) -> None:
+        await self.sessions.stop()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -51,7 +61,8 @@ class Broadcaster:
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(*filter(None, (self.channel, self.notifications_channel)))
+                await pubsub.subscribe(*filter(None, (self.channel, self.notifications_channel,
+                                                      self.sessions_channel)))
                 self.listening.set()
                 delay = 0.1
                 async for message in pubsub.listen():
@@ -61,6 +72,9 @@ class Broadcaster:
                     channel = channel.decode() if isinstance(channel, bytes) else channel
                     if channel == self.notifications_channel:
                         self._to_users(orjson.loads(message["data"]))
+                    elif channel == self.sessions_channel:
+                        for item in orjson.loads(message["data"])["revoked"]:
+                            self.sessions.revoked(item)
                     else:
                         self._fan_out(orjson.loads(message["data"]))
             except asyncio.CancelledError:

@@ -15,7 +15,7 @@ from domain.actors import Actor
 from domain.lifecycle import business_date
 from domain.models import User
 from domain.services import access, lookups
-from domain.services.accounts import user_for_token
+from domain.services.sessions import SignedIn, signed_in
 from domain.settings import Settings
 
 log = logging.getLogger("gql_api")
@@ -41,6 +41,8 @@ class Context:
     user: User | None
     actor: Actor
     now: datetime
+    # The viewer's session and when their access token expires; None without a valid token.
+    session: SignedIn | None = None
     # Set by strawberry from graphql-transport-ws's connection_init.
     connection_params: dict[str, Any] | None = None
     partners: DataLoader = field(default_factory=lambda: DataLoader(lookups.partners))
@@ -94,7 +96,9 @@ async def build_context(conn: HTTPConnection, response: Any) -> Context:
     settings: Settings = conn.app.state.settings
     request_id = request_id_of(conn)
     logs.request_id.set(request_id)  # every log line of this request carries it
-    user = await user_for_token(bearer_token(conn), settings)
+    found = await signed_in(bearer_token(conn), settings)
+    session = found if isinstance(found, SignedIn) else None
+    user = session.user if session else None
     client_ip = conn.client.host if conn.client else None
     return Context(
         request=conn,
@@ -102,6 +106,7 @@ async def build_context(conn: HTTPConnection, response: Any) -> Context:
         settings=settings,
         queue=getattr(conn.app.state, "queue", None),
         user=user,
-        actor=access.actor_for(user, request_id, client_ip),
+        actor=access.actor_for(user, request_id, client_ip, refused=None if session else found),
         now=clock.now(),
+        session=session,
     )

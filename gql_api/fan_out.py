@@ -20,6 +20,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types import Info
 
+from domain import clock
 from domain.errors import DomainError, ErrorCode
 from domain.services import access
 
@@ -47,6 +48,11 @@ def fell_behind() -> DomainError:
     )
 
 
+def feeding() -> bool:
+    """Whether this is a group's own run of the subscription, on behalf of its members."""
+    return _feeding.get() is not None
+
+
 def joins_group() -> bool:
     """Whether the running subscription is a WebSocket operation that a group serves; if
     not (the group's own run, or a subscription over HTTP), it reads the relay itself."""
@@ -59,6 +65,9 @@ class Member:
     operation: Operation
     done: asyncio.Future
     prefix: str
+    # The member's session (gql_api/session_watch.py): checked before each event is
+    # written to it, and it ends the member when the session ends.
+    watch: Any = None
 
     def active(self) -> bool:
         """False once the client completed the operation or the connection closed."""
@@ -112,6 +121,7 @@ class Group:
     async def _send(self, payload: str) -> None:
         members = list(self.members)
         loop = asyncio.get_running_loop()
+        now = clock.now()
         position = 0
         while position < len(members):
             try:
@@ -122,6 +132,10 @@ class Group:
                         member = members[position]
                         position += 1
                         if not member.active():
+                            continue
+                        if member.watch is not None and (problem := member.watch.problem(now)):
+                            self.leave(member)
+                            member.end(problem)
                             continue
                         try:
                             await member.send(payload)
@@ -142,9 +156,10 @@ class Group:
             del self.groups[self.key]
 
 
-async def join(info: Info, groups: dict[tuple, Group]) -> None:
+async def join(info: Info, groups: dict[tuple, Group], watch: Any = None) -> None:
     """Receive the group's results on this operation's socket until the group ends, the
-    client completes the operation, or the connection closes."""
+    client completes the operation, the connection closes, or `watch` (the member's
+    session) ends."""
     operation = _operation.get()
     assert operation is not None
     key = (
@@ -163,6 +178,9 @@ async def join(info: Info, groups: dict[tuple, Group]) -> None:
         prefix='{"type":"next","id":' + orjson.dumps(operation.id).decode() + ',"payload":',
     )
     group.members[member] = None
+    if watch is not None:
+        member.watch = watch
+        watch.on_end(member.end)
     try:
         await member.done
     finally:

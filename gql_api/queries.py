@@ -68,9 +68,14 @@ DocumentCheckResult = Annotated[
 
 @strawberry.type
 class Query(NotificationQueries, WebhookQueries):
-    @strawberry.field(description="Who is logged in; null when no valid token is sent.")
+    @strawberry.field(
+        description="Who is logged in; null when no token is sent. An expired or revoked token is "
+        "refused with TOKEN_EXPIRED or SESSION_REVOKED."
+    )
     def viewer(self, info: Info[Context, None]) -> Optional[Viewer]:
         user = info.context.user
+        if user is None and info.context.actor.refused:
+            access.require_signed_in(info.context.actor)  # raises the coded refusal
         return Viewer.of(user) if user else None
 
     @strawberry.field(description="The programme's markets (ISO 3166-1 alpha-2).")

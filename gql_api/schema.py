@@ -18,6 +18,7 @@ from gql_api.mutations.info_changes import InfoChangeMutations
 from gql_api.mutations.managers import ManagerMutations
 from gql_api.mutations.notifications import NotificationMutations
 from gql_api.mutations.registration import RegistrationMutations
+from gql_api.mutations.sessions import SessionMutations
 from gql_api.mutations.templates import TemplateMutations
 from gql_api.mutations.webhooks import WebhookMutations
 from gql_api.queries import Query
@@ -27,6 +28,7 @@ from gql_api.subscriptions import Subscription
 @strawberry.type
 class Mutation(
     AccountMutations,
+    SessionMutations,
     RegistrationMutations,
     InfoChangeMutations,
     ContractSignMutations,

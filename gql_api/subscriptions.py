@@ -1,7 +1,9 @@
 """Live contract status (S-11, S-23) and the viewer's new notifications (S-25) over
-graphql-transport-ws."""
+graphql-transport-ws. Each ends with TOKEN_EXPIRED or SESSION_REVOKED when its session
+does (S-28, gql_api/session_watch.py)."""
 
-from collections.abc import AsyncGenerator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any, Optional
 from uuid import UUID
@@ -15,10 +17,11 @@ from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import ContractStatus
 from domain.models import Role
-from domain.services import access, notifications
+from domain.services import access, notifications, sessions
 from gql_api import fan_out
 from gql_api.context import Context
 from gql_api.notifications import Notification
+from gql_api.session_watch import Watch
 from gql_api.types import Contract
 
 
@@ -96,22 +99,48 @@ class Visibility:
         return self._seen[partner_id]
 
 
-async def _batches(info: Info[Context, None]) -> AsyncGenerator[list[dict[str, Any]], None]:
+@contextlib.asynccontextmanager
+async def _watched(info: Info[Context, None]) -> AsyncIterator[Watch | None]:
+    """The subscriber's session watch (gql_api/session_watch.py): the subscription ends with
+    TOKEN_EXPIRED or SESSION_REVOKED when the session does. None for a group's own run,
+    which serves members who each have their own."""
+    ctx = info.context
+    access.require_signed_in(ctx.actor)
+    if fan_out.feeding():
+        yield None
+        return
+    with ctx.request.app.state.broadcaster.sessions.watch(ctx.session) as watch:
+        if watch is not None:
+            # A connection outlives its token: a new subscription on it is checked again.
+            if problem := watch.problem():
+                raise problem
+            if not await sessions.live({ctx.session.session_id}):
+                raise sessions.revoked()
+        yield watch
+
+
+async def _batches(info: Info[Context, None], watch: Watch | None) -> AsyncGenerator[list[dict[str, Any]], None]:
     """The events this process relays: a partner's own only, anyone else's all (the caller
     still checks each against S-5). A WebSocket subscriber joins the group that executes
     each event once for everyone who asked the same (gql_api.fan_out), and gets nothing
     here."""
     broadcaster = info.context.request.app.state.broadcaster
     if fan_out.joins_group():
-        await fan_out.join(info, broadcaster.groups)
+        await fan_out.join(info, broadcaster.groups, watch)
         return
     actor = info.context.actor
     async with broadcaster.subscribe(str(actor.partner_id) if actor.is_partner else None) as queue:
         while True:
-            batch = await queue.get()
+            batch = await (watch.until_ended(queue.get()) if watch else queue.get())
             if batch is None:
                 raise fan_out.fell_behind()
             yield batch["events"]
+
+
+def _still_on(watch: Watch | None) -> None:
+    """Before each event: nothing more once the session ended or the token expired."""
+    if watch is not None and (problem := watch.problem()):
+        raise problem
 
 
 @strawberry.type
@@ -123,47 +152,50 @@ class Subscription:
         self, info: Info[Context, None], contract_id: Optional[strawberry.ID] = None
     ) -> AsyncGenerator[ContractStatusChange, None]:
         actor = info.context.actor
-        access.require_signed_in(actor)
-        contract = await access.get_contract(actor, contract_id) if contract_id else None
-        only = str(contract.id) if contract else None
-        owner = str(contract.partner_id) if contract else None
-        visibility = Visibility(actor)
-        async for batch in _batches(info):
-            for event in batch:
-                if visibility.reassigned(event):
-                    # The contract watched went to another manager: NOT_FOUND, as for any
-                    # contract this viewer may not see.
-                    if event["partnerId"] == owner and not await visibility.allows(owner):
-                        raise not_found("contract", "contractId")
-                    continue
-                if not is_status_change(event) or (only and event["contractId"] != only):
-                    continue
-                if await visibility.allows(event["partnerId"]):
-                    info.context.refresh()
-                    yield ContractStatusChange.of(event)
+        async with _watched(info) as watch:
+            contract = await access.get_contract(actor, contract_id) if contract_id else None
+            only = str(contract.id) if contract else None
+            owner = str(contract.partner_id) if contract else None
+            visibility = Visibility(actor)
+            async for batch in _batches(info, watch):
+                for event in batch:
+                    if visibility.reassigned(event):
+                        # The contract watched went to another manager: NOT_FOUND, as for any
+                        # contract this viewer may not see.
+                        if event["partnerId"] == owner and not await visibility.allows(owner):
+                            raise not_found("contract", "contractId")
+                        continue
+                    if not is_status_change(event) or (only and event["contractId"] != only):
+                        continue
+                    if await visibility.allows(event["partnerId"]):
+                        _still_on(watch)
+                        info.context.refresh()
+                        yield ContractStatusChange.of(event)
 
     @strawberry.subscription(description="Managers: new requests in the review queue, and decisions on them.")
     async def review_queue_changed(self, info: Info[Context, None]) -> AsyncGenerator[ReviewQueueChange, None]:
         actor = info.context.actor
         access.require_manager(actor)
-        visibility = Visibility(actor)
-        async for batch in _batches(info):
-            for event in batch:
-                # A partner that moved here brings its open requests into this queue.
-                if not visibility.reassigned(event) and event["action"] not in events.REVIEW_QUEUE_ACTIONS:
-                    continue
-                if await visibility.allows(event["partnerId"]):
-                    info.context.refresh()
-                    yield ReviewQueueChange(
-                        cursor=strawberry.ID(str(event["id"])),
-                        action=event["action"],
-                        partner_id=strawberry.ID(event["partnerId"]),
-                        request_id=strawberry.ID(event["subjectId"])
-                        if event["subjectId"] and event["action"] != Action.PARTNER_REASSIGNED else None,
-                        contract_id=strawberry.ID(event["contractId"]) if event["contractId"] else None,
-                        status=event["toStatus"],
-                        at=datetime.fromisoformat(event["at"]),
-                    )
+        async with _watched(info) as watch:
+            visibility = Visibility(actor)
+            async for batch in _batches(info, watch):
+                for event in batch:
+                    # A partner that moved here brings its open requests into this queue.
+                    if not visibility.reassigned(event) and event["action"] not in events.REVIEW_QUEUE_ACTIONS:
+                        continue
+                    if await visibility.allows(event["partnerId"]):
+                        _still_on(watch)
+                        info.context.refresh()
+                        yield ReviewQueueChange(
+                            cursor=strawberry.ID(str(event["id"])),
+                            action=event["action"],
+                            partner_id=strawberry.ID(event["partnerId"]),
+                            request_id=strawberry.ID(event["subjectId"])
+                            if event["subjectId"] and event["action"] != Action.PARTNER_REASSIGNED else None,
+                            contract_id=strawberry.ID(event["contractId"]) if event["contractId"] else None,
+                            status=event["toStatus"],
+                            at=datetime.fromisoformat(event["at"]),
+                        )
 
     @strawberry.subscription(
         description="The viewer's own new notifications, as the worker stores them (S-25, S-5). "
@@ -173,15 +205,15 @@ class Subscription:
         # Not a fan_out group: a group is shared by a viewer scope (every user of one
         # partner), and a notification is one person's.
         ctx = info.context
-        access.require_signed_in(ctx.actor)
         broadcaster = ctx.request.app.state.broadcaster
-        async with broadcaster.notifications_for(str(ctx.actor.user_id)) as queue:
+        async with _watched(info) as watch, broadcaster.notifications_for(str(ctx.actor.user_id)) as queue:
             while True:
-                ids = await queue.get()
+                ids = await (watch.until_ended(queue.get()) if watch else queue.get())
                 if ids is None:
                     raise DomainError(ErrorCode.INVALID_STATE, "This subscription fell too far behind and was "
                                       "closed; read what you missed with `notifications` and subscribe again.")
                 ctx.refresh()
                 viewer = await ctx.users.load(ctx.actor.user_id)  # the locale as it is now
                 for model in await notifications.among(ctx.actor, ids):
+                    _still_on(watch)
                     yield Notification.of(model, viewer.locale if viewer else None, ctx.settings)

@@ -412,11 +412,15 @@ class Viewer:
     reminders_enabled: bool = strawberry.field(
         description="Whether reminders and work alerts come; legal notices and decisions always do."
     )
+    second_factor_enabled: bool = strawberry.field(
+        description="Whether login asks for a TOTP code (managers and admins; S-28)."
+    )
 
     @classmethod
     def of(cls, user: models.User) -> "Viewer":
         return cls(user=user, id=strawberry.ID(str(user.id)), email=user.email, name=user.name, role=user.role,
-                   locale=user.locale, reminders_enabled=user.reminders_enabled)
+                   locale=user.locale, reminders_enabled=user.reminders_enabled,
+                   second_factor_enabled=user.totp_enabled_at is not None)
 
     @strawberry.field(description="The partner, for a partner user.")
     async def partner(self, info: Info[Context, None]) -> Optional[Partner]:

@@ -3,8 +3,9 @@
 import httpx
 
 from domain import clock
-from domain.auth import hash_password, issue_token
+from domain.auth import hash_password
 from domain.models import Role, User
+from domain.services import sessions
 from domain.settings import Settings
 
 LOGIN = """
@@ -131,7 +132,7 @@ async def make_manager(email: str = "manager@programme.example", role: Role = Ro
 async def token_for(settings: Settings, email: str) -> str:
     """The token `login` would return, without its password check (argon2 costs 0.1 s)."""
     user = await User.get(email=email)
-    return issue_token(settings, user.id, clock.now())[0]
+    return (await sessions.start(user, clock.now(), settings)).access_token
 
 
 async def register(client: httpx.AsyncClient, email: str, **overrides) -> str:

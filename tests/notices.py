@@ -85,6 +85,10 @@ DATA: dict[NoticeKind, dict] = {
         "url": "https://crm.acme.example/hooks/partner-programme", "host": "crm.acme.example",
         "failing_since": datetime(2027, 2, 19, 3, 0, tzinfo=UTC), "attempts": 12, "last_status": 503,
     },
+    N.PASSWORD_RESET: {
+        "link": "https://partners.nimbus.example/console/set-password?token=sample-token-not-usable",
+        "expires_at": datetime(2027, 2, 22, 10, 0, tzinfo=UTC),
+    },
 }
 
 RECIPIENTS = {

@@ -16,11 +16,10 @@ import sys
 from dataclasses import asdict, dataclass
 
 from domain import clock, db
-from domain.auth import issue_token
 from domain.contract_text import contract_text
 from domain.lifecycle import business_date
 from domain.models import Contract, ContractTemplate, Partner, Role, User
-from domain.services import access, registration
+from domain.services import access, registration, sessions
 from domain.settings import Settings, get_settings
 from tests.gql import make_manager, password_hash
 
@@ -67,7 +66,7 @@ async def signable_partners(settings: Settings, count: int, label: str = "fleet"
             templates[template_id] = await ContractTemplate.get(id=template_id)
         regions = REGIONS[i % len(REGIONS)]
         shown = contract_text(contract, templates[template_id], today, settings, regions)
-        token, _ = issue_token(settings, user.id, now)
+        token = (await sessions.start(user, now, settings)).access_token
         made.append(Signable(str(partner.id), str(contract.id), token, regions, shown.content_hash))
     return made
 

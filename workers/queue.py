@@ -11,6 +11,7 @@ from arq.connections import RedisSettings
 
 from domain import clock, events
 from domain.notifications import outbox
+from domain.services import sessions
 from domain.services.sealing import to_seal
 from domain.settings import Settings
 
@@ -121,6 +122,27 @@ def notifications(redis: ArqRedis, settings: Settings) -> events.Reaction:
     return events.Reaction("notifications", record, at_once=False)
 
 
+def sessions_channel(settings: Settings) -> str:
+    """Where a process that ended sessions tells the API processes, for open subscriptions."""
+    return f"{settings.events_channel}:sessions"
+
+
+def session_revoker(redis: ArqRedis, settings: Settings) -> events.Reaction:
+    """Tell every API process whose sessions a commit ended (sessions.revocations), so that
+    their subscriptions end at once. At once only, like publish: a message lost is made
+    up for by each API process's re-check (gql_api/session_watch.py)."""
+
+    async def announce(recorded: list[events.Event]) -> None:
+        revoked = sessions.revocations(recorded)
+        if revoked:
+            await redis.publish(sessions_channel(settings), orjson.dumps({"revoked": revoked}))
+
+    return events.Reaction("sessions", announce, durable=False)
+
+
 def reactions(redis: ArqRedis, settings: Settings) -> tuple[events.Reaction, ...]:
     """What every process (API, worker, command line) does after a commit."""
-    return event_publisher(redis, settings), sealing(redis), notifications(redis, settings)
+    # The revocation first: subscribers of a session ended in the same commit as other events
+    # (a deactivation's reassignments) are told before those events come.
+    return (session_revoker(redis, settings), event_publisher(redis, settings), sealing(redis),
+            notifications(redis, settings))

@@ -11,6 +11,7 @@ class Audience(StrEnum):
     PARTNER = "PARTNER"  # every user of the partner
     MANAGER = "MANAGER"  # the partner's assigned channel manager
     ENDPOINT_OWNER = "ENDPOINT_OWNER"  # who registered a webhook endpoint, and the manager
+    ACCOUNT = "ACCOUNT"  # the person whose account it is
 
 
 class NoticeKind(StrEnum):
@@ -34,6 +35,7 @@ class NoticeKind(StrEnum):
     SIGNING_FAILED_FOR_GOOD = "signing_failed_for_good"
     DAILY_DIGEST = "daily_digest"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    PASSWORD_RESET = "password_reset"
 
 
 class EmailStatus(StrEnum):
@@ -80,6 +82,8 @@ SPECS: dict[NoticeKind, NoticeSpec] = {
     N.SIGNING_FAILED_FOR_GOOD: NoticeSpec(A.MANAGER, ("S-10",), D.ALWAYS),
     N.DAILY_DIGEST: NoticeSpec(A.MANAGER, ("S-25",), D.OPTIONAL),
     N.WEBHOOK_ENDPOINT_DISABLED: NoticeSpec(A.ENDPOINT_OWNER, ("S-26",), D.ALWAYS),
+    # The link is minted when the email is sent (sending.py), and lives PASSWORD_RESET_MINUTES.
+    N.PASSWORD_RESET: NoticeSpec(A.ACCOUNT, ("S-28",), D.ALWAYS),
 }
 
 # The notice each reminder sends (domain/reminders.py decides when).

@@ -160,6 +160,11 @@ def plan(event: dict[str, Any], facts: Facts) -> list[Planned]:
     if action == Action.DIGEST_DUE:
         return [Planned(N.DAILY_DIGEST, f"digest:{detail['key']}", None, None, detail["digest"],
                         user_id=_str(event.get("subject_id")))]
+    if action == Action.PASSWORD_RESET_REQUESTED and event.get("subject_id"):
+        # The link is not stored: the sender mints it (sending.py), so the outbox holds no
+        # usable link. `link` and `expires_at` are filled in then.
+        return [Planned(N.PASSWORD_RESET, f"{key}:{N.PASSWORD_RESET.value}", None, None,
+                        {"link": None, "expires_at": None}, user_id=_str(event["subject_id"]))]
     if action == Action.WEBHOOK_ENDPOINT_DISABLED:
         data = {k: detail.get(k) for k in ("url", "host", "failing_since", "attempts", "last_status")}
         planned = [notice(N.WEBHOOK_ENDPOINT_DISABLED, data, user_id=detail.get("ownerId"))]

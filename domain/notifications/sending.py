@@ -23,6 +23,7 @@ from domain.notifications import webhooks
 from domain.notifications.delivery import DeliveryFailed, Mailer
 from domain.notifications.kinds import NoticeKind
 from domain.notifications.render import Notice, Recipient, email_message
+from domain.services import accounts
 from domain.settings import Settings
 
 log = logging.getLogger("domain.notifications")
@@ -58,6 +59,15 @@ class Sent:
     webhook_failures: int = 0
 
 
+async def _reset_link(user_id: Any, now: datetime, settings: Settings) -> dict[str, Any]:
+    """A password reset email's link, minted as it is sent: the outbox stores no usable
+    link, only this email carries it (accounts.issue_password_link stores its hash)."""
+    link = await accounts.issue_password_link(
+        await User.get(id=user_id), now, settings, timedelta(minutes=settings.password_reset_minutes)
+    )
+    return {"link": link.url, "expires_at": link.expires_at.isoformat()}
+
+
 async def send_emails(now: datetime, settings: Settings, mailer: Mailer, limit: int = BATCH) -> Sent:
     """Send one claimed batch of due emails. Returns what happened to it."""
     result = Sent()
@@ -89,6 +99,8 @@ async def send_emails(now: datetime, settings: Settings, mailer: Mailer, limit: 
             return
         user = users[str(row["user_id"])]
         data = orjson.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+        if row["kind"] == NoticeKind.PASSWORD_RESET:
+            data = {**data, **await _reset_link(row["user_id"], now, settings)}
         due_on = row["due_on"]
         notice = Notice(
             kind=NoticeKind(row["kind"]), key=row["key"].rpartition(":")[0],

@@ -24,9 +24,11 @@ from domain.models import (
 M = TypeVar("M", Partner, Contract, InfoChangeRequest, NonRenewalRequest)
 
 
-def actor_for(user: User | None, request_id: str | None = None, client_ip: str | None = None) -> Actor:
+def actor_for(
+    user: User | None, request_id: str | None = None, client_ip: str | None = None, refused: str | None = None
+) -> Actor:
     if user is None:
-        return Actor(role=None, request_id=request_id, client_ip=client_ip)
+        return Actor(role=None, request_id=request_id, client_ip=client_ip, refused=refused)
     return Actor(
         role=user.role,
         user_id=user.id,
@@ -38,6 +40,12 @@ def actor_for(user: User | None, request_id: str | None = None, client_ip: str |
 
 def require_signed_in(actor: Actor) -> None:
     if actor.role is None:
+        if actor.refused == ErrorCode.TOKEN_EXPIRED:
+            raise DomainError(ErrorCode.TOKEN_EXPIRED, "The access token expired. Get a new one with "
+                              "refreshSession, or log in again.")
+        if actor.refused == ErrorCode.SESSION_REVOKED:
+            raise DomainError(ErrorCode.SESSION_REVOKED, "This session has ended (logged out, password "
+                              "changed, or account closed). Log in again.")
         raise DomainError(ErrorCode.UNAUTHENTICATED, "Log in first.")
 
 

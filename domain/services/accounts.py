@@ -1,4 +1,5 @@
-"""Logging in, who a token belongs to, and setting a password from a one-time link."""
+"""Logging in, who a token belongs to, setting a password from a one-time link, changing
+it, and resetting it by email."""
 
 import hashlib
 import secrets
@@ -12,14 +13,20 @@ from domain import audit, auth, events, inputs
 from domain.actions import Action
 from domain.actors import Actor, system
 from domain.errors import DomainError, ErrorCode
-from domain.models import PasswordLink, Role, User
+from domain.models import AuditEvent, PasswordLink, Role, User
+from domain.services import second_factor, sessions
 from domain.settings import Settings
 
 # The dashboard's page that reads ?token= and asks for the new password (setPassword).
 SET_PASSWORD_PATH = "/set-password"
 
 
-async def login(email: str, password: str, now: datetime, settings: Settings) -> tuple[str, datetime, User]:
+async def login(
+    email: str, password: str, now: datetime, settings: Settings, code: str | None = None
+) -> sessions.Tokens:
+    """Check the password (and, for a user with a second factor, the TOTP or a recovery
+    code) and start a session. Without a code, an enrolled user is answered
+    SECOND_FACTOR_REQUIRED; a wrong code is INVALID_CREDENTIALS, as a wrong password is."""
     email = inputs.text("email", email, 254).lower()
     if len(password) > 256:
         raise DomainError(ErrorCode.INVALID_INPUT, "Use at most 256 characters.", "password")
@@ -28,18 +35,19 @@ async def login(email: str, password: str, now: datetime, settings: Settings) ->
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "The email or password is not correct.")
     if not user.active:  # the same answer: a deactivated account is no account
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "The email or password is not correct.")
-    token, expires_at = auth.issue_token(settings, user.id, now)
-    return token, expires_at, user
+    if user.totp_enabled_at is not None:
+        await second_factor.check_at_login(user, code, now)
+    return await sessions.start(user, now, settings)
+
+
+async def user_by_id(user_id: UUID) -> User:
+    return await User.get(id=user_id)
 
 
 async def user_for_token(token: str | None, settings: Settings) -> User | None:
-    if not token:
-        return None
-    user_id: UUID | None = auth.read_token(settings, token)
-    if user_id is None:
-        return None
-    # Read on every request: a deactivated user's tokens stop working at once.
-    return await User.get_or_none(id=user_id, active=True)
+    """The user of a valid, unrevoked access token (see sessions.signed_in)."""
+    found = await sessions.signed_in(token, settings)
+    return found.user if isinstance(found, sessions.SignedIn) else None
 
 
 # --- one-time links to set a password ---------------------------------------------------
@@ -56,15 +64,19 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_password_link(user: User, now: datetime, settings: Settings) -> IssuedLink:
-    """A single-use link for `user` to set a password, valid PASSWORD_LINK_HOURS. Only its
-    hash is stored: the link exists in what this returns and nowhere else, so whoever must
-    pass it on (the command line, an admin, later an email) calls this for a link of its
-    own. Several may be open at once; the first one used closes the others."""
+async def issue_password_link(
+    user: User, now: datetime, settings: Settings, lifetime: timedelta | None = None
+) -> IssuedLink:
+    """A single-use link for `user` to set a password, valid PASSWORD_LINK_HOURS (or
+    `lifetime`). Only its hash is stored: the link exists in what this returns and nowhere
+    else, so whoever must pass it on (the command line, an admin, the password reset email)
+    calls this for a link of its own. Several may be open at once; the first one used
+    closes the others. Partners set theirs in the partner console, staff in the dashboard."""
     token = secrets.token_urlsafe(32)
-    expires_at = now + timedelta(hours=settings.password_link_hours)
+    expires_at = now + (lifetime or timedelta(hours=settings.password_link_hours))
     await PasswordLink.create(user=user, token_hash=_digest(token), expires_at=expires_at)
-    return IssuedLink(f"{settings.dashboard_base_url}{SET_PASSWORD_PATH}?token={token}", expires_at)
+    base = settings.console_base_url if user.role is Role.PARTNER else settings.dashboard_base_url
+    return IssuedLink(f"{base}{SET_PASSWORD_PATH}?token={token}", expires_at)
 
 
 def _link_not_valid() -> DomainError:
@@ -72,14 +84,15 @@ def _link_not_valid() -> DomainError:
     return DomainError(
         ErrorCode.INVALID_INPUT,
         "This link does not work any more: it was used already, it expired, or it was "
-        "replaced. Ask an admin for a new one.",
+        "replaced. Ask an admin for a new one, or ask for a password reset email.",
         "token",
     )
 
 
 async def set_password(token: str, password: str, now: datetime) -> User:
-    """Set a password with a one-time link; the link, and every other open link of the
-    same user, stops working."""
+    """Set a password with a one-time link (an invitation, the first admin's, a password
+    reset); the link, every other open link of the same user, and every session of the
+    user stop working."""
     token = (token or "").strip()
     if not token or len(token) > 200:
         raise _link_not_valid()
@@ -97,12 +110,61 @@ async def set_password(token: str, password: str, now: datetime) -> User:
             raise _link_not_valid()
         await PasswordLink.filter(user_id=user.id, used_at=None).update(used_at=now)
         await User.filter(id=user.id).update(password_hash=password_hash)
+        ended = await sessions.revoke_user(user.id, now, sessions.PASSWORD_CHANGED)
         await audit.record(
             Actor(role=user.role, user_id=user.id, partner_id=user.partner_id),
             Action.PASSWORD_SET, now, partner_id=user.partner_id, subject_id=user.id,
+            detail={"sessionsEnded": ended} if ended else None,
         )
     await user.refresh_from_db()
     return user
+
+
+async def change_password(
+    actor: Actor, session_id: UUID, current: str, new: str, now: datetime
+) -> User:
+    """The viewer changes their own password, giving the current one. Every other session
+    of theirs ends; this one goes on."""
+    if actor.user_id is None:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "Log in first.")
+    user = await User.get(id=actor.user_id)
+    if len(current) > 256 or not auth.verify_password(user.password_hash, current):
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "The current password is not correct.", "currentPassword")
+    inputs.password("newPassword", new, related=(user.email, user.name))
+    if auth.verify_password(user.password_hash, new):
+        raise DomainError(ErrorCode.INVALID_INPUT, "Choose a password other than the current one.", "newPassword")
+    password_hash = auth.hash_password(new)
+    async with events.transaction():
+        await User.filter(id=user.id).update(password_hash=password_hash)
+        await PasswordLink.filter(user_id=user.id, used_at=None).update(used_at=now)
+        ended = await sessions.revoke_user(user.id, now, sessions.PASSWORD_CHANGED, keep=session_id)
+        await audit.record(actor, Action.PASSWORD_CHANGED, now, partner_id=None, subject_id=user.id,
+                           detail={"keptSessionId": str(session_id), "sessionsEnded": ended})
+    await user.refresh_from_db()
+    return user
+
+
+# A person asks for at most this many reset emails in an hour; more are ignored silently.
+RESETS_PER_HOUR = 3
+
+
+async def request_password_reset(email: str, now: datetime, actor: Actor) -> None:
+    """Send a one-time link to set a new password to the account's email, if there is an
+    active account with it. The caller answers the same either way: the answer tells
+    nobody whether an email has an account. The email goes through the notifications
+    outbox (PASSWORD_RESET_REQUESTED → a password_reset notice), whose sender mints the
+    link (issue_password_link) when it sends."""
+    email = inputs.text("email", email, 254).strip().lower()
+    user = await User.get_or_none(email=email, active=True)
+    if user is None:
+        return
+    recent = await AuditEvent.filter(
+        action=Action.PASSWORD_RESET_REQUESTED, subject_id=user.id, at__gt=now - timedelta(hours=1)
+    ).count()
+    if recent >= RESETS_PER_HOUR:
+        return
+    async with events.transaction():
+        await audit.record(actor, Action.PASSWORD_RESET_REQUESTED, now, partner_id=None, subject_id=user.id)
 
 
 # --- the first admin ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode, not_found
 from domain.lifecycle import RegistrationStatus, ReviewStatus
 from domain.models import InfoChangeRequest, NonRenewalRequest, Partner, PasswordLink, Role, User
+from domain.services import sessions
 from domain.services.access import require_admin
 from domain.services.accounts import IssuedLink, issue_password_link
 from domain.settings import Settings
@@ -180,6 +181,7 @@ async def deactivate_manager(
         if partner_ids:
             _, moved = await _move(actor, conn, partner_ids, to, now)  # type: ignore[arg-type]
         await PasswordLink.filter(user_id=manager.id, used_at=None).update(used_at=now)
+        await sessions.revoke_user(manager.id, now, sessions.DEACTIVATED)
         await audit.record(
             actor, Action.MANAGER_DEACTIVATED, now, partner_id=None, subject_id=manager.id,
             detail={"email": manager.email, "name": manager.name, "partnersReassigned": moved,

@@ -15,7 +15,7 @@ from domain.contract_text import SNAPSHOT_FIELDS
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus
 from domain.models import Contract, Partner, Role, User
-from domain.services import reviews
+from domain.services import reviews, sessions
 from domain.services.access import get_partner, require_manager
 from domain.services.templates import current_template
 
@@ -119,6 +119,9 @@ async def _decide(
         await partner.refresh_from_db()
         if target is RegistrationStatus.APPROVED:
             await push_initial_contract(actor, partner, now)
+        else:
+            # S-28: the partner's sessions end; logging in again shows the rejection.
+            await sessions.revoke_partner(partner.id, now, sessions.REJECTED)
     return partner
 
 

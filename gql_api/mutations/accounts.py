@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Optional
 
 import strawberry
 from strawberry.types import Info
 
 from domain.errors import DomainError, ErrorCode
-from domain.services import accounts, registration
+from domain.services import accounts, registration, sessions
 from gql_api import throttle
 from gql_api.context import Context
 from gql_api.errors import OperationError, refusal_as_payload
@@ -28,11 +28,26 @@ class RegisterPartnerSuccess:
     partner: Partner = strawberry.field(description="The registered partner.")
 
 
-@strawberry.type(description="A bearer token for the Authorization header.")
+@strawberry.type(
+    description="A session: a short-lived bearer token for the Authorization header, and a "
+    "refresh token that trades for a new pair (refreshSession), once."
+)
 class LoginSuccess:
     token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
-    expires_at: datetime = strawberry.field(description="When the token stops working.")
+    expires_at: datetime = strawberry.field(
+        description="When the token stops working (TOKEN_TTL_MINUTES); refresh before."
+    )
+    refresh_token: str = strawberry.field(
+        description="For refreshSession, once: each refresh returns a new one. Keep it secret; "
+        "a refresh token used twice ends the session."
+    )
+    refresh_expires_at: datetime = strawberry.field(description="When the refresh token stops working.")
     viewer: Viewer = strawberry.field(description="Who logged in.")
+
+    @classmethod
+    def of(cls, tokens: sessions.Tokens) -> "LoginSuccess":
+        return cls(token=tokens.access_token, expires_at=tokens.expires_at, refresh_token=tokens.refresh_token,
+                   refresh_expires_at=tokens.refresh_expires_at, viewer=Viewer.of(tokens.user))
 
 
 RegisterPartnerResult = Annotated[
@@ -61,26 +76,33 @@ class AccountMutations:
         return RegisterPartnerSuccess(partner=Partner.of(partner))
 
     @strawberry.mutation(
-        description="Log in with email and password. Throttled per account and per client address."
+        description="Log in with email and password. Throttled per account and per client address. "
+        "A user with a second factor also gives `code` (TOTP or a recovery code); without it the "
+        "answer is SECOND_FACTOR_REQUIRED, and the client asks for the code and logs in again."
     )
     @refusal_as_payload
-    async def login(self, info: Info[Context, None], email: str, password: str) -> LoginResult:
+    async def login(
+        self, info: Info[Context, None], email: str, password: str,
+        code: Annotated[Optional[str], strawberry.argument(
+            description="The 6-digit TOTP code, or a recovery code, for a user with a second factor."
+        )] = None,
+    ) -> LoginResult:
         ctx = info.context
         address = ctx.actor.client_ip
         await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
         try:
-            token, expires_at, user = await accounts.login(email, password, ctx.now, ctx.settings)
+            tokens = await accounts.login(email, password, ctx.now, ctx.settings, code)
         except DomainError as error:
-            if error.code is ErrorCode.INVALID_CREDENTIALS:  # a wrong password counts
+            if error.code is ErrorCode.INVALID_CREDENTIALS:  # a wrong password or code counts
                 await throttle.record(ctx.queue, ctx.settings, email, address, success=False)
             raise
         await throttle.record(ctx.queue, ctx.settings, email, address, success=True)
-        return LoginSuccess(token=token, expires_at=expires_at, viewer=Viewer.of(user))
+        return LoginSuccess.of(tokens)
 
     @strawberry.mutation(
-        description="Set a password with the token of a one-time link (an invitation, or the "
-        "first admin's). The link then stops working, and so does every other open link of "
-        "that user."
+        description="Set a password with the token of a one-time link (an invitation, the first "
+        "admin's, or a password reset email). The link then stops working, and so do every other "
+        "open link and every session of that user."
     )
     @refusal_as_payload
     async def set_password(self, info: Info[Context, None], token: str, password: str) -> SetPasswordResult:

@@ -77,11 +77,14 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import graphql
 import httpx
+import pyotp
 import pytest
+import time_machine
 from arq.worker import Worker
 from tortoise.contrib.test import truncate_all_models
 from websockets.asyncio.client import connect
@@ -100,6 +103,7 @@ from domain.models import (
     NonRenewalRequest,
     Notification,
     Partner,
+    RecoveryCode,
     ReminderRecord,
     Role,
     User,
@@ -107,7 +111,16 @@ from domain.models import (
     WebhookEndpoint,
 )
 from domain.notifications.webhooks import EVENT_TYPES
-from domain.services import access, accounts, info_changes, integrations, registration, renewal
+from domain.services import (
+    access,
+    accounts,
+    info_changes,
+    integrations,
+    registration,
+    renewal,
+    second_factor,
+    sessions,
+)
 from domain.services.templates import install_bundled_templates
 from gql_api.app import create_app
 from gql_api.schema import schema
@@ -120,6 +133,7 @@ from tests.gql import (
     REVIEW_INFO_CHANGE,
     SIGN,
     make_manager,
+    password_hash,
     preview_hash,
     register,
     token_for,
@@ -174,6 +188,13 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.withdrawNonRenewal":        (UNAUTHENTICATED, CONTRACT_NOT_SIGNED, ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.reviewNonRenewal":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Mutation.setPassword":               (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.refreshSession":            (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.logout":                    (UNAUTHENTICATED, ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.changePassword":            (UNAUTHENTICATED, ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.requestPasswordReset":      (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.enrollSecondFactor":        (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.confirmSecondFactor":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
+    "Mutation.disableSecondFactor":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.inviteManager":             (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.deactivateManager":         (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
     "Mutation.reassignPartners":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     FORBIDDEN, FORBIDDEN,     ALLOWED),
@@ -199,7 +220,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 
 # The fields whose answer is, by design, about someone the caller names by credentials or
 # creates: the leak check does not apply to them.
-NO_LEAK_CHECK = {"Mutation.login", "Mutation.registerPartner"}
+NO_LEAK_CHECK = {"Mutation.login", "Mutation.registerPartner", "Mutation.refreshSession"}
 
 # --- the schema, as clients see it -------------------------------------------------------
 
@@ -738,6 +759,100 @@ async def build_set_password(w, role):
                 {"t": link.url.split("token=")[1], "p": PASSWORD}, str(invited.id))
 
 
+# Sessions (S-28). Each case leaves the role's login as it found it: the module's tokens,
+# password and (no) second factor are what every later case relies on.
+
+
+async def build_refresh_session(w, role):
+    """Whoever holds a refresh token may use it: the token is the credential."""
+    user = w.users["signed" if role == "anonymous" else role]
+    tokens = await sessions.start(user, clock.now(), w.settings)
+    return Call("""mutation ($r: String!) { refreshSession(refreshToken: $r) { __typename
+      ... on LoginSuccess { token refreshToken viewer { id } }
+      ... on OperationError { code message field } } }""", {"r": tokens.refresh_token}, str(user.id))
+
+
+async def build_logout(w, role):
+    return Call("""mutation { logout { __typename ... on LogoutSuccess { sessionsEnded }
+      ... on OperationError { code message field } } }""")
+
+
+async def proof_logout(w, role, call_, value, expected):
+    assert value["sessionsEnded"] == 1
+    after = await call(w.client, "query { viewer { id } }", {}, w.tokens[role])
+    assert after["errors"][0]["extensions"]["code"] == "SESSION_REVOKED", after
+    w.tokens[role] = await token_for(w.settings, EMAILS[role])
+
+
+async def build_change_password(w, role):
+    return Call("""mutation ($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) {
+      __typename ... on ChangePasswordSuccess { viewer { id } } ... on OperationError { code message field } } }""",
+                {"c": PASSWORD, "n": "an-entirely-different-passphrase"},
+                str(w.users[role].id) if role in EMAILS else None)
+
+
+async def proof_change_password(w, role, call_, value, expected):
+    assert value["viewer"]["id"] == call_.target
+    await User.filter(id=call_.target).update(password_hash=password_hash())  # as it was
+
+
+async def build_request_password_reset(w, role):
+    return Call("""mutation ($e: String!) { requestPasswordReset(email: $e) { __typename
+      ... on RequestPasswordResetSuccess { message } ... on OperationError { code message field } } }""",
+                {"e": EMAILS.get(role, EMAILS["signed"])})
+
+
+async def proof_request_password_reset(w, role, call_, value, expected):
+    assert "If an account has this email" in value["message"]
+
+
+async def build_enroll_second_factor(w, role):
+    return Call("""mutation { enrollSecondFactor { __typename ... on EnrollSecondFactorSuccess { secret otpauthUri }
+      ... on OperationError { code message field } } }""", target=EMAILS.get(role))
+
+
+async def proof_enroll_second_factor(w, role, call_, value, expected):
+    assert value["otpauthUri"].startswith("otpauth://totp/") and value["secret"] in value["otpauthUri"]
+    await User.filter(email=call_.target).update(totp_secret=None)  # never confirmed
+
+
+async def build_confirm_second_factor(w, role):
+    code = "000000"
+    if role in ("manager", "other_manager", "admin"):
+        code = pyotp.TOTP((await second_factor.enroll(w.actor(role), w.settings)).secret).now()
+    return Call("""mutation ($c: String!) { confirmSecondFactor(code: $c) { __typename
+      ... on ConfirmSecondFactorSuccess { recoveryCodes viewer { id secondFactorEnabled } }
+      ... on OperationError { code message field } } }""", {"c": code}, EMAILS.get(role))
+
+
+async def second_factor_off(email: str) -> None:
+    user = await User.get(email=email)
+    await User.filter(id=user.id).update(totp_secret=None, totp_enabled_at=None, totp_last_step=None)
+    await RecoveryCode.filter(user_id=user.id).delete()
+
+
+async def proof_confirm_second_factor(w, role, call_, value, expected):
+    assert len(value["recoveryCodes"]) == 10 and value["viewer"]["secondFactorEnabled"] is True
+    await second_factor_off(call_.target)
+
+
+async def build_disable_second_factor(w, role):
+    code = "000000"
+    if role in ("manager", "other_manager", "admin"):
+        secret = pyotp.random_base32()
+        await User.filter(email=EMAILS[role]).update(totp_secret=secret, totp_enabled_at=clock.now(),
+                                                     totp_last_step=None)
+        code = pyotp.TOTP(secret).now()
+    return Call("""mutation ($c: String!) { disableSecondFactor(code: $c) { __typename
+      ... on DisableSecondFactorSuccess { viewer { id secondFactorEnabled } }
+      ... on OperationError { code message field } } }""", {"c": code}, EMAILS.get(role))
+
+
+async def proof_disable_second_factor(w, role, call_, value, expected):
+    assert value["viewer"]["secondFactorEnabled"] is False
+    assert (await User.get(email=call_.target)).totp_secret is None
+
+
 async def build_workload(w, role):
     return Call("query { workload { manager { id } partners openReviews } }")
 
@@ -998,6 +1113,13 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.withdrawNonRenewal": Operation(build_withdraw, request_status("WITHDRAWN")),
     "Mutation.reviewNonRenewal": Operation(build_review_non_renewal, request_status("REJECTED")),
     "Mutation.setPassword": Operation(build_set_password, same_id("viewer.id")),
+    "Mutation.refreshSession": Operation(build_refresh_session, same_id("viewer.id")),
+    "Mutation.logout": Operation(build_logout, proof_logout),
+    "Mutation.changePassword": Operation(build_change_password, proof_change_password),
+    "Mutation.requestPasswordReset": Operation(build_request_password_reset, proof_request_password_reset),
+    "Mutation.enrollSecondFactor": Operation(build_enroll_second_factor, proof_enroll_second_factor),
+    "Mutation.confirmSecondFactor": Operation(build_confirm_second_factor, proof_confirm_second_factor),
+    "Mutation.disableSecondFactor": Operation(build_disable_second_factor, proof_disable_second_factor),
     "Mutation.inviteManager": Operation(build_invite_manager, proof_invite_manager),
     "Mutation.deactivateManager": Operation(build_deactivate_manager, proof_deactivate_manager),
     "Mutation.reassignPartners": Operation(build_reassign_partners, proof_reassign_partners),
@@ -1108,6 +1230,53 @@ async def test_http_field(world: World, name: str, role: str):
         await assert_no_leak(world, role, body)
 
 
+# Public fields answer a revoked or expired token as they answer no token.
+PUBLIC = {name for name, row in EXPECTED.items() if row[0] in (ALLOWED, NULL) and name != "Query.viewer"}
+
+
+@pytest.mark.parametrize("name", schema_fields("Query", "Mutation"))
+async def test_a_revoked_token_is_refused_by_every_field(world: World, name: str):
+    """S-28: the signed partner's token, after its session ended, is refused as revoked by
+    every field that needs a login (and `viewer`), and changes nothing."""
+    w = world
+    tokens = await sessions.start(w.users["signed"], clock.now(), w.settings)
+    await sessions.logout(w.actor("signed"), tokens.session_id, clock.now())
+    call_ = await OPERATIONS[name].build(w, "signed")
+    events_before = await AuditEvent.all().count()
+
+    body = await call(w.client, call_.query, call_.variables, tokens.access_token)
+
+    if name in PUBLIC:
+        assert "errors" not in body, body
+        return
+    field_name = name.split(".")[1]
+    if answers_with_union(name):
+        assert (body["data"][field_name]["__typename"], body["data"][field_name]["code"]) == (
+            "OperationError", "SESSION_REVOKED"), body
+    else:
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["SESSION_REVOKED"], body
+        assert body["data"] is None or body["data"][field_name] is None, body
+    assert await AuditEvent.all().count() == events_before, f"{name} changed something"
+    await assert_no_leak(w, "anonymous", body)
+
+
+async def test_an_expired_token_is_told_to_refresh_by_every_field_that_needs_a_login(world: World):
+    w = world
+    issued = clock.now() - timedelta(minutes=w.settings.token_ttl_minutes, seconds=1)
+    with time_machine.travel(issued, tick=False):
+        expired = (await sessions.start(w.users["manager"], clock.now(), w.settings)).access_token
+    for name in schema_fields("Query", "Mutation"):
+        if name in PUBLIC:
+            continue
+        call_ = await OPERATIONS[name].build(w, "manager")
+        body = await call(w.client, call_.query, call_.variables, expired)
+        field_name = name.split(".")[1]
+        code = (body["data"][field_name]["code"] if answers_with_union(name)
+                else body["errors"][0]["extensions"]["code"])
+        assert code == "TOKEN_EXPIRED", (name, body)
+    await second_factor_off(EMAILS["manager"])  # build_disable_second_factor turned it on
+
+
 # --- subscriptions, over a real WebSocket against an API process -------------------------
 
 
@@ -1193,6 +1362,8 @@ async def test_subscription_contract_status_changed(api, world: World):
     w = world
     renewal_id = await ensure_pending_renewal(w)
     unsigned_id = await ensure_unsigned_contract(w)
+    for key in ("A", "U"):  # an information change in review holds signing
+        await ensure_no_open_info_change(w, key)
     target = {role: unsigned_id if role == "unsigned" else renewal_id for role in ROLES}
     query = """subscription ($c: ID) { contractStatusChanged(contractId: $c) {
       contractId partnerId oldStatus newStatus action contract { id } } }"""

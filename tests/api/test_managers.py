@@ -10,7 +10,7 @@ from domain.models import AuditEvent, NonRenewalRequest, Partner, Role, User
 from domain.services import access, info_changes, registration
 from tests.api.test_set_password import SET_PASSWORD
 from tests.dbstate import all_rows
-from tests.gql import PASSWORD, gql, login, make_manager, register, token_for
+from tests.gql import PASSWORD, error_code, gql, login, make_manager, register, token_for
 
 INVITE = """
 mutation Invite($email: String!, $name: String!) {
@@ -116,8 +116,8 @@ async def test_deactivation_needs_the_partners_to_go_somewhere(client, settings)
     assert done == {"__typename": "DeactivateManagerSuccess", "manager": {"id": str(leaving.id), "status": "DEACTIVATED"},
                     "partnersReassigned": 3}
     assert set(await Partner.filter(id__in=partner_ids).values_list("manager_id", flat=True)) == {staying.id}
-    # Its sessions end at once, and it cannot log in again.
-    assert (await gql(client, VIEWER, token=leaving_token))["viewer"] is None
+    # Its sessions end at once (said as such, S-28), and it cannot log in again.
+    assert (await error_code(client, VIEWER, token=leaving_token)) == "SESSION_REVOKED"
     refused_login = (await gql(client, """mutation ($e: String!, $p: String!) { login(email: $e, password: $p) {
       ... on OperationError { code } } }""", {"e": leaving.email, "p": PASSWORD}))["login"]
     assert refused_login["code"] == "INVALID_CREDENTIALS"
