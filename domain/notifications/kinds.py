@@ -11,6 +11,7 @@ class Audience(StrEnum):
     PARTNER = "PARTNER"  # every user of the partner
     MANAGER = "MANAGER"  # the partner's assigned channel manager
     ENDPOINT_OWNER = "ENDPOINT_OWNER"  # who registered a webhook endpoint, and the manager
+    ACCOUNT = "ACCOUNT"  # the one user whose account the event concerns
 
 
 class NoticeKind(StrEnum):
@@ -34,6 +35,7 @@ class NoticeKind(StrEnum):
     SIGNING_FAILED_FOR_GOOD = "signing_failed_for_good"
     DAILY_DIGEST = "daily_digest"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    ACCOUNT_EXISTS = "account_exists"
 
 
 class EmailStatus(StrEnum):
@@ -80,6 +82,7 @@ SPECS: dict[NoticeKind, NoticeSpec] = {
     N.SIGNING_FAILED_FOR_GOOD: NoticeSpec(A.MANAGER, ("S-10",), D.ALWAYS),
     N.DAILY_DIGEST: NoticeSpec(A.MANAGER, ("S-25",), D.OPTIONAL),
     N.WEBHOOK_ENDPOINT_DISABLED: NoticeSpec(A.ENDPOINT_OWNER, ("S-26",), D.ALWAYS),
+    N.ACCOUNT_EXISTS: NoticeSpec(A.ACCOUNT, ("S-1",), D.ALWAYS),
 }
 
 # The notice each reminder sends (domain/reminders.py decides when).

@@ -12,6 +12,7 @@ TO = {
     Audience.PARTNER: "partner users",
     Audience.MANAGER: "the manager",
     Audience.ENDPOINT_OWNER: "who registered the endpoint, and the manager",
+    Audience.ACCOUNT: "the account's user",
 }
 
 
