@@ -4,7 +4,7 @@
 
 One uvicorn process serves, on the same data and the same bearer token:
   /graphql           our API: contracts(first: N) with partner and latest event nested
-  /graphql-unlimited the same schema without the depth, alias and token limits
+  /graphql-unlimited the same schema without the depth, alias, token and cost limits
   /handwritten       a Starlette endpoint building the same JSON through the same ORM
                      (same visibility queryset, partners and latest events in one query each)
   /raw               asyncpg and orjson: one SQL statement, the floor
@@ -55,6 +55,7 @@ def bench_app():
     from domain.settings import get_settings
     from gql_api.app import GraphQLApp, create_app
     from gql_api.context import bearer_token
+    from gql_api.documents import Documents
     from gql_api.schema import LIMITS, Mutation, Query, Subscription, build_schema
 
     app = create_app()
@@ -118,7 +119,7 @@ def bench_app():
     unlimited = GraphQLApp(strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription,
         extensions=[extension for extension in served.extensions if extension not in LIMITS],
-    ), graphql_ide=None)
+    ), graphql_ide=None, documents=Documents())
     app.router.routes.extend([
         Route("/handwritten", handwritten),
         Route("/raw", raw),

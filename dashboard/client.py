@@ -2,7 +2,10 @@
 calling it with the manager's bearer token (kept by `session`). Nothing here knows the
 database."""
 
+import hashlib
+import hmac
 import os
+import time
 
 import httpx
 import streamlit as st
@@ -42,8 +45,30 @@ def _http(base_url: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, timeout=httpx.Timeout(20.0, connect=3.0))
 
 
+def client_address() -> str | None:
+    """The signed-in person's own address, as Streamlit saw their browser's connection."""
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 (outside a session: none)
+        return None
+
+
+def signed_client(address: str, secret: str, now: float) -> str:
+    """X-Dashboard-Client: the address, the time, and an HMAC-SHA256 of both with the
+    secret the API shares (gql_api.context.dashboard_client checks it)."""
+    stamp = f"{address} {int(now)}"
+    return f"{stamp} {hmac.new(secret.encode(), stamp.encode(), hashlib.sha256).hexdigest()}"
+
+
 def _headers(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
+    """The token, and the manager's own address signed for the API: without it every
+    manager would reach the API from the dashboard's address, and failed logins from
+    anywhere would slow them all (#14 finding 2)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    secret = os.environ.get("DASHBOARD_SECRET", "")
+    if secret and (address := client_address()):
+        headers["X-Dashboard-Client"] = signed_client(address, secret, time.time())
+    return headers
 
 
 def execute(query: str, variables: dict | None = None, token: str | None = None) -> dict:
@@ -51,7 +76,7 @@ def execute(query: str, variables: dict | None = None, token: str | None = None)
     query) raises ApiError with its extensions.code."""
     try:
         response = _http(api_url()).post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=_headers(token)
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=_headers(token),
         )
     except httpx.HTTPError as exc:
         raise ApiUnavailable(f"The API at {api_url()} is not reachable ({type(exc).__name__}).") from exc

@@ -8,6 +8,9 @@ class Action(StrEnum):
     REGISTRATION_SUBMITTED = "REGISTRATION_SUBMITTED"
     REGISTRATION_APPROVED = "REGISTRATION_APPROVED"
     REGISTRATION_REJECTED = "REGISTRATION_REJECTED"
+    # Someone registered with the email of an existing account: nothing was created, the
+    # answer was the same as for a new one, and the account's owner is told (#14).
+    REGISTRATION_FOR_EXISTING_ACCOUNT = "REGISTRATION_FOR_EXISTING_ACCOUNT"
     INFO_CHANGE_REQUESTED = "INFO_CHANGE_REQUESTED"
     INFO_CHANGE_APPROVED = "INFO_CHANGE_APPROVED"
     INFO_CHANGE_REJECTED = "INFO_CHANGE_REJECTED"

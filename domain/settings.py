@@ -87,12 +87,41 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = []
     # A request body larger than this is refused with 413 before it is read in full.
     max_body_bytes: int = Field(256 * 1024, ge=1024)
+    # An operation estimated to cost more is refused before it runs (gql_api/cost.py).
+    max_query_cost: int = Field(10_000, ge=100)
+    # Slow and too many clients (`partner-platform api`): connections served at once (more
+    # are answered 503); seconds a connection has to send a request's headers, and its
+    # body (408); seconds an idle kept-alive connection stays open.
+    api_limit_concurrency: int = Field(1000, ge=1)
+    api_header_seconds: float = Field(10.0, gt=0)
+    api_body_seconds: float = Field(30.0, gt=0)
+    api_keep_alive_seconds: int = Field(5, ge=1)
+    # Browser origins (scheme://host[:port], comma-separated) that may call the API: CORS
+    # answers and preflights for them, and a WebSocket from any other browser origin is
+    # refused. Clients that are not browsers send no Origin and are not concerned.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    # A JSON manifest of the operations clients may run (trusted documents): when set, any
+    # other document is refused. Unset: any document, and automatic persisted queries.
+    trusted_documents: Path | None = None
 
     token_secret: str = ""
-    # Failed logins allowed per account and per client address within the window.
+    # Login throttling (gql_api/throttle.py): failures allowed before each further one
+    # doubles a delay (from 1 s): per account from one address, per client address, and
+    # per account from addresses it never signed in from. Counts lapse after the window.
     login_failures_per_account: int = Field(5, ge=1)
     login_failures_per_address: int = Field(30, ge=1)
+    login_failures_per_account_anywhere: int = Field(5, ge=1)
     login_failure_window_minutes: int = Field(15, ge=1)
+    # The longest delay per address and per account from one address; and per account from
+    # anywhere, short, since the account's owner may be the one who waits.
+    login_delay_cap_seconds: int = Field(900, ge=1)
+    login_account_delay_cap_seconds: int = Field(30, ge=1)
+    # Registrations per client address within an hour before each further one waits.
+    registrations_per_address: int = Field(20, ge=1)
+    # Shared by the dashboard and the API (DASHBOARD_SECRET in both environments): the
+    # dashboard signs each manager's own client address with it (X-Dashboard-Client), and
+    # the API believes that address only with a valid signature. Empty: not believed.
+    dashboard_secret: str = ""
     # An access token's lifetime; a client keeps its session with refreshSession, whose
     # refresh token lasts REFRESH_TOKEN_DAYS unused, and the session SESSION_DAYS at most.
     token_ttl_minutes: int = Field(15, ge=1, le=24 * 60)
@@ -161,6 +190,23 @@ class Settings(BaseSettings):
             proxies.append(str(net))
         return proxies
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        origins = []
+        for item in (str(i).strip().rstrip("/") for i in items):
+            if not item:
+                continue
+            scheme, _, rest = item.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest or "*" in rest:
+                raise ValueError(
+                    f"{item!r} is not an origin: give scheme://host[:port], such as "
+                    "https://partners.example.com; '*' is not allowed"
+                )
+            origins.append(f"{scheme}://{rest.lower()}")
+        return origins
+
     @model_validator(mode="after")
     def _safe_for_production(self) -> "Settings":
         self.check_production()
@@ -171,6 +217,8 @@ class Settings(BaseSettings):
         with `a` was forged offline in under a millisecond."""
         if self.is_production and (problem := weak_secret(self.token_secret)):
             raise ValueError(f"ENVIRONMENT=production needs a strong TOKEN_SECRET: {problem}")
+        if self.is_production and self.dashboard_secret and (problem := weak_secret(self.dashboard_secret)):
+            raise ValueError(f"DASHBOARD_SECRET is weak: {problem}")
 
     @property
     def tz(self) -> ZoneInfo:

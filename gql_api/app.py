@@ -10,13 +10,18 @@ import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from domain import db, events, logs
 from domain.documents.certificates import ensure_programme_certificate
@@ -26,6 +31,7 @@ from domain.settings import Settings, get_settings
 from gql_api import fan_out
 from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, build_context, request_id_of, token_from_params
+from gql_api.documents import Documents, PersistedQueryError
 from gql_api.downloads import signed_document
 from gql_api.headers import SecurityHeaders
 from gql_api.limits import BodyLimit
@@ -36,8 +42,32 @@ from workers import queue
 log = logging.getLogger("gql_api")
 
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def wants_graphql_response(request: Request) -> bool:
+    """The GraphQL over HTTP media type when the client accepts it (the spec: a client that
+    accepts it and plain JSON both should get it)."""
+    accept = request.headers.get("accept", "")
+    return GRAPHQL_RESPONSE in accept
+
+
+def error_response(request: Request, status: int, code: str, message: str) -> Response:
+    """A refusal before any operation ran: a GraphQL error with its code, logged at INFO
+    (a client's mistake, not ours). In the GraphQL over HTTP media type it has its 4xx
+    status; in plain JSON too, as strawberry's own 400s always had."""
+    log.info("refused (%s), request %s: %s", code, request_id_of(request), message)
+    media = GRAPHQL_RESPONSE if wants_graphql_response(request) else "application/json"
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return Response(body, status_code=status, media_type=media)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = fan_out.TransportWSHandler
+
+    def __init__(self, *args: Any, documents: Documents, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.documents = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """An error outside the operation (the database gone while the context looks up
@@ -49,8 +79,15 @@ class GraphQLApp(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         try:  # as GraphQL.__call__ does, but for the last clause
             response = await self.run(request)
+            if wants_graphql_response(request) and response.media_type == "application/json":
+                response.headers["content-type"] = GRAPHQL_RESPONSE
+                response.status_code = getattr(request.state, "graphql_status", response.status_code)
+        except PersistedQueryError as e:
+            response = error_response(request, 200 if not wants_graphql_response(request) else
+                                      (404 if e.code == "PERSISTED_QUERY_NOT_FOUND" else 400), e.code, e.message)
         except HTTPException as e:
-            response = PlainTextResponse(e.reason, status_code=e.status_code)
+            code = "NOT_FOUND" if e.status_code == 404 else "INVALID_INPUT"
+            response = error_response(request, e.status_code, code, e.reason)
         except Exception:
             request_id = logs.request_id.get() or request_id_of(request)
             log.exception("unexpected error, request %s", request_id)
@@ -64,9 +101,51 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         return await build_context(request, response)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson: a 100,000-deep body is a JSONDecodeError (400), where json's recursion
+        # blew up as INTERNAL.
+        return orjson.loads(data)
+
     def encode_json(self, data: object) -> str:
         # str, not bytes: graphql-transport-ws messages must be text frames.
         return orjson.dumps(data).decode()
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Persisted queries: a hash in extensions.persistedQuery stands for its document."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data.query = self.documents.resolve(data.query, data.extensions)
+        return data
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Any,
+                             root_value: Any, request_data: GraphQLRequestData) -> ExecutionResult:
+        """As strawberry's, but a subscription sent as a plain POST is a 400 (INVALID_INPUT):
+        strawberry ran it as a query, whose resolver's stream made an INTERNAL error.
+        Subscriptions are served over graphql-transport-ws only."""
+        try:
+            return await self.schema.execute(
+                request_data.query, root_value=root_value, variable_values=request_data.variables,
+                context_value=context, operation_name=request_data.operation_name,
+                allowed_operation_types={OperationType.QUERY, OperationType.MUTATION},
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError:
+            raise HTTPException(400, "Subscriptions are served over WebSocket (graphql-transport-ws), "
+                                     "not over POST.") from None
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """GraphQL over HTTP: a request that ran nothing (no data: a syntax, validation,
+        cost or coercion error) has no `data` entry and status 400 in its media type."""
+        processed = await super().process_result(request, result)
+        if (wants_graphql_response(request) and result.data is None and result.errors
+                and all(error.path is None for error in result.errors)):
+            processed.pop("data", None)
+            request.state.graphql_status = 400
+        return processed
 
     async def on_ws_connect(self, context: Context) -> None:
         """A missing, bad, expired or revoked token closes the socket with 4403. The
@@ -132,11 +211,16 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             if manage_orm:
                 await db.close()
 
+    documents = Documents.from_settings(settings)
     graphql = GraphQLApp(
-        build_schema(production=settings.is_production),
+        build_schema(production=settings.is_production, trusted=documents.trusted),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        documents=documents,
+        # A browser's WebSocket carries its page's Origin and no CORS applies to it:
+        # strawberry refuses the handshake (403) from any origin but these and the API's own.
+        allowed_origins=settings.cors_origins,
     )
     return Starlette(
         routes=[
@@ -147,9 +231,13 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             Route("/health/ready", ready),
             Route("/metrics", metrics),
         ],
-        middleware=[  # outermost first: a 413 carries the security headers too
+        middleware=[  # outermost first: a 413 carries the security and CORS headers too
             Middleware(SecurityHeaders, hsts=settings.sends_hsts),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            # Bearer tokens, no cookies: no credentials mode. The preflight is answered here.
+            Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                       allow_headers=["authorization", "content-type", "x-request-id"],
+                       expose_headers=["x-request-id"], max_age=600),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes, body_seconds=settings.api_body_seconds),
         ],
         lifespan=lifespan,
     )

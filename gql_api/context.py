@@ -1,6 +1,10 @@
 """Per-request context: who is asking, the time, and the DataLoaders."""
 
+import hashlib
+import hmac
+import ipaddress
 import logging
+import time
 import uuid
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime
@@ -32,6 +36,41 @@ def request_id_of(conn: HTTPConnection) -> str:
     return given[:64] if given.isprintable() and given else uuid.uuid4().hex
 
 
+# The dashboard's signed statement of its manager's own address (docs/security.md).
+DASHBOARD_CLIENT_HEADER = "x-dashboard-client"
+DASHBOARD_CLIENT_MAX_AGE_SECONDS = 60
+
+
+def dashboard_client(value: str, secret: str, now: float) -> str | None:
+    """`<address> <unix time> <hex HMAC-SHA256 of "<address> <unix time>">`: the address,
+    when the signature is the shared secret's and at most a minute old; else None."""
+    parts = value.split(" ")
+    if len(parts) != 3 or not secret:
+        return None
+    address, stamp, mac = parts
+    expected = hmac.new(secret.encode(), f"{address} {stamp}".encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, mac):
+        return None
+    try:
+        ipaddress.ip_address(address)
+        if abs(now - int(stamp)) > DASHBOARD_CLIENT_MAX_AGE_SECONDS:
+            return None
+    except ValueError:
+        return None
+    return address
+
+
+def client_address(conn: HTTPConnection, settings: Settings) -> str | None:
+    """The peer's address (a trusted proxy's X-Forwarded-For already applied by uvicorn),
+    or, from the dashboard, the manager's own address it signed: else every manager would
+    share the dashboard's address, and 30 failures from anywhere would slow them all."""
+    given = conn.headers.get(DASHBOARD_CLIENT_HEADER)
+    if given and settings.dashboard_secret:
+        if address := dashboard_client(given, settings.dashboard_secret, time.time()):
+            return address
+    return conn.client.host if conn.client else None
+
+
 @dataclass
 class Context:
     request: HTTPConnection
@@ -45,6 +84,8 @@ class Context:
     session: SignedIn | None = None
     # Set by strawberry from graphql-transport-ws's connection_init.
     connection_params: dict[str, Any] | None = None
+    # Password hashes this request has spent (gql_api.throttle.spend_password_work).
+    password_work: int = 0
     partners: DataLoader = field(default_factory=lambda: DataLoader(lookups.partners))
     users: DataLoader = field(default_factory=lambda: DataLoader(lookups.users))
     templates: DataLoader = field(default_factory=lambda: DataLoader(lookups.templates))
@@ -99,7 +140,7 @@ async def build_context(conn: HTTPConnection, response: Any) -> Context:
     found = await signed_in(bearer_token(conn), settings)
     session = found if isinstance(found, SignedIn) else None
     user = session.user if session else None
-    client_ip = conn.client.host if conn.client else None
+    client_ip = client_address(conn, settings)
     return Context(
         request=conn,
         response=response,

@@ -56,6 +56,38 @@ def refusal_as_payload(
     return resolve
 
 
+def client_mistake(error: GraphQLError) -> bool:
+    """A variable of the wrong type or an input missing a field: graphql-core coerces
+    variables before anything runs (no path) and keeps the scalar's ValueError or
+    TypeError as the original error. The client's doing, not a bug of ours."""
+    original = error.original_error
+    return error.path is None and isinstance(original, (GraphQLError, ValueError, TypeError))
+
+
+def expected(error: GraphQLError) -> bool:
+    """A syntax or validation error, a refusal (DomainError), or a client's mistake."""
+    original = error.original_error
+    return original is None or isinstance(original, DomainError) or client_mistake(error)
+
+
+def log_client_errors(errors: list[GraphQLError], execution_context=None) -> None:
+    """The expected errors, at INFO and without a stack: one line each, with the request id
+    to find the request by. The unexpected ones are ErrorCodes' to log (with a stack)."""
+    context = getattr(execution_context, "context", None)
+    request_id = getattr(getattr(context, "actor", None), "request_id", None)
+    for error in errors:
+        if not expected(error):
+            continue
+        original = error.original_error
+        if isinstance(original, DomainError):
+            code = original.code.value
+        elif original is not None:
+            code = "INVALID_INPUT"
+        else:
+            code = (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
+        log.info("refused (%s), request %s: %s", code, request_id, error.message)
+
+
 class ErrorCodes(SchemaExtension):
     _streamed = False
 
@@ -90,6 +122,8 @@ class ErrorCodes(SchemaExtension):
                 path=error.path,
                 extensions={"code": original.code.value, "field": original.field},
             )
+        if client_mistake(error):
+            return GraphQLError(error.message, nodes=error.nodes, extensions={"code": "INVALID_INPUT"})
         if original is None:  # a syntax or validation error: the client's own doing
             if production and SUGGESTION.search(error.message):
                 return GraphQLError(

@@ -1,6 +1,7 @@
 """Request limits that hold before anything is parsed (#14, finding 1): a body-size cap at
 the ASGI layer, and a query-length cap ahead of the GraphQL parser and its cache."""
 
+import asyncio
 from collections.abc import Iterator
 
 import orjson
@@ -18,11 +19,14 @@ PARSE_CACHE_SIZE = 128
 class BodyLimit:
     """Refuses a request body over `max_bytes` with 413 before reading it all: at once when
     Content-Length says so, else as soon as the bytes that arrived pass the limit (chunked
-    bodies). Within the limit the body is read here and handed on whole."""
+    bodies). Within the limit the body is read here and handed on whole. A body that takes
+    longer than `body_seconds` to arrive is answered 408 (a slow client holds no
+    connection and no memory for long)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, body_seconds: float = 30.0):
         self.app = app
         self.max_bytes = max_bytes
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,17 +36,22 @@ class BodyLimit:
             return await self._refuse(send)
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                return await self._refuse(send)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.body_seconds):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return  # the client went away
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        return await self._refuse(send)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            return await self._refuse(send, 408, "REQUEST_TIMEOUT",
+                                      f"The request body took longer than {self.body_seconds:g} seconds to arrive.")
         body: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
         async def replay() -> Message:
@@ -54,12 +63,13 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        message = f"The request body is larger than {self.max_bytes} bytes."
-        payload = orjson.dumps({"errors": [{"message": message, "extensions": {"code": "REQUEST_TOO_LARGE"}}]})
+    async def _refuse(self, send: Send, status: int = 413, code: str = "REQUEST_TOO_LARGE",
+                      message: str | None = None) -> None:
+        message = message or f"The request body is larger than {self.max_bytes} bytes."
+        payload = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
         await send({
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             # The rest of the body is never read, so the connection cannot carry another request.
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
                         (b"connection", b"close")],

@@ -9,7 +9,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from gql_api.errors import ErrorCodes
+from gql_api.cost import QueryCost
+from gql_api.documents import TrustedDocuments
+from gql_api.errors import ErrorCodes, log_client_errors
 from gql_api.limits import PARSE_CACHE_SIZE, QueryLength
 from gql_api.mutations.accounts import AccountMutations
 from gql_api.mutations.contract_renewal import ContractRenewalMutations
@@ -48,21 +50,32 @@ LIMIT_RULES = [
     *QueryDepthLimiter(max_depth=10).validation_rules,
     *MaxAliasesLimiter(max_alias_count=30).validation_rules,
 ]
-# What a single operation may ask for: depth, aliases and tokens.
+# What a single operation may ask for: depth, aliases, tokens, and its estimated cost.
 LIMITS = [
     lambda: AddValidationRules(LIMIT_RULES),
     lambda: MaxTokensLimiter(max_token_count=2000),
+    QueryCost,
 ]
 
 
-def build_schema(production: bool = False) -> strawberry.Schema:
-    """In production, introspection is off too (GraphiQL is off in gql_api.app)."""
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """strawberry logs every error at ERROR with a stack, a client's typo included.
+        Here a client's mistake or a routine refusal is logged at INFO without a stack;
+        ErrorCodes logs the unexpected ones, at ERROR with their stack (#14 finding 8)."""
+        log_client_errors(errors, execution_context)
+
+
+def build_schema(production: bool = False, trusted: dict[str, str] | None = None) -> strawberry.Schema:
+    """In production, introspection is off too (GraphiQL is off in gql_api.app). With
+    `trusted` documents (gql_api.documents), only those run."""
     extensions: list = [
-        ErrorCodes, QueryLength, lambda: ParserCache(maxsize=PARSE_CACHE_SIZE), ValidationCache, *LIMITS,
+        ErrorCodes, *([lambda: TrustedDocuments(trusted=trusted)] if trusted is not None else []), QueryLength,
+        lambda: ParserCache(maxsize=PARSE_CACHE_SIZE), ValidationCache, *LIMITS,
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
 

@@ -63,11 +63,22 @@ class PartnerInfo:
         )})
 
 
-@strawberry.type(description="A channel manager, as partners see them.")
+@strawberry.type(description="A channel manager (or admin), as a partner or a colleague sees them.")
 class ChannelManager:
+    user_email: strawberry.Private[str]
     id: strawberry.ID = strawberry.field(description="User id.")
     name: str = strawberry.field(description="Name.")
-    email: str = strawberry.field(description="Email.")
+
+    @strawberry.field(
+        description="Email; only managers and admins see it. A partner reaches its manager "
+        "through the programme, not at a personal address (#14)."
+    )
+    def email(self, info: Info[Context, None]) -> Optional[str]:
+        return self.user_email if info.context.actor.is_manager else None
+
+    @classmethod
+    def of(cls, user: models.User) -> "ChannelManager":
+        return cls(user_email=user.email, id=strawberry.ID(str(user.id)), name=user.name)
 
 
 async def _staff(info: Info[Context, None], user_id: object) -> Optional[ChannelManager]:
@@ -75,7 +86,7 @@ async def _staff(info: Info[Context, None], user_id: object) -> Optional[Channel
     if user_id is None:
         return None
     user = await info.context.users.load(user_id)
-    return ChannelManager(id=strawberry.ID(str(user.id)), name=user.name, email=user.email) if user else None
+    return ChannelManager.of(user) if user else None
 
 
 @strawberry.type(description="A reseller company in the programme.")
@@ -111,8 +122,7 @@ class Partner:
     async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
         if self.model.manager_id is None:
             return None
-        user = await info.context.users.load(self.model.manager_id)
-        return ChannelManager(id=strawberry.ID(str(user.id)), name=user.name, email=user.email)
+        return ChannelManager.of(await info.context.users.load(self.model.manager_id))
 
     @strawberry.field(description="Whether a contract is in force, so the partner console is open (S-4).")
     async def console_access(self, info: Info[Context, None]) -> bool:

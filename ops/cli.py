@@ -153,11 +153,22 @@ def cmd_api(args: argparse.Namespace) -> None:
     # message has the same size cap as a request body. No `server: uvicorn` banner.
     # X-Forwarded-For only from TRUSTED_PROXIES: uvicorn's default believes any loopback
     # peer, so anything on the machine could spoof a client address.
+    # Slow and too many clients (#14): at most API_LIMIT_CONCURRENCY connections and
+    # tasks at once (503 beyond, rather than memory without end); a request's headers
+    # within API_HEADER_SECONDS (gql_api.server.DeadlineProtocol, which uvicorn lacks), its
+    # body within API_BODY_SECONDS (BodyLimit, 408); an idle kept-alive connection closed
+    # after API_KEEP_ALIVE_SECONDS; a WebSocket that answers no ping within 20 s closed;
+    # at shutdown, open requests get 10 s.
+    from gql_api.server import DeadlineProtocol
+
     uvicorn.run("gql_api.app:app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=logs.configure(), ws_per_message_deflate=False,
                 ws_max_size=settings.max_body_bytes, server_header=False,
                 proxy_headers=bool(settings.trusted_proxies),
-                forwarded_allow_ips=settings.trusted_proxies or None)
+                forwarded_allow_ips=settings.trusted_proxies or None,
+                http=DeadlineProtocol, limit_concurrency=settings.api_limit_concurrency,
+                timeout_keep_alive=settings.api_keep_alive_seconds,
+                ws_ping_interval=20.0, ws_ping_timeout=20.0, timeout_graceful_shutdown=10)
 
 
 def cmd_worker(_: argparse.Namespace) -> None:
@@ -407,6 +418,28 @@ def cmd_verify_audit(_: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run()))
 
 
+def cmd_trusted_documents(args: argparse.Namespace) -> None:
+    """Write a trusted documents manifest (for TRUSTED_DOCUMENTS): the dashboard's
+    operations, and those of the given frontends' manifests or .graphql files."""
+    import json
+
+    from graphql import parse
+
+    from dashboard import queries
+    from gql_api.documents import load_manifest, manifest_of
+
+    documents = [value for value in vars(queries).values() if isinstance(value, str)
+                 and value.lstrip().startswith(("query", "mutation", "subscription"))]
+    for name in args.include:
+        path = Path(name)
+        documents += list(load_manifest(path).values()) if path.suffix == ".json" else [path.read_text()]
+    for document in documents:
+        parse(document)  # a typo fails here, not in production
+    manifest = manifest_of(sorted(set(documents)))
+    Path(args.output).write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"{len(manifest['operations'])} operations written to {args.output}")
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from gql_api.schema import schema
 
@@ -455,6 +488,10 @@ def main(argv: list[str] | None = None) -> None:
     sweep.add_argument("--today", help="YYYY-MM-DD; the business date to sweep for")
     sweep.set_defaults(fn=cmd_sweep)
     sub.add_parser("verify-audit", help=cmd_verify_audit.__doc__).set_defaults(fn=cmd_verify_audit)
+    trusted = sub.add_parser("trusted-documents", help=cmd_trusted_documents.__doc__)
+    trusted.add_argument("--output", default="trusted-documents.json")
+    trusted.add_argument("include", nargs="*", help="a frontend's manifest (.json) or operation (.graphql)")
+    trusted.set_defaults(fn=cmd_trusted_documents)
     export = sub.add_parser("export-schema", help="Write the GraphQL schema (SDL).")
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(fn=cmd_export_schema)
@@ -464,7 +501,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as error:
         problems = "\n".join(f"  {e['msg'].removeprefix('Value error, ')}" for e in error.errors())
         sys.exit(f"partner-platform: the settings are not usable:\n{problems}")
-    if args.fn is not cmd_export_schema:  # which writes into the repository
+    if args.fn not in (cmd_export_schema, cmd_trusted_documents):  # which write files to share
         # Whatever the platform writes, the database, keys, documents and the token
         # secret, only its own user may read: directories 0700, files 0600.
         os.umask(0o077)

@@ -109,8 +109,9 @@ async def redis(settings) -> ArqRedis:
     # This run's own queue only: Redis may be shared with other runs. Job ids name a
     # contract id, so no other test's jobs can collide with ours.
     await pool.delete(settings.queue_name)
-    async for key in pool.scan_iter(match=f"{settings.queue_name}:login-failures:*"):
-        await pool.delete(key)
+    for counts in ("login-failures", "login-known", "registrations"):  # gql_api/throttle.py
+        async for key in pool.scan_iter(match=f"{settings.queue_name}:{counts}:*"):
+            await pool.delete(key)
     yield pool
     await pool.aclose()
 

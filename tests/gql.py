@@ -22,7 +22,7 @@ REGISTER = """
 mutation Register($input: RegisterPartnerInput!) {
   registerPartner(input: $input) {
     __typename
-    ... on RegisterPartnerSuccess { partner { id registrationStatus manager { email } } }
+    ... on RegisterPartnerSuccess { partner { id registrationStatus manager { name email } } }
     ... on OperationError { code message field }
   }
 }

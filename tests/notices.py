@@ -19,6 +19,7 @@ DATA: dict[NoticeKind, dict] = {
     N.REGISTRATION_RECEIVED: {
         "partner_name": PARTNER_NAME, "submitted_at": datetime(2026, 3, 2, 9, 15, tzinfo=UTC),
     },
+    N.ACCOUNT_EXISTS: {"attempted_at": datetime(2026, 3, 2, 9, 15, tzinfo=UTC)},
     N.REGISTRATION_APPROVED: {
         "partner_name": PARTNER_NAME, "contract_id": CONTRACT,
         "comment": "Welcome aboard. Pick the markets you sell in today.",

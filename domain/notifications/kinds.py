@@ -36,6 +36,7 @@ class NoticeKind(StrEnum):
     DAILY_DIGEST = "daily_digest"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
     PASSWORD_RESET = "password_reset"
+    ACCOUNT_EXISTS = "account_exists"
 
 
 class EmailStatus(StrEnum):
@@ -84,6 +85,7 @@ SPECS: dict[NoticeKind, NoticeSpec] = {
     N.WEBHOOK_ENDPOINT_DISABLED: NoticeSpec(A.ENDPOINT_OWNER, ("S-26",), D.ALWAYS),
     # The link is minted when the email is sent (sending.py), and lives PASSWORD_RESET_MINUTES.
     N.PASSWORD_RESET: NoticeSpec(A.ACCOUNT, ("S-28",), D.ALWAYS),
+    N.ACCOUNT_EXISTS: NoticeSpec(A.ACCOUNT, ("S-1",), D.ALWAYS),
 }
 
 # The notice each reminder sends (domain/reminders.py decides when).

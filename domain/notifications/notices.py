@@ -97,6 +97,8 @@ def plan(event: dict[str, Any], facts: Facts) -> list[Planned]:
         if action == Action.REGISTRATION_SUBMITTED:
             planned.append(notice(N.REGISTRATION_RECEIVED, {"partner_name": name, "submitted_at": _at(event)}))
         return planned
+    if action == Action.REGISTRATION_FOR_EXISTING_ACCOUNT:
+        return [notice(N.ACCOUNT_EXISTS, {"attempted_at": _at(event)}, user_id=_str(event.get("subject_id")))]
     if action == Action.REGISTRATION_APPROVED:
         return [notice(N.REGISTRATION_APPROVED, {
             "partner_name": name, "contract_id": facts.initial_contract_of.get(partner_id or ""),

@@ -1,6 +1,7 @@
 """Registration and its review (S-1, S-2, S-3)."""
 
 from datetime import UTC, datetime
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -12,7 +13,6 @@ from domain.actions import Action
 from domain.actors import Actor
 from domain.auth import hash_password
 from domain.contract_text import SNAPSHOT_FIELDS
-from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus
 from domain.models import Contract, Partner, Role, User
 from domain.services import reviews, sessions
@@ -56,8 +56,15 @@ async def _least_busy_manager() -> User | None:
     return min(managers, key=lambda m: counts.get(m.id, 0))
 
 
-async def register_partner(info: dict[str, str], password: str, now: datetime) -> Partner:
-    """S-1. `info` holds the six company fields; the email is also the login."""
+async def register_partner(
+    info: dict[str, str], password: str, now: datetime, actor: Actor | None = None
+) -> Partner:
+    """S-1. `info` holds the six company fields; the email is also the login.
+
+    An email that has an account already gets the same answer as a new one (#14 finding
+    7: `EMAIL_TAKEN` told anyone which emails have accounts): a partner that is not saved,
+    with an id of its own, while the account's owner is told by email. The password is
+    hashed either way, so the time taken says nothing either."""
     cleaned = {
         name: clean_partner_field(name, info.get(name), inputs.camel(name))
         for name in SNAPSHOT_FIELDS
@@ -66,12 +73,14 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
     password_hash = hash_password(password)
     # Kept on the audit event, where the reviewing manager sees it (S-30).
     lookalike = inputs.lookalike(cleaned["legal_name"])
-    taken = DomainError(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
+    anonymous = actor or Actor(role=None)
     try:
         async with events.transaction():
-            if await User.filter(email=cleaned["email"]).exists():
-                raise taken
             manager = await _least_busy_manager()
+            existing = await User.get_or_none(email=cleaned["email"])
+            if existing is not None:
+                await _tell_the_owner(anonymous, existing, now)
+                return Partner(**cleaned, id=uuid4(), manager=manager, created_at=now)
             partner = await Partner.create(**cleaned, manager=manager)
             user = await User.create(
                 email=cleaned["email"],
@@ -81,16 +90,26 @@ async def register_partner(info: dict[str, str], password: str, now: datetime) -
                 partner=partner,
             )
             await audit.record(
-                Actor(role=Role.PARTNER, user_id=user.id, partner_id=partner.id),
+                Actor(role=Role.PARTNER, user_id=user.id, partner_id=partner.id,
+                      request_id=anonymous.request_id, client_ip=anonymous.client_ip),
                 Action.REGISTRATION_SUBMITTED,
                 now,
                 partner_id=partner.id,
                 to_status=RegistrationStatus.PENDING_REVIEW,
                 detail={"lookalike": lookalike} if lookalike else None,
             )
-    except IntegrityError:  # the same email registered at the same moment
-        raise taken from None
+    except IntegrityError:  # the same email registered at the same moment: that one won
+        async with events.transaction():
+            existing = await User.get(email=cleaned["email"])
+            await _tell_the_owner(anonymous, existing, now)
+        return Partner(**cleaned, id=uuid4(), manager=await _least_busy_manager(), created_at=now)
     return partner
+
+
+async def _tell_the_owner(actor: Actor, user: User, now: datetime) -> None:
+    """The notifications outbox emails the account's user (ACCOUNT_EXISTS)."""
+    await audit.record(actor, Action.REGISTRATION_FOR_EXISTING_ACCOUNT, now,
+                       partner_id=user.partner_id, subject_id=user.id)
 
 
 async def _decide(

@@ -71,12 +71,17 @@ class AccountMutations:
     async def register_partner(
         self, info: Info[Context, None], input: RegisterPartnerInput
     ) -> RegisterPartnerResult:
+        ctx = info.context
+        throttle.spend_password_work(ctx)
+        await throttle.claim_registration(ctx.queue, ctx.settings, ctx.actor.client_ip)
         fields = {k: v for k, v in vars(input).items() if k != "password"}
-        partner = await registration.register_partner(fields, input.password, info.context.now)
+        partner = await registration.register_partner(fields, input.password, ctx.now, ctx.actor)
         return RegisterPartnerSuccess(partner=Partner.of(partner))
 
     @strawberry.mutation(
-        description="Log in with email and password. Throttled per account and per client address. "
+        description="Log in with email and password. After repeated failures each further "
+        "attempt waits a growing delay (TOO_MANY_ATTEMPTS says how long): per client address, per "
+        "account from that address, and briefly per account from addresses it never signed in from. "
         "A user with a second factor also gives `code` (TOTP or a recovery code); without it the "
         "answer is SECOND_FACTOR_REQUIRED, and the client asks for the code and logs in again."
     )
@@ -89,14 +94,15 @@ class AccountMutations:
     ) -> LoginResult:
         ctx = info.context
         address = ctx.actor.client_ip
-        await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
+        throttle.spend_password_work(ctx)
+        attempt = await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
         try:
             tokens = await accounts.login(email, password, ctx.now, ctx.settings, code)
         except DomainError as error:
             if error.code is ErrorCode.INVALID_CREDENTIALS:  # a wrong password or code counts
                 await throttle.record(ctx.queue, ctx.settings, email, address, success=False)
             raise
-        await throttle.record(ctx.queue, ctx.settings, email, address, success=True)
+        await throttle.record(ctx.queue, ctx.settings, email, address, success=True, attempt=attempt)
         return LoginSuccess.of(tokens)
 
     @strawberry.mutation(
@@ -106,5 +112,6 @@ class AccountMutations:
     )
     @refusal_as_payload
     async def set_password(self, info: Info[Context, None], token: str, password: str) -> SetPasswordResult:
+        throttle.spend_password_work(info.context)
         user = await accounts.set_password(token, password, info.context.now)
         return SetPasswordSuccess(viewer=Viewer.of(user))

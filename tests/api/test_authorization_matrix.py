@@ -1467,3 +1467,28 @@ async def test_subscription_notification_received(api, world: World):
         assert observed == dict(zip(ROLES, EXPECTED[name]))
     finally:
         await asyncio.gather(*(s.close() for s in streams.values()))
+
+
+# --- staff emails (#14 finding 2: partners could read their manager's email) -------------
+
+STAFF_EMAILS = """
+query ($id: ID!) {
+  partner(id: $id) { ... on Partner { manager { name email } reviewedBy { name email } } }
+  infoChangeRequests(first: 100) { nodes { decidedBy { name email } } }
+  nonRenewalRequests(first: 100) { nodes { decidedBy { name email } } }
+}
+"""
+
+
+@pytest.mark.parametrize("role", ["signed", "unsigned", "manager", "admin"])
+async def test_partners_see_their_manager_s_name_but_no_staff_email(world: World, role: str):
+    body = await call(world.client, STAFF_EMAILS, {"id": world.partners[world.subject(role)]}, world.tokens[role])
+    assert "errors" not in body, body
+    partner = body["data"]["partner"]
+    assert partner["manager"]["name"] == partner["reviewedBy"]["name"] == "m1"
+    if role in PARTNER_ROLES:
+        assert partner["manager"]["email"] is None and partner["reviewedBy"]["email"] is None
+        text = json.dumps(body)
+        assert not [email for r, email in EMAILS.items() if r not in PARTNER_ROLES and email in text], text
+    else:
+        assert partner["manager"]["email"] == partner["reviewedBy"]["email"] == EMAILS["manager"]

@@ -130,8 +130,9 @@ async def test_signing_path_end_to_end(platform):
     # 1. Register; the assigned channel manager approves; the contract is pushed.
     registered = (await gql(client, REGISTER, {"input": {**PARTNER_INFO, "email": "e2e@acme.example", "password": PASSWORD}}))["registerPartner"]
     assert registered["partner"]["registrationStatus"] == "PENDING_REVIEW"
-    manager_email = registered["partner"]["manager"]["email"]
-    manager = await login(client, manager_email, next(p for e, _, p in MANAGERS if e == manager_email))
+    # A registrant sees the manager's name; its email is for staff only (#14).
+    manager_email, password = next((e, p) for e, n, p in MANAGERS if n == registered["partner"]["manager"]["name"])
+    manager = await login(client, manager_email, password)
     assert (await gql(client, APPROVE, {"id": registered["partner"]["id"]}, manager))["approveRegistration"]["__typename"] == "RegistrationDecisionSuccess"
     token = await login(client, "e2e@acme.example", PASSWORD)
     [pushed] = (await gql(client, CONTRACTS, token=token))["contracts"]["nodes"]
