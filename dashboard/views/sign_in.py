@@ -17,4 +17,4 @@ if submitted:
     if problem := client.sign_in(email.strip(), password):
         st.error(problem)
     else:
-        st.rerun()
+        st.rerun()  # the same URL, now signed in: the page, partner or contract it names
