@@ -186,3 +186,14 @@ async def test_filters_survive_a_visit_to_a_contract(browser, dashboard_url, set
     await expect(page.get_by_role("combobox", name="Status", exact=True)).to_have_value("Pending signature")
     await expect(page).to_have_url(f"{dashboard_url}/contracts?status=PENDING_SIGNATURE")
     await drawn(page, "27-filters-kept")
+
+    # "Download CSV" is the whole filtered list, streamed by the API, with this browser's cookie.
+    href = await page.get_by_role("link", name="Download CSV (all 2)").get_attribute("href")
+    assert href.endswith("/export/contracts.csv?status=PENDING_SIGNATURE"), href
+    exported = await page.context.request.get(href if href.startswith("http") else dashboard_url + href)
+    assert exported.status == 200
+    lines = (await exported.text()).lstrip("\ufeff").splitlines()
+    assert len(lines) == 3 and all(",PENDING_SIGNATURE," in line for line in lines[1:])
+    anonymous = await browser.new_context()
+    refused = await anonymous.request.get(dashboard_url + "/export/contracts.csv")
+    assert refused.status == 401
