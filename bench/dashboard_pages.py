@@ -201,14 +201,13 @@ def apptest_pages(viewer: User, tokens: sessions.Tokens, contract_id: str, partn
     token, expires_at = tokens.access_token, tokens.expires_at
     app = str(ROOT / "dashboard" / "app.py")
 
-    def session(page: str | None = None, **state) -> AppTest:
+    def session(page: str | None = None, **query) -> AppTest:
         at = AppTest.from_file(app, default_timeout=60)
         at.session_state["token"] = token
         at.session_state["expires_at"] = expires_at.isoformat()
         at.session_state["viewer"] = {"id": str(viewer.id), "name": viewer.name, "email": viewer.email,
                                       "role": viewer.role.value}
-        for key, value in state.items():
-            at.session_state[key] = value
+        at.query_params.update(query)  # the partner or contract the URL opens
         at.run()
         if page:
             at.switch_page(page).run()
@@ -241,7 +240,7 @@ def apptest_pages(viewer: User, tokens: sessions.Tokens, contract_id: str, partn
     searching = session("views/partners.py")
     searching.text_input(key="partners-search").input("Partner 4242").run()
     results.append(("Partners: search", timed(searching)))
-    results.append(("Partner page (profile, contracts, timeline)", timed(session("views/partners.py", partner_id=partner_id))))
+    results.append(("Partner page (profile, contracts, timeline)", timed(session("views/partners.py", partner=partner_id))))
     results.append(("Contracts", timed(session("views/contracts.py"))))
     paging = session("views/contracts.py")
     for _ in range(3):
@@ -263,7 +262,7 @@ def apptest_pages(viewer: User, tokens: sessions.Tokens, contract_id: str, partn
     at.selectbox(key="contracts-status").select("ACTIVE").run()
     at.selectbox(key="contracts-renewal").select("AUTO").run()
     results.append(("Contracts: all four filters", timed(at)))
-    results.append(("Contract page (dates, seal check, PDF)", timed(session("views/contracts.py", contract_id=contract_id))))
+    results.append(("Contract page (dates, seal check, PDF)", timed(session("views/contracts.py", contract=contract_id))))
     results.append(("Overview", timed(session("views/overview.py"))))
     return results
 

@@ -131,30 +131,60 @@ def sign_out(reason: str) -> None:
 ENDED = {"UNAUTHENTICATED", "TOKEN_EXPIRED", "SESSION_REVOKED"}
 
 
-def _token() -> str | None:
-    """The manager's token, renewed first when it is about to expire. A refused renewal
-    (the session was revoked, or the refresh token used elsewhere) signs out."""
-    refresh = session.due_for_renewal()
-    if refresh is None:
-        return session.token()
+def renewal(refresh_token: str) -> dict | None:
+    """Trade a refresh token for a new pair: the LoginSuccess, or None when the API refused
+    (the session was revoked, or the refresh token used elsewhere). Raises ApiUnavailable."""
     try:
-        result = execute(REFRESH, {"refreshToken": refresh})["refreshSession"]
-    except ApiUnavailable:
-        return session.token()  # tried again on the next call
+        result = execute(REFRESH, {"refreshToken": refresh_token})["refreshSession"]
     except ApiError:
-        result = {"__typename": "OperationError"}
-    if result["__typename"] != "LoginSuccess":
-        session.sign_out("Your sign-in has ended. Sign in again.")
         return None
-    session.renew(result)
-    return result["token"]
+    return result if result["__typename"] == "LoginSuccess" else None
+
+
+def access_token() -> str | None:
+    """The manager's token, renewed first when it is about to expire. A refused renewal
+    signs out."""
+    if session.due_for_renewal() is None:
+        return session.token()
+    with session.renewing:
+        session.token()  # another tab of this sign-in may have renewed it meanwhile
+        refresh = session.due_for_renewal()
+        if refresh is None:
+            return session.token()
+        try:
+            result = renewal(refresh)
+        except ApiUnavailable:
+            return session.token()  # tried again on the next call
+        if result is None:
+            session.sign_out("Your sign-in has ended. Sign in again.")
+            return None
+        session.renew(result)
+        return result["token"]
+
+
+def stored_token(sid: str | None) -> str | None:
+    """For the dashboard's own routes, outside Streamlit: the token of the sign-in behind a
+    cookie, renewed first when due; None once that sign-in has ended."""
+    with session.renewing:
+        entry = session.current(sid)
+        if (refresh := session.due(entry)) is None:
+            return entry["token"] if entry else None
+        try:
+            result = renewal(refresh)
+        except ApiUnavailable:
+            return entry["token"]
+        if result is None:
+            session.forget(sid)
+            return None
+        session.renewed(sid, result)
+        return result["token"]
 
 
 def call(query: str, variables: dict | None = None) -> dict:
     """A query as the signed-in manager. An ended sign-in goes back to the sign-in page;
     a refusal or an unreachable API stops the page with a message, never a stack trace."""
     try:
-        return execute(query, variables, _token())
+        return execute(query, variables, access_token())
     except ApiError as error:
         if error.code in ENDED:
             session.sign_out("Your sign-in has expired. Sign in again.")
@@ -172,7 +202,7 @@ def result_of(query: str, variables: dict, field: str) -> dict:
     or an OperationError-shaped dict when the API refused or could not be reached. For
     callbacks, which must not stop the page."""
     try:
-        return execute(query, variables, _token())[field]
+        return execute(query, variables, access_token())[field]
     except ApiError as error:
         return {"__typename": "OperationError", "code": error.code, "message": error.message}
     except ApiUnavailable as error:

@@ -1,9 +1,10 @@
 """Paged lists: Previous / Next over the API's keyset pages, and a table whose row opens
-the item's page. Each list keeps its stack of `after` cursors in the Streamlit session."""
+the item (its id in the URL). Each list keeps its stack of `after` cursors in the Streamlit
+session."""
 
 import streamlit as st
 
-from dashboard import show
+from dashboard import links, show
 
 
 def pager_cursor(name: str, filters: tuple) -> str | None:
@@ -15,28 +16,35 @@ def pager_cursor(name: str, filters: tuple) -> str | None:
     return state["stack"][-1] if state["stack"] else None
 
 
-def pager(name: str, page_info: dict, shown: int) -> None:
-    """Previous / Next under a list."""
+def pager(name: str, page_info: dict, shown: int, total: int | None = None) -> None:
+    """Previous / Next under a list, and where in the list this page is."""
     state = st.session_state[f"pages:{name}"]
     stack: list = state["stack"]
-    left, right, note = st.columns([1, 1, 6])
-    left.button("Previous", key=f"{name}-previous", disabled=not stack, on_click=stack.pop)
+    left, right, note = st.columns([1, 1, 3])
+    left.button("Previous", key=f"{name}-previous", disabled=not stack, on_click=stack.pop, width="stretch")
     right.button(
         "Next", key=f"{name}-next", disabled=not page_info["hasNextPage"],
-        on_click=stack.append, args=(page_info["endCursor"],),
+        on_click=stack.append, args=(page_info["endCursor"],), width="stretch",
     )
-    note.caption(f"Page {len(stack) + 1} · {shown} shown")
+    of = f" of {total:,}" if total is not None else ""
+    note.caption(f"Page {len(stack) + 1} · {shown} shown{of}")
 
 
-def pick_row(name: str, kind: str, table, nodes: list[dict], page_info: dict) -> None:
-    """A page of list `name` as a table, with a CSV download of it; selecting a row opens
-    that item's page, by putting its id in st.session_state[f"{kind}_id"]."""
+def pick_row(name: str, kind: str, table, nodes: list[dict], page_info: dict, total: int,
+             export_url: str | None = None) -> None:
+    """A page of list `name` as a table; selecting a row opens that item (?{kind}=id).
+    The CSV is the whole filtered list, streamed by the API (export_url), or else this
+    page."""
     picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                           width="stretch", key=f"{name}-table-{st.session_state.get(f'{name}-round', 0)}")
     st.caption(f"Select a {kind} to open its page.")
-    st.download_button("Download CSV", show.csv(table), file_name=f"{name}.csv", mime="text/csv",
-                       key=f"{name}-csv")
-    pager(name, page_info, len(nodes))
+    if export_url:
+        st.link_button(f"Download CSV (all {total:,})", export_url, icon=":material/download:")
+    else:
+        st.download_button("Download CSV (this page)", show.csv(table), file_name=f"{name}.csv",
+                           mime="text/csv", key=f"{name}-csv")
+    pager(name, page_info, len(nodes), total)
     if picked.selection.rows:
-        st.session_state[f"{kind}_id"] = nodes[picked.selection.rows[0]]["id"]
+        st.session_state[f"{name}-round"] = st.session_state.get(f"{name}-round", 0) + 1
+        links.open_here(kind, nodes[picked.selection.rows[0]]["id"])
         st.rerun()

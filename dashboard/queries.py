@@ -30,18 +30,20 @@ PARTNER_INFO = "info { legalName registrationNumber address contactName email ph
 
 REVIEW_QUEUE = f"""
 query ReviewQueue($registrations: String, $infoChanges: String, $nonRenewals: String) {{
-  partners(first: 20, after: $registrations, registrationStatus: PENDING_REVIEW) {{
+  partners(first: 20, after: $registrations, registrationStatus: PENDING_REVIEW, oldestFirst: true) {{
     nodes {{ id registeredAt {PARTNER_INFO} manager {{ name }} }}
     pageInfo {{ endCursor hasNextPage }}
+    totalCount
   }}
-  infoChangeRequests(first: 20, after: $infoChanges, status: IN_REVIEW) {{
+  infoChangeRequests(first: 20, after: $infoChanges, status: IN_REVIEW, oldestFirst: true) {{
     nodes {{
       id createdAt reason changes {{ field before after }}
       partner {{ id info {{ legalName }} }}
     }}
     pageInfo {{ endCursor hasNextPage }}
+    totalCount
   }}
-  nonRenewalRequests(first: 20, after: $nonRenewals, status: IN_REVIEW) {{
+  nonRenewalRequests(first: 20, after: $nonRenewals, status: IN_REVIEW, oldestFirst: true) {{
     nodes {{
       id createdAt reason
       partner {{ id info {{ legalName }} }}
@@ -51,6 +53,7 @@ query ReviewQueue($registrations: String, $infoChanges: String, $nonRenewals: St
       }}
     }}
     pageInfo {{ endCursor hasNextPage }}
+    totalCount
   }}
 }}
 """
@@ -110,6 +113,7 @@ query Partners($after: String, $search: String, $status: RegistrationStatus) {
       manager { name }
     }
     pageInfo { endCursor hasNextPage }
+    totalCount
   }
 }
 """
@@ -126,15 +130,17 @@ query Partner($id: ID!, $after: ID) {{
   partner(id: $id) {{
     __typename
     ... on Partner {{
-      id registrationStatus reviewComment registeredAt consoleAccess
+      id registrationStatus reviewComment registeredAt reviewedAt consoleAccess
+      reviewedBy {{ name }}
       {PARTNER_INFO}
       manager {{ name email }}
     }}
     {ERROR}
   }}
-  contracts(first: 50, partnerId: $id) {{ nodes {{ {CONTRACT_ROW} }} }}
+  contracts(first: 50, partnerId: $id) {{ nodes {{ {CONTRACT_ROW} }} totalCount }}
   auditEvents(partnerId: $id, first: 100, after: $after) {{
-    nodes {{ id at action actorRole fromStatus toStatus contractId detail }}
+    nodes {{ id at action actorRole actorName fromStatus toStatus contractId detail }}
+    totalCount
     pageInfo {{ endCursor hasNextPage }}
   }}
   partnerNotifications(partnerId: $id, first: {SENT_SHOWN}) {{
@@ -158,6 +164,7 @@ query Contracts(
   ) {{
     nodes {{ {CONTRACT_ROW} partner {{ id info {{ legalName }} }} }}
     pageInfo {{ endCursor hasNextPage }}
+    totalCount
   }}
 }}
 """
@@ -180,7 +187,8 @@ query Contract($id: ID!, $after: ID) {{
     {ERROR}
   }}
   auditEvents(contractId: $id, first: 100, after: $after) {{
-    nodes {{ id at action actorRole fromStatus toStatus detail }}
+    nodes {{ id at action actorRole actorName fromStatus toStatus detail }}
+    totalCount
     pageInfo {{ endCursor hasNextPage }}
   }}
 }}
@@ -209,6 +217,7 @@ mutation RemindPartner($id: ID!) {{
 OVERVIEW = """
 query Overview {
   overview {
+    asOf
     today
     partnersByRegistrationStatus { status count }
     contractsByStatus { status count }
@@ -219,4 +228,107 @@ query Overview {
     signingsByDay { day count }
   }
 }
+"""
+
+SET_PASSWORD = f"""
+mutation SetPassword($token: String!, $password: String!) {{
+  setPassword(token: $token, password: $password) {{
+    __typename
+    ... on SetPasswordSuccess {{ viewer {{ email }} }}
+    {ERROR}
+  }}
+}}
+"""
+
+REGISTRATION_DECIDED = """
+query RegistrationDecided($id: ID!) {
+  partner(id: $id) {
+    __typename
+    ... on Partner { registrationStatus reviewedAt reviewComment reviewedBy { id name } }
+  }
+}
+"""
+
+DECIDE_REGISTRATIONS = f"""
+mutation DecideRegistrations($ids: [ID!]!, $approve: Boolean!, $comment: String) {{
+  decision: decideRegistrations(partnerIds: $ids, approve: $approve, comment: $comment) {{
+    __typename
+    ... on DecideRegistrationsSuccess {{
+      decided
+      results {{ partnerId partner {{ id registrationStatus }} error {{ code message }} }}
+    }}
+    {ERROR}
+  }}
+}}
+"""
+
+WORKLOAD = """
+query Workload($all: Boolean!) {
+  workload(includeDeactivated: $all) {
+    manager { id name email status }
+    partners openReviews oldestOpenSince oldestWaitSeconds
+  }
+}
+"""
+
+PARTNERS_TO_MOVE = """
+query PartnersToMove($search: String) {
+  partners(first: 100, search: $search) { nodes { id info { legalName } manager { id name } } }
+}
+"""
+
+INVITE_MANAGER = f"""
+mutation InviteManager($email: String!, $name: String!) {{
+  inviteManager(email: $email, name: $name) {{
+    __typename
+    ... on InviteManagerSuccess {{ manager {{ id name }} setPasswordLink linkExpiresAt }}
+    {ERROR}
+  }}
+}}
+"""
+
+REASSIGN_PARTNERS = f"""
+mutation ReassignPartners($ids: [ID!]!, $to: ID!) {{
+  reassignPartners(partnerIds: $ids, toManagerId: $to) {{
+    __typename
+    ... on ReassignPartnersSuccess {{ moved }}
+    {ERROR}
+  }}
+}}
+"""
+
+DEACTIVATE_MANAGER = f"""
+mutation DeactivateManager($id: ID!, $to: ID) {{
+  deactivateManager(managerId: $id, reassignTo: $to) {{
+    __typename
+    ... on DeactivateManagerSuccess {{ manager {{ name }} partnersReassigned }}
+    {ERROR}
+  }}
+}}
+"""
+
+TEMPLATES = """
+query Templates {
+  contractTemplates { version title body publishedAt contracts inForce publishedBy }
+}
+"""
+
+TEMPLATE_DRAFT = f"""
+query TemplateDraft($title: String!, $body: String!) {{
+  templateDraft(title: $title, body: $body) {{
+    __typename
+    ... on TemplateDraft {{ version title preview diff againstVersion unsignedContracts }}
+    {ERROR}
+  }}
+}}
+"""
+
+PUBLISH_TEMPLATE = f"""
+mutation PublishTemplate($title: String!, $body: String!) {{
+  publishTemplate(title: $title, body: $body) {{
+    __typename
+    ... on PublishTemplateSuccess {{ template {{ version }} contractsMoved }}
+    {ERROR}
+  }}
+}}
 """

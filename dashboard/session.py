@@ -1,43 +1,151 @@
-"""Who is signed in. The token and its refresh token live in the Streamlit session, so the
-manager stays signed in across pages and reruns until they sign out or the session ends
-(the API's SESSION_DAYS, a revocation). The short-lived token is renewed with the refresh
-token by `client` before it expires."""
+"""Who is signed in.
 
+Within one browser tab the sign-in lives in the Streamlit session. So that a reload, or a
+bookmark opened later, keeps the manager signed in without putting the token in the URL or
+in anything a script can read, the dashboard keeps a server-side store of sign-ins keyed by
+a random id, and the browser holds only that id, in an HttpOnly cookie (docs/decisions.md,
+"Dashboard sessions"):
+
+1. the Streamlit sign-in form logs in through the API (client.sign_in) and `start` keeps
+   the login in the store and makes a one-time ticket;
+2. the page sends the browser to /session/adopt?ticket=… (dashboard/routes.py), which trades
+   the ticket for the cookie and redirects back to the page it came from;
+3. on a reload, `token` finds no sign-in in the new Streamlit session, reads the cookie
+   (st.context.cookies) and takes the sign-in back from the store.
+
+The API's access token is short-lived; `client` renews it with the refresh token shortly
+before it expires, one renewal at a time (`renewing`), and writes the new pair back to the
+store. Every tab and reload of one sign-in then uses the newest refresh token: one used
+twice would end the session at the API. Signing out drops the store's entry, so the cookie
+is worthless from then on."""
+
+import secrets
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
 MANAGER_ROLES = ("CHANNEL_MANAGER", "ADMIN")
+COOKIE = "dashboard_session"
+TICKET_SECONDS = 60
+# Renew the token this long before it expires, so that a page never sends an expired one.
+RENEW_BEFORE = timedelta(seconds=60)
+
+_lock = threading.Lock()
+# session id -> {"token", "expires_at", "refresh_token", "ends_at", "viewer"}
+_signed_in: dict[str, dict] = {}
+_tickets: dict[str, tuple[str, float]] = {}  # one-time ticket -> (session id, monotonic deadline)
+renewing = threading.Lock()  # held while the refresh token is traded for a new pair
+
+
+def _past(moment: str | None) -> bool:
+    return bool(moment) and datetime.fromisoformat(moment) <= datetime.now(UTC)
+
+
+def _entry(login: dict) -> dict:
+    """What a LoginSuccess (from login or refreshSession) leaves to keep: the sign-in lasts
+    while its refresh token does, or its token, without one."""
+    return {"token": login["token"], "expires_at": login["expiresAt"], "refresh_token": login.get("refreshToken"),
+            "ends_at": login.get("refreshExpiresAt") or login["expiresAt"], "viewer": login["viewer"]}
+
+
+# --- the server-side store, shared by every Streamlit session and the dashboard's routes ---
+
+
+def remember(login: dict) -> str:
+    """Keep a sign-in; returns its random id (the cookie's value)."""
+    sid = secrets.token_urlsafe(32)
+    with _lock:
+        for old, entry in list(_signed_in.items()):  # drop the ended as we go
+            if _past(entry["ends_at"]):
+                del _signed_in[old]
+        _signed_in[sid] = _entry(login)
+    return sid
+
+
+def ticket_for(sid: str) -> str:
+    ticket = secrets.token_urlsafe(32)
+    with _lock:
+        now = time.monotonic()
+        for old, (_, deadline) in list(_tickets.items()):
+            if deadline <= now:
+                del _tickets[old]
+        _tickets[ticket] = (sid, now + TICKET_SECONDS)
+    return ticket
+
+
+def redeem(ticket: str) -> tuple[str, str] | None:
+    """A ticket, used once, within a minute: (session id, when the sign-in ends), or None."""
+    with _lock:
+        sid, deadline = _tickets.pop(ticket, (None, 0.0))
+        entry = _signed_in.get(sid) if sid and deadline > time.monotonic() else None
+    return (sid, entry["ends_at"]) if entry else None
+
+
+def current(sid: str | None) -> dict | None:
+    """The sign-in a session id (the cookie's value) stands for, while it lasts."""
+    with _lock:
+        entry = _signed_in.get(sid) if sid else None
+        if entry and _past(entry["ends_at"]):
+            del _signed_in[sid]
+            return None
+    return dict(entry) if entry else None
+
+
+def due(entry: dict | None) -> str | None:
+    """The refresh token, when the entry's token expires within RENEW_BEFORE; else None."""
+    if entry and entry.get("refresh_token") and entry.get("expires_at") and (
+        datetime.fromisoformat(entry["expires_at"]) - RENEW_BEFORE <= datetime.now(UTC)
+    ):
+        return entry["refresh_token"]
+    return None
+
+
+def renewed(sid: str | None, login: dict) -> None:
+    """Keep the pair a refreshSession returned (the old refresh token is used up)."""
+    with _lock:
+        if sid in _signed_in:
+            _signed_in[sid] = _entry(login)
+
+
+def forget(sid: str | None) -> None:
+    with _lock:
+        _signed_in.pop(sid, None)
+
+
+# --- this Streamlit session -----------------------------------------------------------------
+
+
+def _cookie() -> str | None:
+    try:
+        return st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser (AppTest): no cookie
+        return None
 
 
 def viewer() -> dict | None:
     return st.session_state.get("viewer")
 
 
-# Renew the token this long before it expires, so that a page never sends an expired one.
-RENEW_BEFORE = timedelta(seconds=60)
-
-
 def token() -> str | None:
-    expires_at = st.session_state.get("expires_at")
-    if (expires_at and datetime.fromisoformat(expires_at) <= datetime.now(UTC)
-            and not st.session_state.get("refresh_token")):
+    sid = st.session_state.get("sid") or _cookie()
+    stored = current(sid)
+    # A reload, or another tab of this sign-in renewed the token: take the store's.
+    if stored and stored["token"] != st.session_state.get("token"):
+        st.session_state.update(sid=sid, **stored)
+    if _past(st.session_state.get("expires_at")) and not st.session_state.get("refresh_token"):
         sign_out("Your sign-in has expired. Sign in again.")
     return st.session_state.get("token")
 
 
 def due_for_renewal() -> str | None:
-    """The refresh token, when the token expires within RENEW_BEFORE; else None."""
-    expires_at, refresh = st.session_state.get("expires_at"), st.session_state.get("refresh_token")
-    if refresh and expires_at and datetime.fromisoformat(expires_at) - RENEW_BEFORE <= datetime.now(UTC):
-        return refresh
-    return None
+    return due(dict(st.session_state))
 
 
 def renew(login: dict) -> None:
-    """Keep the pair a refreshSession returned (the old refresh token is used up)."""
-    st.session_state.update(token=login["token"], expires_at=login["expiresAt"],
-                            refresh_token=login["refreshToken"])
+    st.session_state.update(_entry(login))
+    renewed(st.session_state.get("sid"), login)
 
 
 def signed_in() -> bool:
@@ -49,14 +157,16 @@ def start(login: dict) -> str | None:
     partner may not, or None once signed in."""
     if login["viewer"]["role"] not in MANAGER_ROLES:
         return "This dashboard is for channel managers. Partners sign in to the partner console."
-    st.session_state.update(token=login["token"], expires_at=login["expiresAt"], viewer=login["viewer"],
-                            refresh_token=login.get("refreshToken"))
+    sid = remember(login)
+    st.session_state.update(_entry(login), sid=sid, adopt_ticket=ticket_for(sid))
     st.session_state.pop("signed_out_because", None)
     st.session_state.pop("needs_code", None)
     return None
 
 
 def sign_out(reason: str | None = None) -> None:
+    forget(st.session_state.get("sid"))
+    forget(_cookie())
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if reason:

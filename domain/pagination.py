@@ -1,8 +1,11 @@
-"""Keyset pagination: newest first by (created_at, id), soonest expiry first by
-(expires_on, id), or audit events after an event id. Cursors are opaque to clients."""
+"""Keyset pagination: newest (or oldest) first by (created_at, id), soonest expiry first by
+(expires_on, id), or audit events after an event id. Cursors are opaque to clients. Each
+page can count every item that matches, on demand: a list's total costs nothing when
+nobody asks for it."""
 
 import base64
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Generic, TypeVar
 from uuid import UUID
@@ -22,6 +25,7 @@ class Page(Generic[T]):
     rows: list[T]
     end_cursor: str | None  # pass as `after` for the next page
     has_next_page: bool
+    count: Callable[[], Awaitable[int]] | None = field(default=None, compare=False)  # every match
 
 
 def encode_cursor(created_at: datetime, id_: object) -> str:
@@ -54,9 +58,21 @@ def _decode_expiry_cursor(cursor: str) -> tuple[date, UUID]:
         raise DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid.", "after") from None
 
 
-async def page(queryset: QuerySet, first: int, after: str | None, soonest_expiry: bool = False) -> Page:
+def _counter(queryset: QuerySet) -> Callable[[], Awaitable[int]]:
+    matching = queryset
+
+    async def count() -> int:
+        return await matching.count()
+
+    return count
+
+
+async def page(
+    queryset: QuerySet, first: int, after: str | None, soonest_expiry: bool = False, oldest_first: bool = False
+) -> Page:
     if not 1 <= first <= MAX_PAGE:
         raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for 1 to {MAX_PAGE} items.", "first")
+    count = _counter(queryset)
     if soonest_expiry:
         # A window of expiry dates reads best soonest first, and the (status, expires_on)
         # index serves it; newest-first would scan contracts by creation date instead.
@@ -68,7 +84,17 @@ async def page(queryset: QuerySet, first: int, after: str | None, soonest_expiry
         rows = await queryset.order_by("expires_on", "id").limit(first + 1)
         more, rows = len(rows) > first, rows[:first]
         end = _expiry_cursor(rows[-1].expires_on, rows[-1].id) if rows else None
-        return Page(rows, end, more)
+        return Page(rows, end, more, count)
+    if oldest_first:  # a queue is worked oldest first
+        if after:
+            created_at, id_ = decode_cursor(after)
+            queryset = queryset.filter(
+                Q(created_at__gte=created_at) & (Q(created_at__gt=created_at) | Q(id__gt=id_))
+            )
+        rows = await queryset.order_by("created_at", "id").limit(first + 1)
+        more, rows = len(rows) > first, rows[:first]
+        end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
+        return Page(rows, end, more, count)
     if after:
         created_at, id_ = decode_cursor(after)
         # The first condition alone bounds an index range scan; the second breaks ties.
@@ -78,7 +104,7 @@ async def page(queryset: QuerySet, first: int, after: str | None, soonest_expiry
     rows = await queryset.order_by("-created_at", "-id").limit(first + 1)
     more, rows = len(rows) > first, rows[:first]
     end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
-    return Page(rows, end, more)
+    return Page(rows, end, more, count)
 
 
 async def after_event(queryset: QuerySet, first: int, after: str | None) -> Page:
@@ -92,7 +118,9 @@ async def after_event(queryset: QuerySet, first: int, after: str | None) -> Page
                 raise ValueError(after)
         except ValueError:
             raise DomainError(ErrorCode.INVALID_INPUT, "Not an event id.", "after") from None
-        queryset = queryset.filter(id__gt=event_id)
-    rows = await queryset.order_by("id").limit(first + 1)
+        queryset_after = queryset.filter(id__gt=event_id)
+    else:
+        queryset_after = queryset
+    rows = await queryset_after.order_by("id").limit(first + 1)
     more, rows = len(rows) > first, rows[:first]
-    return Page(rows, str(rows[-1].id) if rows else None, more)
+    return Page(rows, str(rows[-1].id) if rows else None, more, _counter(queryset))

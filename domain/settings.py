@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     # The worker's Prometheus metrics (the sealing path's render/seal/timestamp seconds) on
     # 127.0.0.1:this port; 0 serves none. The API serves its own at /metrics.
     worker_metrics_port: int = Field(0, ge=0, le=65535)
+    # The managers' overview is computed at most once per this many seconds per scope (an
+    # admin, one manager) and process, and served from memory meanwhile, marked "as of"
+    # (domain/services/overview.py). 0 computes it on every request.
+    overview_cache_seconds: float = Field(5.0, ge=0, le=300)
     # How often the worker signs the audit chain's head, when it moved (domain/audit_chain.py).
     audit_seal_interval_seconds: int = Field(300, ge=1)
 

@@ -62,6 +62,9 @@ class DayCount:
 
 @strawberry.type(description="The programme's figures for the viewer's partners (all, for an admin).")
 class Overview:
+    as_of: datetime = strawberry.field(
+        description="When these figures were computed: they are kept a few seconds (OVERVIEW_CACHE_SECONDS)."
+    )
     today: date = strawberry.field(description="The business date the figures are for.")
     partners_by_registration_status: list[RegistrationStatusCount] = strawberry.field(
         description="Partners by registration status."
@@ -87,8 +90,9 @@ class Overview:
 
 async def resolve_overview(info: Info[Context, None]) -> Overview:
     ctx = info.context
-    data = await figures.overview(ctx.actor, ctx.now, ctx.settings)
+    data = await figures.cached_overview(ctx.actor, ctx.now, ctx.settings)
     return Overview(
+        as_of=data.as_of,
         today=data.today,
         partners_by_registration_status=[
             RegistrationStatusCount(status=s, count=n) for s, n in data.partners_by_registration_status.items()

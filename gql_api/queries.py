@@ -131,7 +131,7 @@ class Query(NotificationQueries, WebhookQueries):
     async def contract(self, info: Info[Context, None], id: strawberry.ID) -> ContractResult:
         return Contract.of(await access.get_contract(info.context.actor, id, "id"))
 
-    @strawberry.field(description="Partners the viewer manages (all, for an admin), newest first.")
+    @strawberry.field(description="Partners the viewer manages (all, for an admin), newest first (or oldest first).")
     async def partners(
         self,
         info: Info[Context, None],
@@ -139,9 +139,13 @@ class Query(NotificationQueries, WebhookQueries):
         after: Optional[str] = None,
         registration_status: Optional[RegistrationStatus] = None,
         search: Optional[str] = None,
+        oldest_first: Annotated[
+            bool, strawberry.argument(description="Oldest first, as a review queue is worked.")
+        ] = False,
     ) -> Connection[Partner]:
         page = await lists.partners(
-            info.context.actor, first, after, registration_status=registration_status, search=search
+            info.context.actor, first, after, registration_status=registration_status, search=search,
+            oldest_first=oldest_first,
         )
         return connection(page, Partner.of)
 
@@ -150,26 +154,32 @@ class Query(NotificationQueries, WebhookQueries):
     async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
         return Partner.of(await access.get_partner(info.context.actor, id, "id"))
 
-    @strawberry.field(description="Information change requests the viewer may see, newest first.")
+    @strawberry.field(description="Information change requests the viewer may see, newest first (or oldest first).")
     async def info_change_requests(
         self,
         info: Info[Context, None],
         first: int = 20,
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
+        oldest_first: Annotated[
+            bool, strawberry.argument(description="Oldest first, as a review queue is worked.")
+        ] = False,
     ) -> Connection[InfoChangeRequest]:
-        page = await lists.info_change_requests(info.context.actor, first, after, status)
+        page = await lists.info_change_requests(info.context.actor, first, after, status, oldest_first)
         return connection(page, InfoChangeRequest.of)
 
-    @strawberry.field(description="Non-renewal requests the viewer may see, newest first.")
+    @strawberry.field(description="Non-renewal requests the viewer may see, newest first (or oldest first).")
     async def non_renewal_requests(
         self,
         info: Info[Context, None],
         first: int = 20,
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
+        oldest_first: Annotated[
+            bool, strawberry.argument(description="Oldest first, as a review queue is worked.")
+        ] = False,
     ) -> Connection[NonRenewalRequest]:
-        page = await lists.non_renewal_requests(info.context.actor, first, after, status)
+        page = await lists.non_renewal_requests(info.context.actor, first, after, status, oldest_first)
         return connection(page, NonRenewalRequest.of)
 
     @strawberry.field(
@@ -202,7 +212,8 @@ class Query(NotificationQueries, WebhookQueries):
         messages = [events.message(row) for row in page.rows]
         changes = [ContractStatusChange.of(m) for m in messages if is_status_change(m)]
         return Connection(
-            nodes=changes, page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page)
+            nodes=changes, page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
+            count_matching=page.count,
         )
 
     @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")

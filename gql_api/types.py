@@ -390,6 +390,14 @@ class AuditEvent:
     contract_id: Optional[strawberry.ID] = strawberry.field(description="The contract concerned, if any.")
     request_id: Optional[str] = strawberry.field(description="The request that caused it.")
     detail: JSON = strawberry.field(description="Details of the change.")
+    actor_user_id: strawberry.Private[object] = None
+
+    @strawberry.field(description="The acting user's name, if any: who it was, in words.")
+    async def actor_name(self, info: Info[Context, None]) -> Optional[str]:
+        if self.actor_user_id is None:
+            return None
+        user = await info.context.users.load(self.actor_user_id)
+        return user.name if user else None
 
     @classmethod
     def of(cls, model: models.AuditEvent) -> "AuditEvent":
@@ -408,6 +416,7 @@ class AuditEvent:
             contract_id=some_id(model.contract_id),
             request_id=model.request_id,
             detail=model.detail,
+            actor_user_id=model.actor_id,
         )
 
 

@@ -210,9 +210,9 @@ def _port_or_free(port: int) -> int:
 
 
 def dashboard_command(port: int) -> list[str]:
-    """`streamlit run` for the channel managers' dashboard (dashboard/app.py, installed
-    beside this package)."""
-    app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    """`streamlit run` for the channel managers' dashboard (dashboard/server.py: the pages of
+    dashboard/app.py and the dashboard's own routes, installed beside this package)."""
+    app = Path(__file__).resolve().parents[1] / "dashboard" / "server.py"
     return [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
             "--server.port", str(port), "--server.address", "127.0.0.1",
             "--client.toolbarMode", "minimal", "--browser.gatherUsageStats", "false"]

@@ -73,6 +73,7 @@ async def settings(tmp_path_factory) -> Settings:
         queue_name=f"arq:test:{RUN_ID}",
         events_channel=f"events:test:{RUN_ID}",  # Redis may be shared with other runs
         trust_services_port=free_port(),
+        overview_cache_seconds=0,  # figures as they are now; test_overview_cache turns it on
     )
     ensure_programme_certificate(settings)
     # The seal's TSA, CRL and OCSP: certomancer, as `make run` starts it.

@@ -27,6 +27,7 @@ def environment(settings, **overrides: str) -> dict[str, str]:
         "QUEUE_NAME": settings.queue_name,
         "EVENTS_CHANNEL": settings.events_channel,
         "TRUST_SERVICES_PORT": str(settings.trust_services_port),
+        "OVERVIEW_CACHE_SECONDS": str(settings.overview_cache_seconds),
     })
     env.update(overrides)
     return env

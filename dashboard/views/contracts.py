@@ -1,6 +1,8 @@
+from urllib.parse import urlencode
+
 import streamlit as st
 
-from dashboard import client, paging, session, show
+from dashboard import client, links, paging, session, show
 from dashboard.queries import CONTRACT, CONTRACTS, DOCUMENT_CHECK, MARKETS, REMIND_PARTNER
 
 STATUSES = ["PENDING_SIGNATURE", "SIGNING", "SIGNING_FAILED", "SIGNED", "ACTIVE", "EXPIRED"]
@@ -14,13 +16,7 @@ def markets(api: str) -> dict[str, str]:
 
 
 def back_to_list() -> None:
-    st.session_state.pop("contract_id", None)
-    st.session_state["contracts-round"] = st.session_state.get("contracts-round", 0) + 1
-
-
-def open_partner(partner_id: str) -> None:
-    st.session_state["partner_id"] = partner_id
-    st.switch_page("views/partners.py")
+    links.close_here("contract")
 
 
 def remind(contract_id: str) -> None:
@@ -73,7 +69,7 @@ def signature_check(contract: dict) -> None:
         st.error("The seal does not validate: " + "; ".join(failed) + ".")
     st.caption(f"SHA-256 {document['sha256']} · {document['size']:,} bytes")
     try:
-        pdf = client.download(document["url"], session.token())
+        pdf = client.download(document["url"], client.access_token())
     except (client.ApiError, client.ApiUnavailable) as error:
         st.warning(f"The signed PDF cannot be downloaded now: {error}")
         return
@@ -91,16 +87,17 @@ def contract_page(contract_id: str) -> None:
         return
     partner = contract["partner"]
     st.title(f"Contract {contract['id'][:8]}")
-    st.caption(f"{show.words(contract['kind'])} contract of {partner['info']['legalName']} · id {contract['id']}")
-    if st.button(f"Open {partner['info']['legalName']}", key="contract-partner"):
-        open_partner(partner["id"])
+    st.caption(f"{show.words(contract['kind'])} contract of {show.md(partner['info']['legalName'])} "
+               f"· id {contract['id']}")
+    if st.button("Open the partner", key="contract-partner", icon=":material/business:"):
+        links.open_page("views/partners.py", "partner", partner["id"])
 
     status, days, renewal = st.columns(3)
     status.metric("Status", show.words(contract["status"]))
-    days.metric("Days left", contract["daysLeft"] if contract["daysLeft"] is not None else "—")
+    days.metric("Days left", show.days_left(contract["daysLeft"]))
     renewal.metric("Renewal", show.words(contract["renewalStatus"]))
     if contract["signingError"]:
-        st.error(f"Signing failed: {contract['signingError']}")
+        st.error(f"Signing failed: {show.md(contract['signingError'])}")
     reminder(contract)
 
     window = contract["renewalWindow"]
@@ -115,7 +112,7 @@ def contract_page(contract_id: str) -> None:
             f"{window['opensOn']} to {window['closesOn']} ({'open' if window['isOpen'] else 'closed'} today)"
             if window else "—",
             contract["nonRenewalAllowedUntil"] or "—",
-            f"{show.words(hold['status'])}: {hold['reason'] or '(no reason given)'}" if hold else "—",
+            f"{show.words(hold['status'])}: {show.md(hold['reason'] or '(no reason given)')}" if hold else "—",
             show.when(contract["signedAt"]),
             show.when(contract["sealedAt"]),
             str(contract["templateVersion"]),
@@ -132,35 +129,60 @@ def contract_page(contract_id: str) -> None:
 
     st.subheader("Audit timeline")
     events = data["auditEvents"]
+    st.caption(show.total(events["totalCount"], "event"))
     st.dataframe(show.timeline(events["nodes"]).drop(columns=["Contract"]), hide_index=True, width="stretch")
     if events["pageInfo"]["hasNextPage"] or after:
         paging.pager(f"contract-events-{contract_id}", events["pageInfo"], len(events["nodes"]))
 
 
+FILTERS = {  # widget key: (query parameter, parse)
+    "contracts-status": ("status", lambda v: v if v in STATUSES else None),
+    "contracts-renewal": ("renewal", lambda v: v if v in RENEWAL_STATUSES else None),
+    "contracts-region": ("region", str.upper),
+    "contracts-expiring": ("expiring", lambda v: min(3660, max(0, int(v)))),
+}
+
+
+def export_url(filters: dict) -> str:
+    """The whole filtered list as CSV, streamed by the API through the dashboard's own
+    route (dashboard/exports.py), which adds the manager's token from the session cookie."""
+    query = {k: v for k, v in filters.items() if v is not None}
+    return "/export/contracts.csv" + (f"?{urlencode(query)}" if query else "")
+
+
 def contract_list() -> None:
     st.title("Contracts")
     names = markets(client.api_url())
-    status_box, renewal_box, region_box, expiring_box = st.columns(4)
+    links.restore_filters("contracts", FILTERS)
+    if st.session_state.get("contracts-region") not in (None, *names):
+        st.session_state["contracts-region"] = None  # a market the programme does not sell in
+    status_box, renewal_box = st.columns(2)
+    region_box, expiring_box = st.columns(2)
     status = status_box.selectbox("Status", STATUSES, index=None, format_func=show.words,
                                   key="contracts-status", placeholder="Any")
     renewal = renewal_box.selectbox("Renewal status", RENEWAL_STATUSES, index=None, format_func=show.words,
                                     key="contracts-renewal", placeholder="Any")
     region = region_box.selectbox("Region", list(names), index=None, key="contracts-region",
-                                  format_func=lambda code: f"{names[code]} ({code})", placeholder="Any")
+                                  format_func=lambda code: f"{names.get(code, code)} ({code})", placeholder="Any")
     expiring = expiring_box.number_input("Expiring within (days)", min_value=0, max_value=3660, value=None,
                                          step=1, key="contracts-expiring", placeholder="Any")
     filters = {"status": status, "renewalStatus": renewal, "region": region,
                "expiringWithinDays": int(expiring) if expiring is not None else None}
+    links.keep_filters("contracts", {"status": status, "renewal": renewal, "region": region,
+                                     "expiring": filters["expiringWithinDays"]})
     after = paging.pager_cursor("contracts", tuple(filters.values()))
     page = client.call(CONTRACTS, {"after": after, **filters})["contracts"]
-    nodes = page["nodes"]
+    nodes, total = page["nodes"], page["totalCount"]
+    filtered = any(v is not None for v in filters.values())
     if not nodes:
-        st.info("No contract matches these filters." if any(filters.values()) else "No contracts yet.")
+        st.info("No contracts match these filters." if filtered else "No contracts yet.")
         return
-    paging.pick_row("contracts", "contract", show.contracts(nodes, with_partner=True), nodes, page["pageInfo"])
+    st.caption(show.total(total, "contract") + (" match these filters" if filtered else ""))
+    paging.pick_row("contracts", "contract", show.contracts(nodes, with_partner=True), nodes, page["pageInfo"],
+                    total, export_url(filters))
 
 
-if contract_id := st.session_state.get("contract_id"):
+if contract_id := links.opened("contract"):
     contract_page(contract_id)
 else:
     contract_list()

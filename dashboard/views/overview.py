@@ -1,5 +1,3 @@
-import time
-
 import pandas as pd
 import streamlit as st
 
@@ -21,16 +19,15 @@ def seconds(value: float | None) -> str:
 
 def show_expiring(days: int) -> None:
     """Open the contracts list filtered to those expiring within `days`."""
-    st.session_state.pop("contract_id", None)
-    st.session_state["contracts-expiring"] = days
-    st.switch_page("views/contracts.py")
+    st.session_state.pop("contracts-expiring", None)  # the URL's filter wins over the last one
+    st.switch_page("views/contracts.py", query_params={"expiring": str(days)})
 
 
 @st.fragment(run_every=client.refresh_seconds())
 def figures() -> None:
     data = client.call(OVERVIEW)["overview"]
-    st.caption(f"Business date {data['today']} · refreshes every {client.refresh_seconds()} s · "
-               f"updated {time.strftime('%H:%M:%S')}")
+    st.caption(f"Business date {data['today']} · figures as of {show.clock(data['asOf'])} "
+               f"(kept a few seconds by the API) · refreshes every {client.refresh_seconds()} s")
 
     st.subheader("Pending reviews")
     for column, row in zip(st.columns(3), data["pendingReviews"]):
@@ -57,8 +54,10 @@ def figures() -> None:
         count.metric("Signings", latency["signings"], help=f"Partner signings sealed since {show.when(latency['since'])}")
 
     st.subheader("Contracts by status")
-    for column, row in zip(st.columns(6), data["contractsByStatus"]):
-        column.metric(show.words(row["status"]), row["count"])
+    for i, row in enumerate(data["contractsByStatus"]):
+        if i % 3 == 0:
+            columns = st.columns(3)  # two rows of three: whole figures at 800 px
+        columns[i % 3].metric(show.words(row["status"]), row["count"])
 
     left, right = st.columns(2)
     with left:

@@ -26,4 +26,4 @@ if submitted:
     elif problem:
         st.error(problem)
     else:
-        st.rerun()
+        st.rerun()  # the same URL, now signed in: the page, partner or contract it names

@@ -62,9 +62,15 @@ async def request_info_change(
             partner_id=partner.id,
             subject_id=request.id,
             to_status=ReviewStatus.IN_REVIEW,
-            detail={"fields": sorted(changed), **_lookalike(changed)},
+            detail={"fields": sorted(changed), "changes": _before_after(request), **_lookalike(changed)},
         )
     return request
+
+
+def _before_after(request: InfoChangeRequest) -> dict[str, dict[str, str]]:
+    """Each field's value before and after, for the audit timeline (S-22)."""
+    return {name: {"before": (request.previous or {}).get(name, ""), "after": value}
+            for name, value in sorted(request.changes.items())}
 
 
 def _lookalike(changed: dict[str, str]) -> dict[str, str]:
@@ -95,7 +101,7 @@ async def review_info_change(
             subject_id=request.id,
             from_status=ReviewStatus.IN_REVIEW,
             to_status=target,
-            detail={"comment": comment},
+            detail={"comment": comment, "changes": _before_after(request)},
         )
         if approve:
             await _apply(actor, request, now)

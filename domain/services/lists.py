@@ -4,6 +4,7 @@ keyset page at a time (domain.pagination)."""
 from datetime import date
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from domain import inputs
 from domain.actors import Actor
@@ -25,6 +26,32 @@ from domain.services import access, contract_filters, integrations
 from domain.services import notifications as notices
 
 
+def contracts_matching(
+    actor: Actor,
+    today: date,
+    markets: list[str],
+    status: ContractStatus | None = None,
+    partner_id: str | None = None,
+    expiring_within_days: int | None = None,
+    renewal_status: RenewalStatus | None = None,
+    region: str | None = None,
+) -> QuerySet[Contract]:
+    """The contracts the actor may see that pass the filters: the list's, and its export's."""
+    queryset = access.contracts_visible_to(actor)
+    if status:
+        queryset = queryset.filter(status=status)
+    if expiring_within_days is not None:
+        queryset = contract_filters.expiring_within(queryset, today, expiring_within_days)
+    if renewal_status:
+        queryset = queryset.filter(contract_filters.renewal_status_is(renewal_status))
+    if region is not None:
+        code = inputs.regions("region", [region], markets)[0]
+        queryset = contract_filters.in_region(queryset, code)
+    if partner_id:
+        queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
+    return queryset
+
+
 async def contracts(
     actor: Actor,
     today: date,
@@ -38,18 +65,8 @@ async def contracts(
     region: str | None = None,
 ) -> Page[Contract]:
     """Newest first; soonest expiry first when filtered by expiringWithinDays."""
-    queryset = access.contracts_visible_to(actor)
-    if status:
-        queryset = queryset.filter(status=status)
-    if expiring_within_days is not None:
-        queryset = contract_filters.expiring_within(queryset, today, expiring_within_days)
-    if renewal_status:
-        queryset = queryset.filter(contract_filters.renewal_status_is(renewal_status))
-    if region is not None:
-        code = inputs.regions("region", [region], markets)[0]
-        queryset = contract_filters.in_region(queryset, code)
-    if partner_id:
-        queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
+    queryset = contracts_matching(actor, today, markets, status, partner_id, expiring_within_days,
+                                  renewal_status, region)
     return await page(queryset, first, after, soonest_expiry=expiring_within_days is not None)
 
 
@@ -59,8 +76,10 @@ async def partners(
     after: str | None,
     registration_status: RegistrationStatus | None = None,
     search: str | None = None,
+    oldest_first: bool = False,
 ) -> Page[Partner]:
-    """Managers only; `search` matches the legal name, registration number or email."""
+    """Managers only; `search` matches the legal name, registration number or email.
+    Newest first, or oldest first (registered), as a review queue is worked."""
     access.require_manager(actor)
     queryset = access.partners_visible_to(actor)
     if registration_status:
@@ -70,25 +89,25 @@ async def partners(
         queryset = queryset.filter(
             Q(legal_name__icontains=term) | Q(registration_number__icontains=term) | Q(email__icontains=term)
         )
-    return await page(queryset, first, after)
+    return await page(queryset, first, after, oldest_first=oldest_first)
 
 
 async def info_change_requests(
-    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None
+    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False
 ) -> Page[InfoChangeRequest]:
     queryset = access.info_change_requests_visible_to(actor)
     if status:
         queryset = queryset.filter(status=status)
-    return await page(queryset, first, after)
+    return await page(queryset, first, after, oldest_first=oldest_first)
 
 
 async def non_renewal_requests(
-    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None
+    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False
 ) -> Page[NonRenewalRequest]:
     queryset = access.non_renewal_requests_visible_to(actor)
     if status:
         queryset = queryset.filter(status=status)
-    return await page(queryset, first, after)
+    return await page(queryset, first, after, oldest_first=oldest_first)
 
 
 async def audit_events(

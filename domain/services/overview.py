@@ -1,8 +1,15 @@
 """The programme's figures for the managers' overview. Every figure is one SQL aggregate
 (COUNT, MIN, AVG ... GROUP BY), so its cost does not grow with the rows a manager can see
 beyond what the database scans. Managers see their own partners' figures, admins the whole
-programme's (S-5)."""
+programme's (S-5).
 
+They are still aggregates over every contract a manager sees, so `cached_overview` serves
+them per scope from memory for a few seconds (OVERVIEW_CACHE_SECONDS), computing each
+scope's at most once at a time and answering with the previous figures, marked with their
+time (`as_of`), while new ones are computed: a request's cost does not grow with the
+number of contracts, whether there are 1,000 or 1,000,000 of them."""
+
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -63,6 +70,7 @@ class SigningLatency:
 
 @dataclass(frozen=True)
 class Overview:
+    as_of: datetime  # when the figures were computed
     today: date
     partners_by_registration_status: dict[RegistrationStatus, int]
     contracts_by_status: dict[ContractStatus, int]
@@ -155,6 +163,7 @@ async def overview(actor: Actor, now: datetime, settings: Settings) -> Overview:
     ).values("n", "average", "worst"))[0]
 
     return Overview(
+        as_of=now,
         today=today,
         partners_by_registration_status={s: by_registration.get(s, 0) for s in RegistrationStatus},
         contracts_by_status={s: by_status.get(s, 0) for s in ContractStatus},
@@ -172,3 +181,39 @@ async def overview(actor: Actor, now: datetime, settings: Settings) -> Overview:
             for day in (first_day + timedelta(days=i) for i in range(SIGNING_DAYS))
         ],
     )
+
+
+_figures: dict[tuple, Overview] = {}
+_computing: dict[tuple, asyncio.Task] = {}
+
+
+async def cached_overview(actor: Actor, now: datetime, settings: Settings) -> Overview:
+    """The overview of the actor's scope, at most OVERVIEW_CACHE_SECONDS old (plus the time
+    to compute the next ones). Only the first request of a scope waits for the database."""
+    access.require_manager(actor)
+    ttl = timedelta(seconds=settings.overview_cache_seconds)
+    if not ttl:
+        return await overview(actor, now, settings)
+    key = (settings.database_url, access.viewer_scope(actor))
+    known = _figures.get(key)
+    if known and (known.today != business_date(now, settings.tz) or now < known.as_of):
+        known = None  # another business day, or a clock moved back (tests): not these
+    if known and now - known.as_of < ttl:
+        return known
+    task = _computing.get(key)
+    if task is None:
+
+        async def compute() -> Overview:
+            try:
+                _figures[key] = await overview(actor, now, settings)
+                return _figures[key]
+            finally:
+                _computing.pop(key, None)
+
+        task = _computing[key] = asyncio.ensure_future(compute())
+        # A failure reaches whoever awaits it; with none (stale figures answered), it is
+        # retrieved here so that it is not logged as lost, and the next request retries.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    if known:
+        return known  # stale by a few seconds, marked so; the next request gets the new ones
+    return await asyncio.shield(task)

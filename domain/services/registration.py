@@ -13,6 +13,7 @@ from domain.actions import Action
 from domain.actors import Actor
 from domain.auth import hash_password
 from domain.contract_text import SNAPSHOT_FIELDS
+from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus
 from domain.models import Contract, Partner, Role, User
 from domain.services import reviews, sessions
@@ -178,3 +179,30 @@ async def reject_registration(
     actor: Actor, partner_id: str, comment: str | None, now: datetime, tz: ZoneInfo = UTC
 ) -> Partner:
     return await _decide(actor, partner_id, RegistrationStatus.REJECTED, comment, now, tz)
+
+
+MAX_BULK_DECISIONS = 100
+
+
+async def decide_registrations(
+    actor: Actor, partner_ids: list[str], approve: bool, comment: str | None, now: datetime, tz: ZoneInfo = UTC
+) -> list[tuple[str, Partner | None, DomainError | None]]:
+    """One comment for many registrations: each is decided on its own, as approve/reject
+    one would (reviews.decide, its audit event, its initial contract), so one already
+    decided or not the actor's to see refuses only itself. Returns, in the order given,
+    each id with its partner or why it was refused."""
+    require_manager(actor)
+    target = RegistrationStatus.APPROVED if approve else RegistrationStatus.REJECTED
+    inputs.text("comment", comment, COMMENT_MAX, required=not approve)  # refuse the whole step early
+    ids = list(dict.fromkeys(partner_ids))
+    if not ids:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Name at least one registration.", "partnerIds")
+    if len(ids) > MAX_BULK_DECISIONS:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Decide at most {MAX_BULK_DECISIONS} at once.", "partnerIds")
+    results: list[tuple[str, Partner | None, DomainError | None]] = []
+    for partner_id in ids:
+        try:
+            results.append((partner_id, await _decide(actor, partner_id, target, comment, now, tz), None))
+        except DomainError as error:
+            results.append((partner_id, None, error))
+    return results

@@ -19,8 +19,53 @@ RegistrationDecisionResult = Annotated[
 ]
 
 
+@strawberry.type(description="One registration of a bulk decision: decided, or why not.")
+class RegistrationDecisionItem:
+    partner_id: strawberry.ID = strawberry.field(description="The partner named.")
+    partner: Optional[Partner] = strawberry.field(description="The partner, with its new status; null if refused.")
+    error: Optional[OperationError] = strawberry.field(
+        description="Why this one was refused (ALREADY_DECIDED says who decided, and when); null if decided.")
+
+
+@strawberry.type(description="Each registration named, decided or refused on its own.")
+class DecideRegistrationsSuccess:
+    results: list[RegistrationDecisionItem] = strawberry.field(description="One per partner id, in the order given.")
+    decided: int = strawberry.field(description="How many were decided now.")
+
+
+DecideRegistrationsResult = Annotated[
+    DecideRegistrationsSuccess | OperationError, strawberry.union("DecideRegistrationsResult")
+]
+
+
 @strawberry.type
 class RegistrationMutations:
+    @strawberry.mutation(
+        description="Approve or reject many registrations (at most 100) with one comment. Each is "
+        "decided on its own, as approveRegistration or rejectRegistration would; one that is refused "
+        "(already decided, not yours) does not stop the others."
+    )
+    @refusal_as_payload
+    async def decide_registrations(
+        self, info: Info[Context, None], partner_ids: list[strawberry.ID], approve: bool,
+        comment: Optional[str] = None,
+    ) -> DecideRegistrationsResult:
+        results = await registration.decide_registrations(
+            info.context.actor, [str(i) for i in partner_ids], approve, comment, info.context.now,
+            info.context.settings.tz,
+        )
+        return DecideRegistrationsSuccess(
+            results=[
+                RegistrationDecisionItem(
+                    partner_id=strawberry.ID(partner_id),
+                    partner=Partner.of(partner) if partner else None,
+                    error=OperationError.of(error) if error else None,
+                )
+                for partner_id, partner, error in results
+            ],
+            decided=sum(1 for _, partner, _ in results if partner),
+        )
+
     @strawberry.mutation(
         description="Approve a registration; the initial contract is pushed to the partner (S-2)."
     )

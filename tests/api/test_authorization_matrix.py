@@ -180,6 +180,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "Mutation.login":                     (ALLOWED,         ALLOWED,             ALLOWED,   ALLOWED,       ALLOWED,   ALLOWED,       ALLOWED),
     "Mutation.approveRegistration":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Mutation.rejectRegistration":        (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
+    "Mutation.decideRegistrations":       (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   HIDDEN,        ALLOWED),
     "Mutation.requestInfoChange":         (UNAUTHENTICATED, ALLOWED,             ALLOWED,   ALLOWED,       FORBIDDEN, FORBIDDEN,     FORBIDDEN),
     "Mutation.reviewInfoChange":          (UNAUTHENTICATED, FORBIDDEN,           FORBIDDEN, FORBIDDEN,     ALLOWED,   NOT_FOUND,     ALLOWED),
     "Mutation.signContract":              (UNAUTHENTICATED, ALLOWED,             ALLOWED,   NOT_FOUND,     FORBIDDEN, FORBIDDEN,     FORBIDDEN),
@@ -741,6 +742,25 @@ def request_status(status: str) -> Proof:
     return proof
 
 
+async def build_decide_registrations(w, role):
+    target = await pending_registration(w)
+    return Call("""mutation ($ids: [ID!]!) { decideRegistrations(partnerIds: $ids, approve: true) { __typename
+      ... on DecideRegistrationsSuccess { decided results { partner { id registrationStatus }
+        error { code message } } }
+      ... on OperationError { code message field } } }""", {"ids": [target]}, target)
+
+
+async def proof_decide_registrations(w, role, call_, value, expected):
+    """Another manager's registration is refused on its own line, as NOT_FOUND, and stays
+    in review; one's own is decided. (Results come in the order of the ids given.)"""
+    [result] = value["results"]
+    if expected == HIDDEN:
+        assert value["decided"] == 0 and result["error"]["code"] == NOT_FOUND, value
+        assert (await Partner.get(id=call_.target)).registration_status == "PENDING_REVIEW"
+    else:
+        assert value["decided"] == 1 and result["partner"] == {"id": call_.target, "registrationStatus": "APPROVED"}
+
+
 def decision(query: str, comment: str | None) -> Callable[[World, str], Awaitable[Call]]:
     async def build(w, role):
         target = await pending_registration(w)
@@ -1105,6 +1125,7 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.login": Operation(build_login, same_id("viewer.id")),
     "Mutation.approveRegistration": Operation(decision(APPROVE, None), decided("APPROVED")),
     "Mutation.rejectRegistration": Operation(decision(REJECT, "Incomplete papers."), decided("REJECTED")),
+    "Mutation.decideRegistrations": Operation(build_decide_registrations, proof_decide_registrations),
     "Mutation.requestInfoChange": Operation(build_request_info_change, proof_request_info_change),
     "Mutation.reviewInfoChange": Operation(build_review_info_change, proof_review_info_change),
     "Mutation.signContract": Operation(build_sign, proof_sign),

@@ -5,6 +5,7 @@ makes goes over HTTP to the API process, which applies the rules."""
 
 import csv as csv_module
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -47,6 +48,21 @@ SNAPSHOT = {"legal_name": "P", "registration_number": "R", "address": "A", "cont
 
 def texts(elements) -> list[str]:
     return [e.value for e in elements]
+
+
+def plain(markdown: str) -> str:
+    """Markdown source as a person reads it: without the escapes and the invisible word
+    joiners show.md adds."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+def table_with(at, column: str):
+    """The first dataframe with this column."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def toasts(at) -> list[str]:
+    return [plain(t.value) for t in at.toast]
 
 
 def metrics(at) -> dict[str, str]:
@@ -145,8 +161,9 @@ async def test_approving_a_registration_pushes_the_partners_contract(app, settin
 
     at = decide(at, "registration", partner_id, "approve", "Welcome to the programme.")
 
-    assert at.success[0].value.startswith("Approved the registration of Acme Cloud GmbH.")
-    assert "initial contract was pushed to the partner (Pending signature)" in at.success[0].value
+    [done] = toasts(at)
+    assert done.startswith("Approved the registration of Acme Cloud GmbH.")
+    assert "initial contract was pushed to the partner (Pending signature)" in done
     partner = await Partner.get(id=partner_id)
     assert partner.registration_status is RegistrationStatus.APPROVED
     assert partner.review_comment == "Welcome to the programme."
@@ -162,16 +179,17 @@ async def test_rejecting_an_information_change_needs_a_comment_and_changes_nothi
                                                               "reason": "We moved"}}, token)
     request_id = asked["requestInfoChange"]["request"]["id"]
     at = await signed_in_as(app, settings, MANAGER)
-    table = at.table[0].value
+    table = table_with(at, "Before")
+    assert list(table["Field"]) == ["Address"]
     assert list(table["Before"]) == ["Hauptstrasse 1, 10115 Berlin"]
     assert list(table["After"]) == ["Neue Strasse 2, 10115 Berlin"]
 
     at = decide(at, "info-change", request_id, "reject")
-    assert "write a comment" in at.error[0].value
+    assert "write a comment" in toasts(at)[0]
     assert (await InfoChangeRequest.get(id=request_id)).status is ReviewStatus.IN_REVIEW
 
     at = decide(at, "info-change", request_id, "reject", "Send the registry extract first.")
-    assert at.success[0].value == "Rejected the information change of Acme Cloud GmbH."
+    assert toasts(at) == ["Rejected the information change of Acme Cloud GmbH."]
     request = await InfoChangeRequest.get(id=request_id)
     assert request.status is ReviewStatus.REJECTED and request.comment == "Send the registry extract first."
     assert (await Partner.get(id=partner_id)).address == "Hauptstrasse 1, 10115 Berlin"
@@ -187,7 +205,7 @@ async def test_approving_a_non_renewal_means_the_contract_will_not_renew(app, se
     request_id = asked["nonRenewContract"]["request"]["id"]
     contract = await Contract.get(id=contract_id)
     at = await signed_in_as(app, settings, MANAGER)
-    details = next(m for m in texts(at.markdown) if contract_id[:8] in m)
+    details = next(m for m in texts(at.text) if contract_id[:8] in m)
     assert f"in force {contract.effective_on} to {contract.expires_on}" in details
     assert "Regions: DE, FR" in details and "Leaving the programme" in details
     at.button(key=f"open-{request_id}").click().run()  # the contract it is about
@@ -197,7 +215,7 @@ async def test_approving_a_non_renewal_means_the_contract_will_not_renew(app, se
     at.switch_page("views/review_queue.py").run()
     at = decide(at, "non-renewal", request_id, "approve", "Sorry to see you go.")
 
-    assert at.success[0].value == ("Approved the non-renewal of Acme Cloud GmbH. Its contract: not renewing.")
+    assert toasts(at) == ["Approved the non-renewal of Acme Cloud GmbH. Its contract: not renewing."]
     request = await NonRenewalRequest.get(id=request_id)
     assert request.status is ReviewStatus.APPROVED and request.comment == "Sorry to see you go."
     assert not at.exception
@@ -213,11 +231,12 @@ async def test_a_decision_another_manager_made_first_is_shown_as_such(app, setti
 
     at = decide(at, "registration", partner_id, "reject", "Incomplete")
 
-    [warning] = texts(at.warning)
-    # The API's message says who decided, when and how; the dashboard passes it on.
-    assert warning.startswith("Another manager decided the registration of Acme Cloud GmbH first. "
-                              "admin approved this at "), warning
-    assert warning.endswith(" (UTC): Fine It has left your queue."), warning
+    [told] = toasts(at)
+    # The API's message says who decided, when (with the zone) and how; the dashboard
+    # passes it on, with no code and no "another manager" guess.
+    assert told.startswith("Acme Cloud GmbH, registration: admin approved this at "), told
+    assert told.endswith(" (UTC): Fine It has left your queue."), told
+    assert "ALREADY_DECIDED" not in told and "APPROVED" not in told
     assert not at.error and not at.exception
     assert f"reject-registration-{partner_id}" not in [b.key for b in at.button]
     assert (await Partner.get(id=partner_id)).registration_status is RegistrationStatus.APPROVED
@@ -253,7 +272,8 @@ async def test_filtering_contracts_expiring_within_45_days(app, settings, manage
 
     at.number_input(key="contracts-expiring").set_value(45).run()
 
-    assert sorted(at.dataframe[0].value["Days left"]) == [10, 44, 45]
+    assert sorted(at.dataframe[0].value["Days left"]) == ["10 days", "44 days", "45 days"]
+    assert at.query_params["expiring"] == "45"  # the filter is in the URL
     assert not at.exception
 
 
@@ -277,7 +297,7 @@ async def test_contract_filters_combine_and_pages_come_from_the_server(app, sett
     at.selectbox(key="contracts-renewal").select("NON_RENEWAL_IN_REVIEW").run()
     assert list(at.dataframe[0].value["Contract"]) == [str(held.id)[:8]]
     at.selectbox(key="contracts-region").select("FR").run()
-    assert texts(at.info) == ["No contract matches these filters."]
+    assert texts(at.info) == ["No contracts match these filters."]
     assert not at.exception
 
 
@@ -300,7 +320,8 @@ async def test_a_contracts_page_shows_its_dates_signature_check_and_pdf(app, set
     assert at.success[0].value.startswith("The seal is valid")
     assert [b.label for b in at.download_button] == ["Download signed PDF"]
     timeline = at.dataframe[-1].value
-    assert {"Contract pushed", "Contract sign requested", "Contract signed"} <= set(timeline["What"])
+    assert {"Sent the contract to the partner", "Signed the contract", "Sealed the signed contract"} <= set(
+        timeline["What"])
     assert not at.exception
 
 
@@ -335,7 +356,7 @@ async def test_the_partner_list_exports_a_formula_as_text_and_streamlit_s_own_ex
     at.switch_page("views/partners.py").run()
     shown = at.dataframe[0].value
     assert list(shown["Legal name"]) == [formula]  # shown on screen as typed
-    assert [b.label for b in at.download_button] == ["Download CSV"]
+    assert [b.label for b in at.download_button] == ["Download CSV (this page)"]
     assert f"'{formula}".replace('"', '""') in show.csv(shown).decode("utf-8-sig")
     assert st_config.get_option("client.disableDataExport") is True
     assert not at.exception
@@ -355,12 +376,18 @@ async def test_a_partners_page_shows_its_profile_contracts_and_timeline(app, set
     assert list(at.dataframe[0].value["Legal name"]) == ["Acme Cloud GmbH"]
     at = select_row(at, "partners-table", 0)
 
-    assert texts(at.title) == ["Acme Cloud GmbH"]
-    profile = dict(zip(at.table[0].value[""], at.table[0].value["Value"]))
+    assert [plain(t) for t in texts(at.title)] == ["Acme Cloud GmbH"]
+    assert at.query_params["partner"] and at.query_params["search"] == "acme"
+    profile_table = table_with(at, "")
+    profile = dict(zip(profile_table[""], profile_table["Value"]))
     assert profile["Email"] == "anna@acme.example" and profile["Address"] == "Hauptstrasse 1, 10115 Berlin"
+    assert profile["Decision"].startswith("Approved 20") and profile["Decision"].endswith(" UTC by manager")
     assert metrics(at)["Registration"] == "Approved" and metrics(at)["Partner console"] == "Closed"
-    assert list(at.dataframe[0].value["Status"]) == ["Pending signature"]
-    assert list(at.dataframe[1].value["What"]) == ["Registration submitted", "Registration approved", "Contract pushed"]
+    assert list(table_with(at, "Status")["Status"]) == ["Pending signature"]
+    timeline = table_with(at, "Who")
+    assert list(timeline["What"]) == [
+        "Submitted the registration", "Approved the registration", "Sent the contract to the partner"]
+    assert list(timeline["Who"]) == ["Anna Schmidt", "manager", "manager"]  # names, not roles
     assert not at.exception
 
 
@@ -379,7 +406,7 @@ async def test_the_overview_shows_the_programmes_figures(app, settings, manager,
 
     at.button(key="expiring-45").click().run()  # "Show them" opens the filtered contracts
     assert texts(at.title) == ["Contracts"]
-    assert sorted(at.dataframe[0].value["Days left"]) == [20, 40]
+    assert sorted(at.dataframe[0].value["Days left"]) == ["20 days", "40 days"]
 
 
 # --- what was sent, and reminding a partner to sign ------------------------------------------
@@ -418,7 +445,7 @@ async def test_a_partners_page_shows_what_was_sent_to_whom_and_whether_it_arrive
     await Notification.filter(kind="contract_unsigned").update(last_error="Connection refused")
 
     at = await signed_in_as(app, settings, MANAGER)
-    at.session_state["partner_id"] = partner_id
+    at.query_params["partner"] = partner_id
     at.switch_page("views/partners.py").run()
 
     sent = next(t.value for t in at.dataframe if "Arrived" in t.value.columns)
@@ -439,14 +466,14 @@ async def test_a_partners_page_shows_what_was_sent_to_whom_and_whether_it_arrive
 async def test_a_manager_reminds_a_partner_to_sign_a_pending_contract_once_a_day(app, settings, manager, client):
     _, _, contract_id = await approved_partner(client, await manager_token(settings), "anna@acme.example")
     at = await signed_in_as(app, settings, MANAGER)
-    at.session_state["contract_id"] = contract_id
+    at.query_params["contract"] = contract_id
     at.switch_page("views/contracts.py").run()
     assert metrics(at)["Status"] == "Pending signature"
 
     at.button(key="contract-remind").click().run()
     assert texts(at.success) == [
         "Reminder sent: the partner's users get an email now, and the reminder is in the audit timeline."]
-    assert "Partner reminded" in set(at.dataframe[-1].value["What"])
+    assert "Reminded the partner to sign" in set(at.dataframe[-1].value["What"])
     at.button(key="contract-remind").click().run()
     assert texts(at.warning) == ["The partner was already reminded today; try again tomorrow."]
     assert not at.success
@@ -458,7 +485,7 @@ async def test_a_manager_reminds_a_partner_to_sign_a_pending_contract_once_a_day
 async def test_a_contract_in_force_has_nothing_to_remind_of(app, settings, manager):
     [contract] = await contracts_expiring_in(await managed_partner(manager), [100])
     at = await signed_in_as(app, settings, MANAGER)
-    at.session_state["contract_id"] = str(contract.id)
+    at.query_params["contract"] = str(contract.id)
     at.switch_page("views/contracts.py").run()
     assert metrics(at)["Status"] == "Active"
     assert "contract-remind" not in [b.key for b in at.button]

@@ -28,6 +28,9 @@ from tests.processes import free_port
 from workers import queue
 
 CHROMIUM = "/usr/bin/chromium"
+# Signing in sends the browser through /session/adopt and back (the session cookie): a page
+# load more than before, on a machine shared with other work.
+expect.set_options(timeout=20_000)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -130,7 +133,7 @@ async def test_a_manager_signs_in_visits_every_page_and_approves_a_registration(
     await open_page(page, "Review queue")
     await item.locator("textarea").fill("Welcome to the programme.")
     await item.get_by_role("button", name="Approve").click()
-    done = page.get_by_test_id("stAlertContentSuccess")
+    done = page.get_by_test_id("stToast")
     await expect(done).to_contain_text("Approved the registration of Fabrikam Systems Pte Ltd.")
     await expect(done).to_contain_text("initial contract was pushed to the partner (Pending signature)")
     await expect(item).to_have_count(0)
@@ -170,8 +173,9 @@ async def test_a_manager_sees_what_was_sent_to_a_partner_and_reminds_it_to_sign(
     await page.get_by_role("heading", name="What we sent").scroll_into_view_if_needed()
     await no_streamlit_exception(page, "09-partner-what-we-sent")
 
-    await page.get_by_test_id("stDataFrame").first.scroll_into_view_if_needed()
-    box = await page.get_by_test_id("stDataFrame").first.bounding_box()  # its contracts
+    contracts = page.get_by_test_id("stDataFrame").nth(1)  # after the profile: its contracts
+    await contracts.scroll_into_view_if_needed()
+    box = await contracts.bounding_box()
     await page.mouse.click(box["x"] + 15, box["y"] + 52)
     await expect(page.get_by_role("heading", name=f"Contract {contract_id[:8]}")).to_be_visible()
     await page.get_by_role("button", name="Remind partner to sign").click()

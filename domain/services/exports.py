@@ -1,0 +1,104 @@
+"""CSV exports of whole filtered lists (S-30), streamed: read in keyset batches and written
+as they are read, so the memory an export takes does not grow with the list. The same
+access rules and filters as the list itself (lists.contracts_matching). Every cell that a
+spreadsheet would read as a formula is written as text."""
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import date
+
+from tortoise.expressions import Q
+
+from domain.actors import Actor
+from domain.lifecycle import (
+    HOLDS_RENEWAL,
+    ContractStatus,
+    RenewalStatus,
+    ReviewStatus,
+    renewal_status,
+)
+from domain.models import Contract, NonRenewalRequest
+from domain.services import access, lists
+
+BATCH = 2000
+# A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...),
+# =cmd|...), or as the start of one (+, -, @, and tab or CR before any of them).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CONTRACT_COLUMNS = ["Contract", "Partner", "Legal name", "Kind", "Status", "Effective on", "Expires on",
+                    "Days left", "Renewal status", "Regions", "Template version", "Signed at", "Created at"]
+
+
+def csv_cell(value: object) -> object:
+    """A value as a spreadsheet will show it: text, never a formula. A leading ' makes a
+    cell text in Excel, LibreOffice and Google Sheets (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _status(value: object, kind: type) -> object:
+    return kind(value) if value is not None else None
+
+
+def _line(values: list[object]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerow([csv_cell("" if v is None else v) for v in values])
+    return out.getvalue().encode()
+
+
+async def contracts_csv(
+    actor: Actor,
+    today: date,
+    markets: list[str],
+    status: ContractStatus | None = None,
+    expiring_within_days: int | None = None,
+    renewal_status_filter: RenewalStatus | None = None,
+    region: str | None = None,
+    batch: int = BATCH,
+) -> AsyncIterator[bytes]:
+    """The contracts list with these filters, newest first, as CSV lines (UTF-8 with a
+    byte-order mark, so that Excel reads names in every script). Whoever may page through
+    the list may export it, and sees the same rows. Refusals (not signed in, an unknown
+    region) raise before the first line."""
+    access.require_signed_in(actor)
+    queryset = lists.contracts_matching(actor, today, markets, status, None, expiring_within_days,
+                                        renewal_status_filter, region)
+    return _contract_lines(queryset, today, batch)
+
+
+async def _contract_lines(queryset, today: date, batch: int) -> AsyncIterator[bytes]:
+    yield "\ufeff".encode() + _line(CONTRACT_COLUMNS)
+    after = None
+    while True:
+        page = queryset
+        if after is not None:
+            created_at, id_ = after
+            page = page.filter(Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=id_)))
+        rows = await page.order_by("-created_at", "-id").limit(batch).values(
+            "id", "partner_id", "partner__legal_name", "kind", "status", "effective_on", "expires_on",
+            "regions", "template__version", "signed_at", "created_at",
+        )
+        if not rows:
+            return
+        ids = [r["id"] for r in rows]
+        successors = dict(await Contract.filter(predecessor_id__in=ids).values_list("predecessor_id", "status"))
+        holds = dict(await NonRenewalRequest.filter(contract_id__in=ids, status__in=HOLDS_RENEWAL)
+                     .values_list("contract_id", "status"))
+        out = io.StringIO()
+        write = csv.writer(out).writerow  # one writer per batch: a row costs a call, not a buffer
+        for row in rows:
+            expires_on = row["expires_on"]
+            write([csv_cell(v) for v in (
+                str(row["id"]), str(row["partner_id"]), row["partner__legal_name"], row["kind"],
+                row["status"], row["effective_on"], expires_on,
+                (expires_on - today).days if expires_on else None,
+                renewal_status(_status(successors.get(row["id"]), ContractStatus),
+                               _status(holds.get(row["id"]), ReviewStatus)).value,
+                " ".join(row["regions"] or []), row["template__version"],
+                row["signed_at"].isoformat() if row["signed_at"] else None, row["created_at"].isoformat(),
+            )])
+        yield out.getvalue().encode()
+        if len(rows) < batch:
+            return
+        after = (rows[-1]["created_at"], rows[-1]["id"])
