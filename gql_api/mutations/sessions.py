@@ -80,6 +80,7 @@ async def _guessing_guarded(ctx: Context, call):
     """A wrong password or code given by a signed-in viewer counts against the account as a
     failed login does, so that a stolen session cannot guess its way further."""
     email, address = ctx.session.user.email, ctx.actor.client_ip  # type: ignore[union-attr]
+    throttle.spend_password_work(ctx)  # one password or code check per request, as login
     await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
     try:
         return await call()

@@ -152,6 +152,24 @@ async def test_thirty_aliased_logins_in_one_request_check_one_password(from_addr
     assert "One login, registration or password change per request" in results[1]["message"]
 
 
+async def test_aliased_password_changes_in_one_request_check_one_password(from_address, clock):
+    """The same amplification through a signed-in session: each changePassword checks the
+    current password (argon2) before anything else."""
+    await make_manager(MANAGER)
+    http = from_address("192.0.2.71")
+    token = await login(http, MANAGER, PASSWORD)
+    aliases = " ".join(
+        f'c{i}: changePassword(currentPassword: "guess-{i}", newPassword: "another long pass {i} phrase") '
+        "{ __typename ... on OperationError { code message } }"
+        for i in range(10)
+    )
+    response = await http.post("/graphql", json={"query": f"mutation {{ {aliases} }}"},
+                               headers={"Authorization": f"Bearer {token}"})
+    results = list(response.json()["data"].values())
+    assert results[0]["code"] == "INVALID_CREDENTIALS"
+    assert {r["code"] for r in results[1:]} == {"INVALID_INPUT"}
+
+
 # --- registration (#14 finding 7) ------------------------------------------------------------
 
 REGISTER_ONE = """
