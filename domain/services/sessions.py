@@ -82,7 +82,7 @@ async def _new_refresh_token(
 
 async def start(user: User, now: datetime, settings: Settings) -> Tokens:
     """A new session for `user`, whose credentials the caller has checked."""
-    family = await Session.create(user=user, created_at=now, expires_at=now + timedelta(days=settings.session_days))
+    family = await Session.create(user_id=user.id, created_at=now, expires_at=now + timedelta(days=settings.session_days))
     refresh_token, refresh_expires_at = await _new_refresh_token(family, None, now, settings)
     access, expires_at = auth.issue_token(settings, user.id, now, family.id, family.expires_at)
     return Tokens(access, expires_at, refresh_token, refresh_expires_at, family.id, user)
