@@ -31,6 +31,9 @@ ContractResult = Annotated[Contract | OperationError, strawberry.union("Contract
 PartnerResult = Annotated[Partner | OperationError, strawberry.union("PartnerResult")]
 
 
+# A review queue is worked oldest first; the lists are newest first otherwise.
+OldestFirst = Annotated[bool, strawberry.argument(description="Oldest first, as a review queue is worked.")]
+
 @strawberry.type(description="The partner console's summary; open once a contract is in force (S-4).")
 class PartnerConsole:
     partner: Partner = strawberry.field(description="The partner.")
@@ -139,9 +142,7 @@ class Query(NotificationQueries, WebhookQueries):
         after: Optional[str] = None,
         registration_status: Optional[RegistrationStatus] = None,
         search: Optional[str] = None,
-        oldest_first: Annotated[
-            bool, strawberry.argument(description="Oldest first, as a review queue is worked.")
-        ] = False,
+        oldest_first: OldestFirst = False,
     ) -> Connection[Partner]:
         page = await lists.partners(
             info.context.actor, first, after, registration_status=registration_status, search=search,
@@ -161,9 +162,7 @@ class Query(NotificationQueries, WebhookQueries):
         first: int = 20,
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
-        oldest_first: Annotated[
-            bool, strawberry.argument(description="Oldest first, as a review queue is worked.")
-        ] = False,
+        oldest_first: OldestFirst = False,
     ) -> Connection[InfoChangeRequest]:
         page = await lists.info_change_requests(info.context.actor, first, after, status, oldest_first)
         return connection(page, InfoChangeRequest.of)
@@ -175,9 +174,7 @@ class Query(NotificationQueries, WebhookQueries):
         first: int = 20,
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
-        oldest_first: Annotated[
-            bool, strawberry.argument(description="Oldest first, as a review queue is worked.")
-        ] = False,
+        oldest_first: OldestFirst = False,
     ) -> Connection[NonRenewalRequest]:
         page = await lists.non_renewal_requests(info.context.actor, first, after, status, oldest_first)
         return connection(page, NonRenewalRequest.of)
