@@ -34,6 +34,7 @@ PartnerResult = Annotated[Partner | OperationError, strawberry.union("PartnerRes
 # A review queue is worked oldest first; the lists are newest first otherwise.
 OldestFirst = Annotated[bool, strawberry.argument(description="Oldest first, as a review queue is worked.")]
 
+
 @strawberry.type(description="The partner console's summary; open once a contract is in force (S-4).")
 class PartnerConsole:
     partner: Partner = strawberry.field(description="The partner.")
