@@ -15,8 +15,11 @@ def restore_filters(name: str, fields: dict[str, tuple[str, Callable[[str], Any]
     widget already has one (it was on the page in the previous run)."""
     saved = st.session_state.get(f"filters:{name}", {})
     from_url = any(param in st.query_params for param, _ in fields.values())
+    # Back from an item: the widgets were not drawn while it was open, and what Streamlit
+    # kept of them cannot be trusted (at times an empty value), so the URL decides.
+    back = st.session_state.pop("filters:back", False)
     for key, (param, parse) in fields.items():
-        if key in st.session_state:
+        if key in st.session_state and not back:
             continue
         raw = st.query_params.get(param) if from_url else saved.get(param)
         if raw is None:
@@ -53,6 +56,7 @@ def open_here(param: str, item_id: str) -> None:
 
 def close_here(param: str) -> None:
     st.query_params.pop(param, None)
+    st.session_state["filters:back"] = True
 
 
 def open_page(page: str, param: str, item_id: str) -> None:

@@ -60,7 +60,10 @@ for i, key in ipairs(KEYS) do
   failures = failures + 1
   local delay = 0
   if failures >= free then delay = math.min(cap, %(base)s * 2 ^ (failures - free)) end
-  redis.call('HSET', key, 'failures', failures, 'last', tostring(now), 'next', tostring(now + delay))
+  -- No delay, no 'next': tostring keeps 14 digits, so now + 0 could read as a moment later
+  local next_at = '0'
+  if delay > 0 then next_at = tostring(now + delay) end
+  redis.call('HSET', key, 'failures', failures, 'last', tostring(now), 'next', next_at)
   redis.call('EXPIRE', key, math.ceil(window + cap))
 end
 return before

@@ -5,7 +5,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from domain.errors import DomainError, ErrorCode
 from domain.services import access, accounts, second_factor, sessions
 from gql_api import throttle
 from gql_api.context import Context
@@ -81,13 +80,12 @@ async def _guessing_guarded(ctx: Context, call):
     failed login does, so that a stolen session cannot guess its way further."""
     email, address = ctx.session.user.email, ctx.actor.client_ip  # type: ignore[union-attr]
     throttle.spend_password_work(ctx)  # one password or code check per request, as login
-    await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
-    try:
-        return await call()
-    except DomainError as error:
-        if error.code is ErrorCode.INVALID_CREDENTIALS:
-            await throttle.record(ctx.queue, ctx.settings, email, address, success=False)
-        raise
+    # As login: the attempt is charged as a failure before the check, and given back when
+    # the password or code was right.
+    attempt = await throttle.refuse_if_throttled(ctx.queue, ctx.settings, email, address)
+    result = await call()
+    await throttle.record(ctx.queue, ctx.settings, email, address, success=True, attempt=attempt)
+    return result
 
 
 @strawberry.type

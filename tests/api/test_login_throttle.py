@@ -50,6 +50,18 @@ def outcome(result: dict) -> str:
     return result["__typename"] if result["__typename"] == "LoginSuccess" else result["code"]
 
 
+async def test_failures_within_the_allowance_make_no_one_wait_even_in_the_same_instant(from_address, clock):
+    """A failure within the allowance sets no delay. (It once set its 'next attempt' to now,
+    which Redis's Lua printed to 14 digits: a moment later, so an attempt in the same
+    instant of a fractional second was told to wait.)"""
+    await make_manager(MANAGER)
+    http = from_address("192.0.2.11")
+    clock.shift(0.648156)
+    assert outcome(await attempt(http, MANAGER, "wrong-password")) == "INVALID_CREDENTIALS"
+    assert outcome(await attempt(http, MANAGER, "wrong-password")) == "INVALID_CREDENTIALS"
+    assert outcome(await attempt(http, MANAGER, PASSWORD)) == "LoginSuccess"
+
+
 async def test_failures_on_one_account_from_one_address_grow_a_delay_they_do_not_lock(
     from_address, clock, settings
 ):
