@@ -3,7 +3,7 @@ programme's key, store it, and mark the contract SIGNED; or, after the last retr
 SIGNING_FAILED."""
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F
 
@@ -45,7 +45,8 @@ def to_seal(recorded: list[dict]) -> list[tuple[str, int]]:
 
 
 def _footer(contract: Contract, signer: User | None, shown_hash: str) -> str:
-    signed_at = contract.signed_at.isoformat() if contract.signed_at else "-"
+    # As the evidence page writes it: to the second, in UTC.
+    signed_at = contract.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if contract.signed_at else "-"
     if signer is None:  # auto-renewal (S-20)
         how = f"Renewed automatically under clause 3 and signed by the Programme at {signed_at}"
     else:
