@@ -121,10 +121,10 @@ async def complete_signing(
         closing=_footer(contract, signer, agreed.content_hash),
         evidence=evidence_page(record),
     )
-    with metrics.RENDER_SECONDS.time():
-        # In a thread: Typst lets go of the GIL while it typesets, so the worker's event loop
-        # keeps renewing its job leases (a cold first render takes most of a second).
-        pdf = await asyncio.to_thread(render_contract, document, settings)
+    # In a thread: Typst lets go of the GIL while it typesets, so the worker's event loop
+    # keeps renewing its job leases (a cold first render takes most of a second). It
+    # observes contract_render_seconds itself, without the wait for another job's render.
+    pdf = await asyncio.to_thread(render_contract, document, settings)
     sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")  # its own metrics
     digest = storage.sha256(sealed)
     storage.write_file_first(sealed, settings)
