@@ -102,6 +102,13 @@ async def seed(settings: Settings) -> list[str]:
 
 async def _partners(settings: Settings, managers: list[User]) -> None:
     sealer = load_sealer(settings)
+    try:
+        await _each_partner(settings, managers, sealer)
+    finally:
+        await sealer.close()  # its HTTP session (TSA, CRL, OCSP)
+
+
+async def _each_partner(settings: Settings, managers: list[User], sealer) -> None:
     for legal_name, number, address, contact, email, phone, stage in PARTNERS:
         stage, _, days_ago = stage.partition(":")
         now = clock.now()

@@ -15,6 +15,7 @@ from importlib import resources
 
 import typst
 
+from domain import metrics
 from domain.documents.fonts import families_for, font_book, font_dirs
 from domain.settings import Settings
 
@@ -129,7 +130,7 @@ _compiling = threading.Lock()
 def render_contract(document: ContractDocument, settings: Settings) -> bytes:
     compiler = _compiler(font_dirs(settings))
     data = json.dumps(inputs(document), ensure_ascii=False)
-    with _compiling:
+    with _compiling, metrics.RENDER_SECONDS.time():
         pdf = compiler.compile(
             format="pdf", sys_inputs={"data": data},
             timestamp=document.created_at.replace(microsecond=0),  # a PDF date has whole seconds

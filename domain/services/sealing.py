@@ -3,7 +3,7 @@ programme's key, store it, and mark the contract SIGNED; or, after the last retr
 SIGNING_FAILED."""
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F
 
@@ -45,7 +45,8 @@ def to_seal(recorded: list[dict]) -> list[tuple[str, int]]:
 
 
 def _footer(contract: Contract, signer: User | None, shown_hash: str) -> str:
-    signed_at = contract.signed_at.isoformat() if contract.signed_at else "-"
+    # As the evidence page writes it: to the second, in UTC.
+    signed_at = contract.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if contract.signed_at else "-"
     if signer is None:  # auto-renewal (S-20)
         how = f"Renewed automatically under clause 3 and signed by the Programme at {signed_at}"
     else:
@@ -120,10 +121,10 @@ async def complete_signing(
         closing=_footer(contract, signer, agreed.content_hash),
         evidence=evidence_page(record),
     )
-    with metrics.RENDER_SECONDS.time():
-        # In a thread: Typst lets go of the GIL while it typesets, so the worker's event loop
-        # keeps renewing its job leases (a cold first render takes most of a second).
-        pdf = await asyncio.to_thread(render_contract, document, settings)
+    # In a thread: Typst lets go of the GIL while it typesets, so the worker's event loop
+    # keeps renewing its job leases (a cold first render takes most of a second). It
+    # observes contract_render_seconds itself, without the wait for another job's render.
+    pdf = await asyncio.to_thread(render_contract, document, settings)
     sealed = await seal_pdf(pdf, sealer, reason=f"Partner contract {contract.id}")  # its own metrics
     digest = storage.sha256(sealed)
     storage.write_file_first(sealed, settings)

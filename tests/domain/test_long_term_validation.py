@@ -11,6 +11,7 @@ import pytest
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import DocumentSecurityStore, async_validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from domain.documents.certificates import revoke_seal_certificate
@@ -47,6 +48,8 @@ async def test_a_seal_is_b_lt_and_validates_with_the_network_off(own):
     # pyHanko on its own, network allowed: intact, trusted, timestamped in the signing minute.
     online = await async_validate_pdf_signature(seal, ValidationContext(trust_roots=roots(own), allow_fetching=True))
     assert online.bottom_line and online.timestamp_validity.trusted
+    # The DSS is in the seal's own revision: the seal covers the whole file.
+    assert online.coverage == SignatureCoverageLevel.ENTIRE_FILE
     stamped = online.timestamp_validity.timestamp
     assert before - timedelta(seconds=5) <= stamped <= datetime.now(UTC)
     assert stamped.replace(second=0, microsecond=0) in {before.replace(second=0, microsecond=0),
