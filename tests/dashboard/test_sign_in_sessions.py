@@ -75,33 +75,3 @@ async def test_signing_out_ends_the_session_at_the_api(app, settings, manager):
     assert texts(at.info) == ["You signed out."]
     assert (await Session.get(id=tokens.session_id)).revoked_reason == "LOGGED_OUT"
 
-
-async def test_two_tabs_of_one_sign_in_renew_once_and_both_stay_signed_in(app, settings, manager):
-    """A reload or a second tab shares the stored sign-in (the cookie's id). The first to
-    find the token due renews it and writes the new pair back; the other takes that pair
-    instead of trading the used-up refresh token, which would end the session at the API."""
-    from dashboard import client, session
-
-    user = await User.get(email=MANAGER)
-    tokens = await sessions.start(user, clock.now(), settings)
-    viewer = {"id": str(user.id), "name": user.name, "email": user.email, "role": user.role.value}
-    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
-    sid = session.remember({"token": tokens.access_token, "expiresAt": soon, "refreshToken": tokens.refresh_token,
-                            "refreshExpiresAt": (datetime.now(UTC) + timedelta(days=1)).isoformat(), "viewer": viewer})
-    tabs = []
-    for _ in range(2):
-        tab = app()
-        for key, value in {"sid": sid, "token": tokens.access_token, "expires_at": soon,
-                           "refresh_token": tokens.refresh_token, "viewer": viewer}.items():
-            tab.session_state[key] = value
-        tabs.append(tab)
-
-    for tab in tabs:
-        tab.run()
-        assert texts(tab.title) == ["Review queue"] and not tab.exception
-
-    assert tabs[0].session_state["refresh_token"] == tabs[1].session_state["refresh_token"] != tokens.refresh_token
-    assert len(await RefreshToken.filter(family_id=tokens.session_id)) == 2  # one renewal, not two
-    assert (await Session.get(id=tokens.session_id)).revoked_at is None
-    assert client.stored_token(sid) == tabs[1].session_state["token"]  # what the CSV route sends
-    session.forget(sid)
