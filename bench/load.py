@@ -17,7 +17,8 @@ What it does:
 1. Set-up (not timed): a fresh database `pc_load_<random>`, migrated; one channel manager;
    partners registered and approved through the domain services (bench/sign_throughput.py's
    make_signers), each with a token and the contentHash its preview shows.
-2. Starts the API (`python -m ops.cli api --workers 2`) and the worker
+2. Starts the trust services (certomancer: the TSA, CRL and OCSP every B-LT seal needs),
+   the API (`python -m ops.cli api --workers 2`) and the worker
    (`python -m ops.cli worker`), each with its own DATABASE_URL, REDIS_URL, QUEUE_NAME,
    EVENTS_CHANNEL, DATA_DIR and TOKEN_SECRET.
 3. Closed loop, no think time: each client sends its next request when the last answered.
@@ -65,6 +66,7 @@ from bench.sign_throughput import (
     database_url,
     make_signers,
     pct,
+    start_trust_services,
     wait_ready,
 )
 from domain import clock, db
@@ -296,7 +298,8 @@ async def account(signed: list[str], all_contracts: list[str]) -> None:
     if unsigned:
         problems.append(f"{len(unsigned)} contracts nobody signed are not PENDING_SIGNATURE")
     if problems:
-        raise BenchError("signatures not accounted for:\n  " + "\n  ".join(problems[:20]))
+        raise BenchError(f"signatures not accounted for ({len(problems)} problems, the first 20):\n  "
+                         + "\n  ".join(problems[:20]))
     latency = sorted((c.sealed_at - c.signed_at).total_seconds() for c in (contracts[i] for i in signed))
     print(f"\nchecked: {len(signed)} signContract successes -> {len(signed)} contracts SIGNED/ACTIVE, "
           f"each with one document row and one CONTRACT_SIGNED event; no other document rows")
@@ -309,12 +312,14 @@ async def main(args: argparse.Namespace) -> int:
     db_name, queue_name = f"pc_load_{run_id}", f"arq:load:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_load_{run_id}_"))
     settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(db_name),
-                        redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32))
+                        redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
+                        trust_services_port=free_port())
     # The API's and worker's asyncpg pool: Tortoise's default (5 per process) unless --pool-size.
     process_db_url = settings.database_url + (f"?maxsize={args.pool_size}" if args.pool_size else "")
     env = {**os.environ, "DATABASE_URL": process_db_url, "REDIS_URL": REDIS_URL,
            "QUEUE_NAME": queue_name, "EVENTS_CHANNEL": f"load:events:{run_id}", "DATA_DIR": str(data_dir),
-           "TOKEN_SECRET": settings.token_secret, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+           "TOKEN_SECRET": settings.token_secret, "TRUST_SERVICES_PORT": str(settings.trust_services_port),
+           "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     port = free_port()
     procs: list[Proc] = []
     redis = Redis.from_url(REDIS_URL)
@@ -328,6 +333,7 @@ async def main(args: argparse.Namespace) -> int:
     try:
         await fresh_database(SERVER_URL, db_name)
         db_created = orm_up = True
+        procs.append(start_trust_services(settings, env, data_dir))
         t = time.monotonic()
         signers = await make_signers(settings, partner_clients * args.partners_per_client)
         manager = await User.get(email="bench.manager@programme.example")

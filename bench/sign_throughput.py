@@ -223,6 +223,18 @@ class Proc:
         self._log.close()
 
 
+def start_trust_services(settings: Settings, env: dict, data_dir: Path) -> Proc:
+    """The TSA, CRL and OCSP of every B-LT seal: certomancer, as `make run` starts it.
+    Without them every seal fails and the worker ends each signing SIGNING_FAILED."""
+    ensure_programme_certificate(settings)
+    trust = Proc("trust", [sys.executable, "-m", "ops.cli", "trust-services"],
+                 {**env, "TRUST_SERVICES_PORT": str(settings.trust_services_port)}, data_dir / "trust.log")
+    if not wait_listening(settings.trust_services_port):
+        trust.stop()
+        raise BenchError(f"trust services did not start:\n{trust.tail()}")
+    return trust
+
+
 async def wait_ready(http: httpx.AsyncClient, api: Proc, seconds: float = 30) -> None:
     problem = await common_wait_ready(http, api.alive, seconds)
     if problem:
@@ -478,12 +490,7 @@ async def main(args: argparse.Namespace) -> int:
     try:
         await fresh_database(SERVER_URL, db_name)
         db_created = True
-        ensure_programme_certificate(settings)
-        # The TSA, CRL and OCSP of every B-LT seal: certomancer, as `make run` starts it.
-        procs.append(Proc("trust", [sys.executable, "-m", "ops.cli", "trust-services"], env,
-                          data_dir / "trust.log"))
-        if not wait_listening(settings.trust_services_port):
-            raise BenchError(f"trust services did not start:\n{procs[-1].tail()}")
+        procs.append(start_trust_services(settings, env, data_dir))
         t = time.monotonic()
         orm_up = True
         signers = await make_signers(settings, total)
