@@ -19,7 +19,7 @@ HERE = Path(__file__).parent
 st.set_page_config(page_title="Partner programme · channel managers", page_icon=str(HERE / "static" / "icon.png"),
                    layout="wide")
 # Streamlit's own table export writes cells as they are, formulas included; the lists
-# offer a "Download CSV" of their own that neutralises them (show.csv).
+# offer a "Download CSV" of their own, the API's, that neutralises them (S-30).
 st.set_option("client.disableDataExport", True)
 # At 800 px: whole button labels (a button grows rather than cut its label), and whole
 # figures (a metric's value wraps rather than ends in "…").

@@ -2,9 +2,11 @@
 the item (its id in the URL). Each list keeps its stack of `after` cursors in the Streamlit
 session."""
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
-from dashboard import links, show
+from dashboard import links
 
 
 def pager_cursor(name: str, filters: tuple) -> str | None:
@@ -30,19 +32,21 @@ def pager(name: str, page_info: dict, shown: int, total: int | None = None) -> N
     note.caption(f"Page {len(stack) + 1} · {shown} shown{of}")
 
 
-def pick_row(name: str, kind: str, table, nodes: list[dict], page_info: dict, total: int,
-             export_url: str | None = None) -> None:
+def export_url(name: str, filters: dict) -> str:
+    """List `name`'s whole filtered list as CSV (filters as the API names them), streamed by
+    the API through the dashboard's own route (dashboard/exports.py), which adds the
+    manager's token from the session cookie."""
+    query = {k: v for k, v in filters.items() if v is not None}
+    return f"/export/{name}.csv" + (f"?{urlencode(query)}" if query else "")
+
+
+def pick_row(name: str, kind: str, table, nodes: list[dict], page_info: dict, total: int, filters: dict) -> None:
     """A page of list `name` as a table; selecting a row opens that item (?{kind}=id).
-    The CSV is the whole filtered list, streamed by the API (export_url), or else this
-    page."""
+    "Download CSV" is the whole list with these filters, not this page."""
     picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                           width="stretch", key=f"{name}-table-{st.session_state.get(f'{name}-round', 0)}")
     st.caption(f"Select a {kind} to open its page.")
-    if export_url:
-        st.link_button(f"Download CSV (all {total:,})", export_url, icon=":material/download:")
-    else:
-        st.download_button("Download CSV (this page)", show.csv(table), file_name=f"{name}.csv",
-                           mime="text/csv", key=f"{name}-csv")
+    st.link_button(f"Download CSV (all {total:,})", export_url(name, filters), icon=":material/download:")
     pager(name, page_info, len(nodes), total)
     if picked.selection.rows:
         st.session_state[f"{name}-round"] = st.session_state.get(f"{name}-round", 0) + 1

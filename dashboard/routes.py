@@ -1,5 +1,5 @@
 """The dashboard's own HTTP routes, beside its pages (dashboard/server.py mounts them): the
-one that sets the sign-in cookie, and the CSV export (dashboard/exports.py)."""
+one that sets the sign-in cookie, and the CSV exports (dashboard/exports.py)."""
 
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard import session
-from dashboard.exports import contracts_csv
+from dashboard.exports import contracts_csv, partners_csv
 
 
 def _safe_next(target: str | None) -> str:
@@ -39,4 +39,5 @@ async def adopt(request: Request) -> Response:
 ROUTES = [
     Route("/session/adopt", adopt),
     Route("/export/contracts.csv", contracts_csv),
+    Route("/export/partners.csv", partners_csv),
 ]

@@ -63,25 +63,6 @@ def when(value: str | None) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "—"
 
 
-# A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...),
-# =cmd|...), or as the start of one (+, -, @, and tab or CR before any of them).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """A value as a spreadsheet will show it: text, never a formula. A leading ' makes
-    a cell text in Excel, LibreOffice and Google Sheets (OWASP's CSV injection advice)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def csv(table: pd.DataFrame) -> bytes:
-    """A table for download; the only place the dashboard writes CSV (S-30). UTF-8 with a
-    byte-order mark, so that Excel reads names in every script."""
-    return table.map(csv_cell).to_csv(index=False).encode("utf-8-sig")
-
-
 def words(value: str | None) -> str:
     """PENDING_SIGNATURE -> Pending signature."""
     if value in RENEWAL:

@@ -33,7 +33,7 @@ from gql_api.broadcast import Broadcaster
 from gql_api.context import Context, build_context, request_id_of, token_from_params
 from gql_api.documents import Documents, PersistedQueryError
 from gql_api.downloads import signed_document
-from gql_api.exports import contracts_csv
+from gql_api.exports import contracts_csv, partners_csv
 from gql_api.headers import SecurityHeaders
 from gql_api.limits import BodyLimit
 from gql_api.metrics import metrics
@@ -229,6 +229,7 @@ def create_app(settings: Settings | None = None, manage_orm: bool = True) -> Sta
             WebSocketRoute("/graphql", graphql),
             Route("/contracts/{contract_id}/document.pdf", signed_document, methods=["GET", "HEAD"]),
             Route("/exports/contracts.csv", contracts_csv),
+            Route("/exports/partners.csv", partners_csv),
             Route("/health/live", live),
             Route("/health/ready", ready),
             Route("/metrics", metrics),

@@ -2,16 +2,24 @@
 bearer token, access rules and filters as the GraphQL list; the lines come from
 domain.services.exports."""
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from domain.actors import Actor
 from domain.clock import now as clock_now
 from domain.errors import DomainError, ErrorCode
-from domain.lifecycle import ContractStatus, RenewalStatus, business_date
+from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, business_date
 from domain.services import access, exports
 from domain.services.accounts import user_for_token
 from domain.settings import Settings
 from gql_api.context import bearer_token, request_id_of
+
+# The lines of one export, from the actor, the query's filters and the settings; raises
+# DomainError, before the first line, on a refusal or a bad filter.
+Lines = Callable[[Actor, QueryParams, Settings], Awaitable[AsyncIterator[bytes]]]
 
 
 def _enum(kind: type, value: str | None, field: str):
@@ -23,27 +31,49 @@ def _enum(kind: type, value: str | None, field: str):
         raise DomainError(ErrorCode.INVALID_INPUT, f"Not a valid {field}.", field) from None
 
 
-async def contracts_csv(request: Request) -> Response:
+def csv_export(name: str, lines: Lines) -> Callable[[Request], Awaitable[Response]]:
+    """The route of one export: the bearer token's actor, a refusal or bad filter as JSON
+    with its code (401, 403, else 400), and the lines as a streamed download `name`.csv."""
+
+    async def route(request: Request) -> Response:
+        settings: Settings = request.app.state.settings
+        user = await user_for_token(bearer_token(request), settings)
+        actor = access.actor_for(user, request_id_of(request))
+        try:
+            body = await lines(actor, request.query_params, settings)
+        except DomainError as error:
+            status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403}.get(error.code, 400)
+            return JSONResponse({"code": error.code, "message": error.message, "field": error.field}, status)
+        return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+            "Cache-Control": "private, no-store",
+        })
+
+    return route
+
+
+async def _contracts(actor: Actor, params: QueryParams, settings: Settings) -> AsyncIterator[bytes]:
     """GET /exports/contracts.csv?status=&renewalStatus=&region=&expiringWithinDays="""
-    settings: Settings = request.app.state.settings
-    user = await user_for_token(bearer_token(request), settings)
-    actor = access.actor_for(user, request_id_of(request))
-    params = request.query_params
-    try:
-        days = params.get("expiringWithinDays")
-        if days not in (None, "") and not days.isdigit():
-            raise DomainError(ErrorCode.INVALID_INPUT, "Not a number of days.", "expiringWithinDays")
-        lines = await exports.contracts_csv(
-            actor, business_date(clock_now(), settings.tz), settings.markets,
-            status=_enum(ContractStatus, params.get("status"), "status"),
-            expiring_within_days=int(days) if days else None,
-            renewal_status_filter=_enum(RenewalStatus, params.get("renewalStatus"), "renewalStatus"),
-            region=params.get("region") or None,
-        )
-    except DomainError as error:
-        status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403}.get(error.code, 400)
-        return JSONResponse({"code": error.code, "message": error.message, "field": error.field}, status)
-    return StreamingResponse(lines, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="contracts.csv"',
-        "Cache-Control": "private, no-store",
-    })
+    days = params.get("expiringWithinDays")
+    if days not in (None, "") and not days.isdigit():
+        raise DomainError(ErrorCode.INVALID_INPUT, "Not a number of days.", "expiringWithinDays")
+    return await exports.contracts_csv(
+        actor, business_date(clock_now(), settings.tz), settings.markets,
+        status=_enum(ContractStatus, params.get("status"), "status"),
+        expiring_within_days=int(days) if days else None,
+        renewal_status_filter=_enum(RenewalStatus, params.get("renewalStatus"), "renewalStatus"),
+        region=params.get("region") or None,
+    )
+
+
+async def _partners(actor: Actor, params: QueryParams, settings: Settings) -> AsyncIterator[bytes]:
+    """GET /exports/partners.csv?registrationStatus=&search="""
+    return await exports.partners_csv(
+        actor, business_date(clock_now(), settings.tz),
+        registration_status=_enum(RegistrationStatus, params.get("registrationStatus"), "registrationStatus"),
+        search=params.get("search") or None,
+    )
+
+
+contracts_csv = csv_export("contracts", _contracts)
+partners_csv = csv_export("partners", _partners)

@@ -1,5 +1,3 @@
-from urllib.parse import urlencode
-
 import streamlit as st
 
 from dashboard import client, links, paging, session, show
@@ -143,13 +141,6 @@ FILTERS = {  # widget key: (query parameter, parse)
 }
 
 
-def export_url(filters: dict) -> str:
-    """The whole filtered list as CSV, streamed by the API through the dashboard's own
-    route (dashboard/exports.py), which adds the manager's token from the session cookie."""
-    query = {k: v for k, v in filters.items() if v is not None}
-    return "/export/contracts.csv" + (f"?{urlencode(query)}" if query else "")
-
-
 def contract_list() -> None:
     st.title("Contracts")
     names = markets(client.api_url())
@@ -179,7 +170,7 @@ def contract_list() -> None:
         return
     st.caption(show.total(total, "contract") + (" match these filters" if filtered else ""))
     paging.pick_row("contracts", "contract", show.contracts(nodes, with_partner=True), nodes, page["pageInfo"],
-                    total, export_url(filters))
+                    total, filters)
 
 
 if contract_id := links.opened("contract"):

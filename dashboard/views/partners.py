@@ -106,7 +106,8 @@ def partner_list() -> None:
         }
         for p in nodes
     ])
-    paging.pick_row("partners", "partner", table, nodes, page["pageInfo"], total)
+    paging.pick_row("partners", "partner", table, nodes, page["pageInfo"], total,
+                    {"registrationStatus": status, "search": search or None})
 
 
 if partner_id := links.opened("partner"):

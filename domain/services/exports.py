@@ -1,12 +1,14 @@
 """CSV exports of whole filtered lists (S-30), streamed: read in keyset batches and written
 as they are read, so the memory an export takes does not grow with the list. The same
-access rules and filters as the list itself (lists.contracts_matching). Every cell that a
-spreadsheet would read as a formula is written as text."""
+access rules and filters as the list itself (lists.contracts_matching,
+lists.partners_matching). Every cell that a spreadsheet would read as a formula is written
+as text."""
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
+from functools import partial
 
 from tortoise.expressions import Q
 
@@ -14,11 +16,12 @@ from domain.actors import Actor
 from domain.lifecycle import (
     HOLDS_RENEWAL,
     ContractStatus,
+    RegistrationStatus,
     RenewalStatus,
     ReviewStatus,
     renewal_status,
 )
-from domain.models import Contract, NonRenewalRequest
+from domain.models import Contract, NonRenewalRequest, User
 from domain.services import access, lists
 
 BATCH = 2000
@@ -27,6 +30,16 @@ BATCH = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CONTRACT_COLUMNS = ["Contract", "Partner", "Legal name", "Kind", "Status", "Effective on", "Expires on",
                     "Days left", "Renewal status", "Regions", "Template version", "Signed at", "Created at"]
+CONTRACT_FIELDS = ("id", "partner_id", "partner__legal_name", "kind", "status", "effective_on", "expires_on",
+                   "regions", "template__version", "signed_at", "created_at")
+PARTNER_COLUMNS = ["Partner", "Legal name", "Registration no.", "Address", "Contact", "Email", "Phone",
+                   "Registration", "Console", "Manager", "Registered"]
+PARTNER_FIELDS = ("id", "legal_name", "registration_number", "address", "contact_name", "email", "phone",
+                  "registration_status", "manager_id", "created_at")
+
+# The cells of a batch of rows (as read by values()), in the columns' order; async, since
+# some cells need one more query per batch.
+Cells = Callable[[list[dict]], Awaitable[list[Sequence[object]]]]
 
 
 def csv_cell(value: object) -> object:
@@ -64,41 +77,71 @@ async def contracts_csv(
     access.require_signed_in(actor)
     queryset = lists.contracts_matching(actor, today, markets, status, None, expiring_within_days,
                                         renewal_status_filter, region)
-    return _contract_lines(queryset, today, batch)
+    return _lines(CONTRACT_COLUMNS, queryset, CONTRACT_FIELDS, partial(_contract_cells, today), batch)
 
 
-async def _contract_lines(queryset, today: date, batch: int) -> AsyncIterator[bytes]:
-    yield "\ufeff".encode() + _line(CONTRACT_COLUMNS)
+async def partners_csv(
+    actor: Actor,
+    today: date,
+    registration_status: RegistrationStatus | None = None,
+    search: str | None = None,
+    batch: int = BATCH,
+) -> AsyncIterator[bytes]:
+    """The partners list with these filters, newest first (registered), as CSV lines, as
+    contracts_csv. Managers only: a manager's own partners, an admin's all. Refusals (a
+    partner, a search too long) raise before the first line."""
+    queryset = lists.partners_matching(actor, registration_status, search)
+    return _lines(PARTNER_COLUMNS, queryset, PARTNER_FIELDS, partial(_partner_cells, today), batch)
+
+
+async def _lines(columns: list[str], queryset, fields: Sequence[str], cells: Cells, batch: int
+                 ) -> AsyncIterator[bytes]:
+    """The header, then the queryset's rows newest first by (created_at, id), read in keyset
+    batches and written batch by batch."""
+    yield "\ufeff".encode() + _line(columns)
     after = None
     while True:
         page = queryset
         if after is not None:
             created_at, id_ = after
             page = page.filter(Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=id_)))
-        rows = await page.order_by("-created_at", "-id").limit(batch).values(
-            "id", "partner_id", "partner__legal_name", "kind", "status", "effective_on", "expires_on",
-            "regions", "template__version", "signed_at", "created_at",
-        )
+        rows = await page.order_by("-created_at", "-id").limit(batch).values(*fields)
         if not rows:
             return
-        ids = [r["id"] for r in rows]
-        successors = dict(await Contract.filter(predecessor_id__in=ids).values_list("predecessor_id", "status"))
-        holds = dict(await NonRenewalRequest.filter(contract_id__in=ids, status__in=HOLDS_RENEWAL)
-                     .values_list("contract_id", "status"))
         out = io.StringIO()
         write = csv.writer(out).writerow  # one writer per batch: a row costs a call, not a buffer
-        for row in rows:
-            expires_on = row["expires_on"]
-            write([csv_cell(v) for v in (
-                str(row["id"]), str(row["partner_id"]), row["partner__legal_name"], row["kind"],
-                row["status"], row["effective_on"], expires_on,
-                (expires_on - today).days if expires_on else None,
-                renewal_status(_status(successors.get(row["id"]), ContractStatus),
-                               _status(holds.get(row["id"]), ReviewStatus)).value,
-                " ".join(row["regions"] or []), row["template__version"],
-                row["signed_at"].isoformat() if row["signed_at"] else None, row["created_at"].isoformat(),
-            )])
+        for values in await cells(rows):
+            write([csv_cell(v) for v in values])
         yield out.getvalue().encode()
         if len(rows) < batch:
             return
         after = (rows[-1]["created_at"], rows[-1]["id"])
+
+
+async def _contract_cells(today: date, rows: list[dict]) -> list[Sequence[object]]:
+    ids = [r["id"] for r in rows]
+    successors = dict(await Contract.filter(predecessor_id__in=ids).values_list("predecessor_id", "status"))
+    holds = dict(await NonRenewalRequest.filter(contract_id__in=ids, status__in=HOLDS_RENEWAL)
+                 .values_list("contract_id", "status"))
+    return [(
+        str(row["id"]), str(row["partner_id"]), row["partner__legal_name"], row["kind"],
+        row["status"], row["effective_on"], row["expires_on"],
+        (row["expires_on"] - today).days if row["expires_on"] else None,
+        renewal_status(_status(successors.get(row["id"]), ContractStatus),
+                       _status(holds.get(row["id"]), ReviewStatus)).value,
+        " ".join(row["regions"] or []), row["template__version"],
+        row["signed_at"].isoformat() if row["signed_at"] else None, row["created_at"].isoformat(),
+    ) for row in rows]
+
+
+async def _partner_cells(today: date, rows: list[dict]) -> list[Sequence[object]]:
+    """As the list shows a partner: console open or closed (S-4), the manager by name."""
+    console = await access.partners_with_console_open({r["id"] for r in rows}, today)
+    manager_ids = {r["manager_id"] for r in rows if r["manager_id"]}
+    managers = dict(await User.filter(id__in=manager_ids).values_list("id", "name")) if manager_ids else {}
+    return [(
+        str(row["id"]), row["legal_name"], row["registration_number"], row["address"], row["contact_name"],
+        row["email"], row["phone"], row["registration_status"],
+        "Open" if row["id"] in console else "Closed", managers.get(row["manager_id"]),
+        row["created_at"].isoformat(),
+    ) for row in rows]

@@ -70,16 +70,11 @@ async def contracts(
     return await page(queryset, first, after, soonest_expiry=expiring_within_days is not None)
 
 
-async def partners(
-    actor: Actor,
-    first: int,
-    after: str | None,
-    registration_status: RegistrationStatus | None = None,
-    search: str | None = None,
-    oldest_first: bool = False,
-) -> Page[Partner]:
-    """Managers only; `search` matches the legal name, registration number or email.
-    Newest first, or oldest first (registered), as a review queue is worked."""
+def partners_matching(
+    actor: Actor, registration_status: RegistrationStatus | None = None, search: str | None = None
+) -> QuerySet[Partner]:
+    """The partners the actor may see that pass the filters: the list's, and its export's.
+    Managers only; `search` matches the legal name, registration number or email."""
     access.require_manager(actor)
     queryset = access.partners_visible_to(actor)
     if registration_status:
@@ -89,6 +84,19 @@ async def partners(
         queryset = queryset.filter(
             Q(legal_name__icontains=term) | Q(registration_number__icontains=term) | Q(email__icontains=term)
         )
+    return queryset
+
+
+async def partners(
+    actor: Actor,
+    first: int,
+    after: str | None,
+    registration_status: RegistrationStatus | None = None,
+    search: str | None = None,
+    oldest_first: bool = False,
+) -> Page[Partner]:
+    """Newest first, or oldest first (registered), as a review queue is worked."""
+    queryset = partners_matching(actor, registration_status, search)
     return await page(queryset, first, after, oldest_first=oldest_first)
 
 

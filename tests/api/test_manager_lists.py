@@ -1,7 +1,7 @@
 """What the dashboard needs of the API (#13): queues oldest first, totals on every list,
-a bulk decision with per-item results, the whole filtered contract list as streamed CSV
-(formulas neutralised, the list's access rules), names in the audit timeline, and overview
-figures kept per scope for a few seconds."""
+a bulk decision with per-item results, the whole filtered contract and partner lists as
+streamed CSV (formulas neutralised, the list's access rules), names in the audit timeline,
+and overview figures kept per scope for a few seconds."""
 
 import asyncio
 import csv
@@ -168,6 +168,79 @@ async def test_a_partner_exports_only_its_own_contracts(client, settings, databa
     _, *body = rows(response.content)
     assert [r[0] for r in body] == [contract_id]
     assert await login(client, "anna@acme.example", PASSWORD)
+
+
+async def partners_of(manager, count: int, name: str = "Reseller {n}",
+                      status: RegistrationStatus = RegistrationStatus.APPROVED) -> list[Partner]:
+    """`count` partners of `manager`, registered ten at a second: the export's keyset must
+    keep its order among partners registered at the same time, across batches too."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return await Partner.bulk_create([
+        Partner(legal_name=name.format(n=n), registration_number=f"HRB {n}", address="A", contact_name="C",
+                email=f"{name.format(n=n).replace(' ', '.')}@example.com".lower(), phone="+4930123456",
+                registration_status=status, manager=manager, created_at=start + timedelta(seconds=n // 10))
+        for n in range(count)
+    ])
+
+
+def partner_export(client, token: str | None, **params):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.get("/exports/partners.csv", params=params, headers=headers)
+
+
+async def test_the_partner_export_streams_the_whole_filtered_list_a_manager_sees(client, settings, database):
+    alice = await make_manager("alice@programme.example")
+    bob = await make_manager("bob@programme.example")
+    await make_manager("admin@programme.example", Role.ADMIN)
+    await partners_of(alice, 2100)  # more than one batch, which ends among partners of one second
+    await partners_of(alice, 3, "Acme Pending {n}", status=RegistrationStatus.PENDING_REVIEW)
+    await partners_of(alice, 1, "Other Pending {n}", status=RegistrationStatus.PENDING_REVIEW)
+    hostile = await partner_of(alice, '=HYPERLINK("http://evil.example","Verified")')
+    await contracts_of(hostile, 1)  # in force: its console is open
+    japanese = await partner_of(alice, "株式会社アクメ")
+    await partners_of(bob, 2, "Bob's Reseller {n}")
+    await partners_of(None, 1, "Unassigned {n}")
+    token = await token_for(settings, "alice@programme.example")
+
+    response = await partner_export(client, token)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="partners.csv"'
+    header, *body = rows(response.content)
+    assert header == ["Partner", "Legal name", "Registration no.", "Address", "Contact", "Email", "Phone",
+                      "Registration", "Console", "Manager", "Registered"]
+    mine = await Partner.filter(manager=alice).order_by("-created_at", "-id").values_list("id", flat=True)
+    assert [r[0] for r in body] == [str(i) for i in mine] and len(body) == 2106  # all, newest first, no Bob's
+    by_id = {r[0]: r for r in body}
+    assert by_id[str(hostile.id)][1:3] == ["'" + hostile.legal_name, "HRB 1"]  # text, never a formula
+    registered = (await Partner.get(id=hostile.id)).created_at.isoformat()
+    assert by_id[str(hostile.id)][6:] == ["'+4930123456", "APPROVED", "Open", "alice", registered]
+    assert by_id[str(japanese.id)][1] == "株式会社アクメ" and by_id[str(japanese.id)][8] == "Closed"
+
+    pending = await partner_export(client, token, registrationStatus="PENDING_REVIEW", search="acme")
+    _, *body = rows(pending.content)
+    assert sorted(r[1] for r in body) == ["Acme Pending 0", "Acme Pending 1", "Acme Pending 2"]
+    assert {r[7] for r in body} == {"PENDING_REVIEW"}
+
+    everyone = await partner_export(client, await token_for(settings, "admin@programme.example"), search="reseller")
+    _, *body = rows(everyone.content)
+    assert len(body) == 2102 and {r[9] for r in body} == {"alice", "bob"}  # an admin sees every manager's
+    unassigned = await partner_export(client, await token_for(settings, "admin@programme.example"), search="unassigned")
+    assert [r[9] for r in rows(unassigned.content)[1:]] == [""]
+
+
+async def test_the_partner_export_refuses_a_partner_no_token_and_a_bad_filter(client, settings, database):
+    await make_manager()
+    manager_token = await token_for(settings, "manager@programme.example")
+    partner_token, _, _ = await approved_partner(client, manager_token, "anna@acme.example")
+
+    refused = await partner_export(client, partner_token)
+    assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"
+    assert (await partner_export(client, None)).status_code == 401
+    bad = await partner_export(client, manager_token, registrationStatus="MAYBE")
+    assert bad.status_code == 400
+    assert (bad.json()["code"], bad.json()["field"]) == ("INVALID_INPUT", "registrationStatus")
+    long = await partner_export(client, manager_token, search="x" * 201)
+    assert (long.status_code, long.json()["field"]) == (400, "search")
 
 
 async def test_the_overview_is_kept_per_scope_for_a_few_seconds_and_says_as_of_when(settings, database):

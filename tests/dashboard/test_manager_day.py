@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from dashboard import session
-from dashboard.routes import _safe_next, adopt
+from dashboard.routes import ROUTES, _safe_next, adopt
 from domain.lifecycle import RegistrationStatus, ReviewStatus
 from domain.models import NonRenewalRequest, Partner, Role
 from tests.dashboard.conftest import signed_in_as
@@ -296,4 +296,29 @@ async def test_the_dashboard_export_route_streams_the_api_s_csv_for_the_cookie_s
     assert response.status_code == 200
     lines = response.content.decode("utf-8-sig").splitlines()
     assert len(lines) == 2 and "'=1+1 Reseller" in lines[1]
+    session.forget(sid)
+
+
+async def test_the_dashboard_export_route_streams_the_api_s_partner_csv_for_the_cookie_s_manager(
+    api, settings, manager, monkeypatch
+):
+    monkeypatch.setenv("DASHBOARD_API_URL", api)
+    await managed_partner(manager, "=1+1 Reseller")
+    await managed_partner(manager, "Contoso Reseller GmbH")
+    await managed_partner(await make_manager("other@programme.example"), "=2+2 Reseller")
+    token = await token_for(settings, MANAGER)
+    sid = session.remember({"token": token, "expiresAt": "2099-01-01T00:00:00+00:00", "viewer": {}})
+    transport = httpx.ASGITransport(app=Starlette(routes=ROUTES))  # as dashboard/server.py mounts them
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as browser:
+        assert (await browser.get("/export/partners.csv")).status_code == 401
+        browser.cookies.set(session.COOKIE, sid)
+        response = await browser.get("/export/partners.csv", params={"search": "=1", "token": "not passed on"})
+        everyone = await browser.get("/export/partners.csv")
+        bad = await browser.get("/export/partners.csv", params={"registrationStatus": "MAYBE"})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == 'attachment; filename="partners.csv"'
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and "'=1+1 Reseller" in lines[1]
+    assert len(everyone.content.decode("utf-8-sig").splitlines()) == 3  # not the other manager's
+    assert bad.status_code == 400 and bad.json()["field"] == "registrationStatus"
     session.forget(sid)
