@@ -13,7 +13,7 @@ from domain.clock import now as clock_now
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, business_date
 from domain.services import access, exports
-from domain.services.accounts import user_for_token
+from domain.services.sessions import SignedIn, signed_in
 from domain.settings import Settings
 from gql_api.context import bearer_token, request_id_of
 
@@ -33,16 +33,19 @@ def _enum(kind: type, value: str | None, field: str):
 
 def csv_export(name: str, lines: Lines) -> Callable[[Request], Awaitable[Response]]:
     """The route of one export: the bearer token's actor, a refusal or bad filter as JSON
-    with its code (401, 403, else 400), and the lines as a streamed download `name`.csv."""
+    with its code (401 signed out or expired, 403, else 400), and the lines as a streamed download `name`.csv."""
 
     async def route(request: Request) -> Response:
         settings: Settings = request.app.state.settings
-        user = await user_for_token(bearer_token(request), settings)
-        actor = access.actor_for(user, request_id_of(request))
+        found = await signed_in(bearer_token(request), settings)
+        user = found.user if isinstance(found, SignedIn) else None
+        # An expired or ended session says so, as GraphQL does: the client renews or signs in.
+        actor = access.actor_for(user, request_id_of(request), refused=None if user else found)
         try:
             body = await lines(actor, request.query_params, settings)
         except DomainError as error:
-            status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403}.get(error.code, 400)
+            status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.TOKEN_EXPIRED: 401,
+                      ErrorCode.SESSION_REVOKED: 401, ErrorCode.FORBIDDEN: 403}.get(error.code, 400)
             return JSONResponse({"code": error.code, "message": error.message, "field": error.field}, status)
         return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{name}.csv"',

@@ -8,10 +8,13 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import time_machine
+
 from domain import clock
 from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus
-from domain.models import AuditEvent, Contract, ContractTemplate, Partner, Role
+from domain.models import AuditEvent, Contract, ContractTemplate, Partner, Role, User
 from domain.services import overview as figures
+from domain.services import sessions
 from domain.services.access import actor_for
 from tests.gql import (
     APPROVE,
@@ -154,9 +157,16 @@ async def test_the_csv_export_streams_the_whole_filtered_list_as_the_list_shows_
     assert sorted(int(r[7]) for r in body) == list(range(10, 21))
 
     assert (await client.get("/exports/contracts.csv")).status_code == 401
+    # An expired token, and an ended session, say so, as GraphQL does: renew, or sign in.
+    with time_machine.travel(clock.now() + timedelta(minutes=settings.token_ttl_minutes, seconds=1)):
+        expired = await client.get("/exports/contracts.csv", headers={"Authorization": f"Bearer {token}"})
+    assert expired.status_code == 401 and expired.json()["code"] == "TOKEN_EXPIRED"
     bad = await client.get("/exports/contracts.csv", params={"region": "XX"},
                            headers={"Authorization": f"Bearer {token}"})
     assert bad.status_code == 400 and bad.json()["field"] == "region"
+    await sessions.revoke_user((await User.get(email="alice@programme.example")).id, clock.now(), "test")
+    ended = await client.get("/exports/contracts.csv", headers={"Authorization": f"Bearer {token}"})
+    assert ended.status_code == 401 and ended.json()["code"] == "SESSION_REVOKED"
 
 
 async def test_a_partner_exports_only_its_own_contracts(client, settings, database):
