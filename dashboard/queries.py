@@ -6,7 +6,7 @@ LOGIN = f"""
 mutation SignIn($email: String!, $password: String!, $code: String) {{
   login(email: $email, password: $password, code: $code) {{
     __typename
-    ... on LoginSuccess {{ token expiresAt refreshToken viewer {{ id name email role }} }}
+    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt viewer {{ id name email role }} }}
     {ERROR}
   }}
 }}
@@ -16,7 +16,7 @@ REFRESH = f"""
 mutation Refresh($refreshToken: String!) {{
   refreshSession(refreshToken: $refreshToken) {{
     __typename
-    ... on LoginSuccess {{ token expiresAt refreshToken viewer {{ id name email role }} }}
+    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt viewer {{ id name email role }} }}
     {ERROR}
   }}
 }}
