@@ -3,7 +3,8 @@ Chromium, against an API and a dashboard whose clocks the test moves on past the
 token's lifetime (tests/clocked.py): nothing is planted, every step goes through the sign-in
 form, the pages and the API. When the token has expired, its refresh token is traded once
 and both tabs stay signed in; a tab that traded the used-up refresh token again would end
-the whole session at the API (REFRESH_TOKEN_REUSED)."""
+the whole session at the API (REFRESH_TOKEN_REUSED). Signing out after the token expired
+still ends the session at the API."""
 
 import asyncio
 import os
@@ -93,3 +94,19 @@ async def test_two_tabs_of_one_sign_in_renew_once_and_both_stay_signed_in(browse
     assert await RefreshToken.filter(family_id=family.id).count() == 2
     assert (await Session.get(id=family.id)).revoked_at is None
 
+
+async def test_signing_out_after_the_token_expired_still_ends_the_session_at_the_api(
+    browser, clocked, settings  # noqa: F811
+):
+    url, move_clocks = clocked
+    manager = await make_manager(MANAGER)
+    _, first, second = await signed_in_twice(browser, url)
+    family = await Session.get(user_id=manager.id)
+
+    await move_clocks(timedelta(minutes=settings.token_ttl_minutes + 1))
+    await first.get_by_role("button", name="Sign out").click()
+    await expect(first.get_by_text("You signed out.")).to_be_visible()
+    ended = await Session.get(id=family.id)
+    assert ended.revoked_reason == "LOGGED_OUT", "the expired token was sent, and the API refused it"
+    await second.reload()  # the same cookie: its sign-in is gone here as well as at the API
+    await expect(second.get_by_role("textbox", name="Password")).to_be_visible()
