@@ -249,6 +249,18 @@ query RegistrationDecided($id: ID!) {
 }
 """
 
+# Who decided a request that left the queue, and when: the list, narrowed to its id.
+REQUEST_DECIDED = {
+    kind: f"""
+query RequestDecided($ids: [ID!]) {{
+  requests: {field}(first: 1, ids: $ids) {{
+    nodes {{ status decidedAt comment decidedBy {{ id name }} }}
+  }}
+}}
+"""
+    for kind, field in (("info-change", "infoChangeRequests"), ("non-renewal", "nonRenewalRequests"))
+}
+
 DECIDE_REGISTRATIONS = f"""
 mutation DecideRegistrations($ids: [ID!]!, $approve: Boolean!, $comment: String) {{
   decision: decideRegistrations(partnerIds: $ids, approve: $approve, comment: $comment) {{
