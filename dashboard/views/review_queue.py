@@ -157,7 +157,8 @@ def _decided(status: str, by: dict | None, at: str | None, comment: str | None) 
     mine = (by or {}).get("id") == (session.viewer() or {}).get("id")
     who = "You" if mine else show.md((by or {}).get("name") or "Someone else")
     verdict = "approved" if status == "APPROVED" else "rejected"
-    return f"{who} {verdict} this at {show.when(at)}" + (f": {show.md(comment)}" if comment else ".")
+    # The comment quoted, so that the notice's next sentence does not run on from it.
+    return f"{who} {verdict} this at {show.when(at)}" + (f": “{show.md(comment)}”." if comment else ".")
 
 
 def why_it_left(kind: str, item_id: str) -> str:

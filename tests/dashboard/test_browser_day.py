@@ -18,6 +18,8 @@ from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, MANAGER, dashb
 from tests.dashboard.test_manager_day import ADMIN, HOSTILE_ADDRESS, HOSTILE_NAMES
 from tests.gql import (
     PASSWORD,
+    REQUEST_INFO_CHANGE,
+    REVIEW_INFO_CHANGE,
     approved_partner,
     gql,
     make_manager,
@@ -168,6 +170,37 @@ async def test_a_managers_queue_at_800_px_text_toasts_and_truthful_messages(
     await expect(told).not_to_contain_text("WITHDRAWN")
     await page.screenshot(path=ARTIFACTS / "25-withdrawn-toast.png")
     only_local(requested, dashboard_url)
+
+
+async def test_a_card_decided_elsewhere_while_the_manager_writes_keeps_the_text_and_says_who(
+    browser, dashboard_url, settings, database, client  # noqa: F811
+):
+    await make_manager(MANAGER)
+    token, _, _ = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
+    asked = await gql(client, REQUEST_INFO_CHANGE, {"input": {"address": "Neue Strasse 2, 10115 Berlin",
+                                                              "reason": "We moved"}}, token)
+    request_id = asked["requestInfoChange"]["request"]["id"]
+    page, _ = await new_page(browser, width=800)
+    await page.goto(dashboard_url)
+    await sign_in(page)
+    card = page.locator(f".st-key-info-change-{request_id}")
+    comment = card.locator("textarea")
+    await comment.fill("Is the new address in the register yet?")
+    await comment.blur()  # what the browser has sent; the queue refreshes every 2 s here
+    await make_manager(ADMIN, Role.ADMIN)
+    rejected = await gql(client, REVIEW_INFO_CHANGE, {"id": request_id, "approve": False,
+                                                      "comment": "Send the registry extract"},
+                         await token_for(settings, ADMIN))
+    assert rejected["reviewInfoChange"]["__typename"] == "InfoChangeRequestSuccess"
+
+    ghost = page.locator(f".st-key-ghost-info-change-{request_id}")
+    await expect(ghost).to_contain_text("This information change left your queue while you were writing.")
+    await expect(ghost).to_contain_text(re.compile(r"admin rejected this at \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
+                                                   r"“Send the registry extract”\. Your comment is kept below\."))
+    await expect(ghost.locator("textarea")).to_have_value("Is the new address in the register yet?")
+    await expect(card).to_have_count(0)
+    await ghost.scroll_into_view_if_needed()
+    await page.screenshot(path=ARTIFACTS / "30-ghost-card.png")
 
 
 async def test_filters_survive_a_visit_to_a_contract(browser, dashboard_url, settings, database, client):  # noqa: F811

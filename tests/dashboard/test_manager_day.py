@@ -153,7 +153,7 @@ async def test_a_card_that_leaves_while_the_manager_writes_keeps_the_comment_and
 
     [notice] = [plain(w) for w in texts(at.warning)]
     assert notice.startswith("This registration left your queue while you were writing. admin approved this at ")
-    assert notice.endswith(": Looks fine Your comment is kept below.")
+    assert notice.endswith(": “Looks fine”. Your comment is kept below.")
     assert at.text_area(key=f"comment-registration-{partner_id}").value == "Please send the registry extract"
     assert at.button(key=f"approve-registration-{partner_id}").disabled
     at.button(key=f"dismiss-registration-{partner_id}").click().run()
@@ -178,7 +178,7 @@ async def test_a_vanished_information_change_says_who_decided_it_and_when(app, s
 
     [notice] = [plain(w) for w in texts(at.warning)]
     assert re.fullmatch(r"This information change left your queue while you were writing\. admin rejected this "
-                        r"at \d{4}-\d\d-\d\d \d\d:\d\d UTC: Send the registry extract Your comment is kept below\.",
+                        r"at \d{4}-\d\d-\d\d \d\d:\d\d UTC: “Send the registry extract”\. Your comment is kept below\.",
                         notice), notice
     assert at.text_area(key=f"comment-info-change-{request_id}").value == "Is the new address registered?"
     assert at.button(key=f"approve-info-change-{request_id}").disabled
