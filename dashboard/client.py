@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import time
+from collections.abc import Callable
 
 import httpx
 import streamlit as st
@@ -119,8 +120,10 @@ def sign_in(email: str, password: str, code: str | None = None) -> str | None:
 
 
 def sign_out(reason: str) -> None:
-    """End the session at the API too (its token and refresh token stop working), then here."""
-    if token := session.token():
+    """End the session at the API too (its token and refresh token stop working), then here.
+    An expired token is renewed first: the API refuses an expired one, and the session
+    would live on there."""
+    if token := access_token():
         try:
             execute(LOGOUT, token=token)
         except (ApiError, ApiUnavailable):
@@ -141,43 +144,40 @@ def renewal(refresh_token: str) -> dict | None:
     return result if result["__typename"] == "LoginSuccess" else None
 
 
-def access_token() -> str | None:
-    """The manager's token, renewed first when it is about to expire. A refused renewal
-    signs out."""
-    if session.due_for_renewal() is None:
-        return session.token()
+def _fresh_token(read: Callable[[], dict | None], keep: Callable[[dict], None], end: Callable[[], None]) -> str | None:
+    """The token of a sign-in (`read`), renewed first when it is about to expire, one renewal
+    at a time in this process; the new pair is kept (`keep`) where every tab and the
+    dashboard's routes find it, so that no one trades the used-up refresh token again (the
+    API would end the session). A refused renewal ends the sign-in (`end`)."""
+    entry = read()
+    if session.due(entry) is None:
+        return entry["token"] if entry else None
     with session.renewing:
-        session.token()  # another tab of this sign-in may have renewed it meanwhile
-        refresh = session.due_for_renewal()
-        if refresh is None:
-            return session.token()
-        try:
-            result = renewal(refresh)
-        except ApiUnavailable:
-            return session.token()  # tried again on the next call
-        if result is None:
-            session.sign_out("Your sign-in has ended. Sign in again.")
-            return None
-        session.renew(result)
-        return result["token"]
-
-
-def stored_token(sid: str | None) -> str | None:
-    """For the dashboard's own routes, outside Streamlit: the token of the sign-in behind a
-    cookie, renewed first when due; None once that sign-in has ended."""
-    with session.renewing:
-        entry = session.current(sid)
+        entry = read()  # another tab of this sign-in may have renewed it meanwhile
         if (refresh := session.due(entry)) is None:
             return entry["token"] if entry else None
         try:
             result = renewal(refresh)
         except ApiUnavailable:
-            return entry["token"]
+            return entry["token"]  # tried again on the next call
         if result is None:
-            session.forget(sid)
+            end()
             return None
-        session.renewed(sid, result)
+        keep(result)
         return result["token"]
+
+
+def access_token() -> str | None:
+    """This Streamlit session's token (its sign-in, or its cookie's), renewed first when due;
+    a refused renewal signs out."""
+    return _fresh_token(session.here, session.renew, lambda: session.sign_out("Your sign-in has ended. Sign in again."))
+
+
+def stored_token(sid: str | None) -> str | None:
+    """For the dashboard's own routes, outside Streamlit: the token of the sign-in behind a
+    cookie, renewed first when due; None once that sign-in has ended."""
+    return _fresh_token(lambda: session.current(sid), lambda login: session.renewed(sid, login),
+                        lambda: session.forget(sid))
 
 
 def call(query: str, variables: dict | None = None) -> dict:

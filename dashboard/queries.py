@@ -6,7 +6,7 @@ LOGIN = f"""
 mutation SignIn($email: String!, $password: String!, $code: String) {{
   login(email: $email, password: $password, code: $code) {{
     __typename
-    ... on LoginSuccess {{ token expiresAt refreshToken viewer {{ id name email role }} }}
+    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt viewer {{ id name email role }} }}
     {ERROR}
   }}
 }}
@@ -16,7 +16,7 @@ REFRESH = f"""
 mutation Refresh($refreshToken: String!) {{
   refreshSession(refreshToken: $refreshToken) {{
     __typename
-    ... on LoginSuccess {{ token expiresAt refreshToken viewer {{ id name email role }} }}
+    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt viewer {{ id name email role }} }}
     {ERROR}
   }}
 }}
@@ -248,6 +248,18 @@ query RegistrationDecided($id: ID!) {
   }
 }
 """
+
+# Who decided a request that left the queue, and when: the list, narrowed to its id.
+REQUEST_DECIDED = {
+    kind: f"""
+query RequestDecided($ids: [ID!]) {{
+  requests: {field}(first: 1, ids: $ids) {{
+    nodes {{ status decidedAt comment decidedBy {{ id name }} }}
+  }}
+}}
+"""
+    for kind, field in (("info-change", "infoChangeRequests"), ("non-renewal", "nonRenewalRequests"))
+}
 
 DECIDE_REGISTRATIONS = f"""
 mutation DecideRegistrations($ids: [ID!]!, $approve: Boolean!, $comment: String) {{

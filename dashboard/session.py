@@ -139,8 +139,10 @@ def token() -> str | None:
     return st.session_state.get("token")
 
 
-def due_for_renewal() -> str | None:
-    return due(dict(st.session_state))
+def here() -> dict | None:
+    """This Streamlit session's sign-in, the store's newest pair taken first; None when
+    signed out."""
+    return dict(st.session_state) if token() else None
 
 
 def renew(login: dict) -> None:

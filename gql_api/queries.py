@@ -33,6 +33,11 @@ PartnerResult = Annotated[Partner | OperationError, strawberry.union("PartnerRes
 
 # A review queue is worked oldest first; the lists are newest first otherwise.
 OldestFirst = Annotated[bool, strawberry.argument(description="Oldest first, as a review queue is worked.")]
+RequestIds = Annotated[
+    Optional[list[strawberry.ID]],
+    strawberry.argument(description="Only these requests (at most 100), e.g. the ones a client had on screen: "
+                        "who decided those that left the queue, and when."),
+]
 
 
 @strawberry.type(description="The partner console's summary; open once a contract is in force (S-4).")
@@ -164,8 +169,10 @@ class Query(NotificationQueries, WebhookQueries):
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
         oldest_first: OldestFirst = False,
+        ids: RequestIds = None,
     ) -> Connection[InfoChangeRequest]:
-        page = await lists.info_change_requests(info.context.actor, first, after, status, oldest_first)
+        page = await lists.info_change_requests(info.context.actor, first, after, status, oldest_first,
+                                  [str(i) for i in ids] if ids is not None else None)
         return connection(page, InfoChangeRequest.of)
 
     @strawberry.field(description="Non-renewal requests the viewer may see, newest first (or oldest first).")
@@ -176,8 +183,10 @@ class Query(NotificationQueries, WebhookQueries):
         after: Optional[str] = None,
         status: Optional[ReviewStatus] = None,
         oldest_first: OldestFirst = False,
+        ids: RequestIds = None,
     ) -> Connection[NonRenewalRequest]:
-        page = await lists.non_renewal_requests(info.context.actor, first, after, status, oldest_first)
+        page = await lists.non_renewal_requests(info.context.actor, first, after, status, oldest_first,
+                                  [str(i) for i in ids] if ids is not None else None)
         return connection(page, NonRenewalRequest.of)
 
     @strawberry.field(

@@ -8,8 +8,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -34,9 +38,14 @@ def environment(settings, **overrides: str) -> dict[str, str]:
 
 
 class Process:
-    def __init__(self, args: list[str], env: dict[str, str]):
+    """`partner-platform <args>`, or another module's `python -m <module> <args>`. A clocked
+    one runs on a clock the test moves (tests/clocked.py, move_clock)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], module: str = "ops.cli", clocked: bool = False):
+        prefix = ["-m", "tests.clocked", module] if clocked else ["-m", module]
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", *args], env=env, start_new_session=True,
+            [sys.executable, *prefix, *args], env=env, start_new_session=True, cwd=ROOT,
+            stdin=subprocess.PIPE if clocked else None,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         # Read the output as it comes: a busy process (uvicorn logs every request) would
@@ -55,6 +64,21 @@ class Process:
             return b"".join(self._lines).decode(errors="replace") + "\n(running)"
         self._reader.join(timeout=10)
         return b"".join(self._lines).decode(errors="replace")
+
+    def move_clock(self, by: timedelta, timeout: float = 20) -> None:
+        """Move a clocked process's clock on by `by` (it keeps ticking from there); returns
+        once the process says it has."""
+        moved = self._moves()
+        self.popen.stdin.write(f"{by.total_seconds()}\n".encode())
+        self.popen.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while self._moves() == moved:
+            if time.monotonic() > deadline or self.popen.poll() is not None:
+                raise RuntimeError(f"the clock did not move:\n{self.output()}")
+            time.sleep(0.02)  # waits for the answer, not for time to pass
+
+    def _moves(self) -> int:
+        return sum(line.startswith(b"clock moved") for line in list(self._lines))
 
     def kill(self) -> None:
         """SIGKILL, as a crash or the OOM killer would: no handler, no clean-up."""
@@ -89,9 +113,9 @@ def _started(process: Process, up, what: str, timeout: float) -> None:
     raise RuntimeError(f"{what} did not start:\n{process.output()}")
 
 
-def start_api(env: dict[str, str], timeout: float = 60) -> tuple[Process, str]:
+def start_api(env: dict[str, str], timeout: float = 60, clocked: bool = False) -> tuple[Process, str]:
     port = free_port()
-    process = Process(["api", "--port", str(port)], env)
+    process = Process(["api", "--port", str(port)], env, clocked=clocked)
     base = f"http://127.0.0.1:{port}"
     _started(process, lambda: httpx.get(f"{base}/health/live", timeout=1).status_code == 200, "API", timeout)
     return process, base
@@ -111,3 +135,16 @@ def start_trust_services(env: dict[str, str], port: int, timeout: float = 60) ->
     process = Process(["trust-services"], env)
     _started(process, lambda: _listening(port), "trust services", timeout)
     return process
+
+
+def start_dashboard(env: dict[str, str], clocked: bool = False, timeout: float = 60) -> tuple[Process, str]:
+    """`streamlit run dashboard/server.py`, as `partner-platform dashboard` starts it."""
+    from ops.cli import dashboard_command
+
+    port = free_port()
+    streamlit, *args = dashboard_command(port)[2:]  # after `python -m`
+    process = Process(args, {"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env}, module=streamlit,
+                      clocked=clocked)
+    base = f"http://127.0.0.1:{port}"
+    _started(process, lambda: httpx.get(f"{base}/_stcore/health", timeout=1).text == "ok", "the dashboard", timeout)
+    return process, base

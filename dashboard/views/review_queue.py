@@ -16,6 +16,7 @@ from dashboard.queries import (
     PUSHED_CONTRACTS,
     REGISTRATION_DECIDED,
     REJECT_REGISTRATION,
+    REQUEST_DECIDED,
     REVIEW_INFO_CHANGE,
     REVIEW_NON_RENEWAL,
     REVIEW_QUEUE,
@@ -149,20 +150,40 @@ SECTIONS = [  # title, query field, list name, card kind, render
 RENDER = {kind: render for _, _, _, kind, render in SECTIONS}
 
 
+def _decided(status: str, by: dict | None, at: str | None, comment: str | None) -> str:
+    """Who decided, how and when, as the API tells a late decision (ALREADY_DECIDED)."""
+    if status == "WITHDRAWN":
+        return f"The partner withdrew this request at {show.when(at)}."
+    mine = (by or {}).get("id") == (session.viewer() or {}).get("id")
+    who = "You" if mine else show.md((by or {}).get("name") or "Someone else")
+    verdict = "approved" if status == "APPROVED" else "rejected"
+    # The comment quoted, so that the notice's next sentence does not run on from it.
+    return f"{who} {verdict} this at {show.when(at)}" + (f": “{show.md(comment)}”." if comment else ".")
+
+
 def why_it_left(kind: str, item_id: str) -> str:
-    """For a registration, who decided it and when; a request's answer comes when the
-    manager presses Approve or Reject on the kept card (ALREADY_DECIDED says who)."""
+    """Who decided the item and when, or that the partner withdrew it: the registration
+    itself, or the request (the list, narrowed to its id)."""
     if kind == "registration":
         found = client.result_of(REGISTRATION_DECIDED, {"id": item_id}, "partner")
-        if found.get("__typename") == "Partner" and found["registrationStatus"] != "PENDING_REVIEW":
-            mine = (found.get("reviewedBy") or {}).get("id") == (session.viewer() or {}).get("id")
-            who = "You" if mine else show.md((found.get("reviewedBy") or {}).get("name") or "Someone else")
-            verdict = "approved" if found["registrationStatus"] == "APPROVED" else "rejected"
-            comment = f": {show.md(found['reviewComment'])}" if found.get("reviewComment") else "."
-            return f"{who} {verdict} this at {show.when(found['reviewedAt'])}{comment}"
-        if found.get("__typename") == "OperationError":
-            return "It is no longer yours to review (moved to another manager, or removed)."
-    return "It was decided or withdrawn elsewhere."
+        if found.get("__typename") == "Partner":
+            if found["registrationStatus"] != "PENDING_REVIEW":
+                return _decided(found["registrationStatus"], found.get("reviewedBy"), found["reviewedAt"],
+                                found.get("reviewComment"))
+            return "It still waits for a decision, further on in the queue."
+    else:
+        found = client.result_of(REQUEST_DECIDED[kind], {"ids": [item_id]}, "requests")
+        if found.get("__typename") != "OperationError":
+            if not found["nodes"]:
+                return "It is no longer yours to review (moved to another manager, or removed)."
+            request = found["nodes"][0]
+            if request["status"] != "IN_REVIEW":
+                return _decided(request["status"], request.get("decidedBy"), request["decidedAt"],
+                                request.get("comment"))
+            return "It still waits for a decision, further on in the queue."
+    if found.get("code") in ("NOT_FOUND", "FORBIDDEN"):
+        return "It is no longer yours to review (moved to another manager, or removed)."
+    return "It was decided or withdrawn elsewhere; the API could not say more just now."
 
 
 def keep_ghosts(cards_now: dict[str, dict], cursors: tuple) -> None:

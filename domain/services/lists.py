@@ -21,7 +21,7 @@ from domain.models import (
     WebhookEndpoint,
 )
 from domain.notifications.webhooks import DeliveryStatus
-from domain.pagination import Page, after_event, page
+from domain.pagination import MAX_PAGE, Page, after_event, page
 from domain.services import access, contract_filters, integrations
 from domain.services import notifications as notices
 
@@ -100,21 +100,31 @@ async def partners(
     return await page(queryset, first, after, oldest_first=oldest_first)
 
 
-async def info_change_requests(
-    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False
-) -> Page[InfoChangeRequest]:
-    queryset = access.info_change_requests_visible_to(actor)
+def _requests(queryset: QuerySet, status: ReviewStatus | None, ids: list[str] | None) -> QuerySet:
+    """A request list's filters. `ids`: only these requests, e.g. the cards a manager had on
+    screen, to say who decided the ones that left the queue, and when."""
     if status:
         queryset = queryset.filter(status=status)
+    if ids is not None:
+        if len(ids) > MAX_PAGE:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for at most {MAX_PAGE} ids.", "ids")
+        queryset = queryset.filter(id__in=[inputs.parse_id("ids", i) for i in ids])
+    return queryset
+
+
+async def info_change_requests(
+    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False,
+    ids: list[str] | None = None,
+) -> Page[InfoChangeRequest]:
+    queryset = _requests(access.info_change_requests_visible_to(actor), status, ids)
     return await page(queryset, first, after, oldest_first=oldest_first)
 
 
 async def non_renewal_requests(
-    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False
+    actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False,
+    ids: list[str] | None = None,
 ) -> Page[NonRenewalRequest]:
-    queryset = access.non_renewal_requests_visible_to(actor)
-    if status:
-        queryset = queryset.filter(status=status)
+    queryset = _requests(access.non_renewal_requests_visible_to(actor), status, ids)
     return await page(queryset, first, after, oldest_first=oldest_first)
 
 

@@ -19,7 +19,10 @@ from domain.services.access import actor_for
 from tests.gql import (
     APPROVE,
     PASSWORD,
+    REQUEST_INFO_CHANGE,
+    REVIEW_INFO_CHANGE,
     approved_partner,
+    error_code,
     gql,
     login,
     make_manager,
@@ -76,6 +79,47 @@ async def test_the_queue_pages_oldest_first_and_counts_every_match(client, setti
 
     newest = (await gql(client, QUEUE, {"oldestFirst": False, "after": None}, token))["partners"]
     assert [p["info"]["legalName"] for p in newest["nodes"]] == names[:-3:-1]
+
+
+ASKED_FOR = """
+query Asked($ids: [ID!]) {
+  infoChangeRequests(first: 5, ids: $ids) {
+    nodes { id status comment decidedAt decidedBy { name } }
+    totalCount
+  }
+}
+"""
+
+
+async def test_requests_asked_for_by_id_say_who_decided_them_and_stay_within_the_viewers_own(
+    client, settings, database
+):
+    """The dashboard asks who decided the cards that left its queue: the list, narrowed to
+    their ids, with the list's own access rules."""
+    await make_manager()
+    await make_manager("admin@programme.example", Role.ADMIN)
+    manager = await token_for(settings, "manager@programme.example")
+    asked = []
+    for email in ("anna@acme.example", "jonas@contoso.example"):
+        partner, _, _ = await approved_partner(client, manager, email)
+        change = await gql(client, REQUEST_INFO_CHANGE, {"input": {"address": "Neue Strasse 2", "reason": "Moved"}},
+                           partner)
+        asked.append(change["requestInfoChange"]["request"]["id"])
+    admin = await token_for(settings, "admin@programme.example")
+    await gql(client, REVIEW_INFO_CHANGE, {"id": asked[0], "approve": False, "comment": "Extract first"}, admin)
+
+    found = (await gql(client, ASKED_FOR, {"ids": [asked[0]]}, manager))["infoChangeRequests"]
+    assert found["totalCount"] == 1
+    [request] = found["nodes"]
+    assert request["id"] == asked[0] and request["status"] == "REJECTED" and request["comment"] == "Extract first"
+    assert request["decidedBy"] == {"name": "admin"} and request["decidedAt"]
+    both = (await gql(client, ASKED_FOR, {"ids": asked}, manager))["infoChangeRequests"]
+    assert sorted(n["id"] for n in both["nodes"]) == sorted(asked)
+    await make_manager("other@programme.example")  # now: the partners are the first manager's
+    other = await token_for(settings, "other@programme.example")
+    assert (await gql(client, ASKED_FOR, {"ids": asked}, other))["infoChangeRequests"]["nodes"] == []
+    assert (await error_code(client, ASKED_FOR, {"ids": ["not-an-id"]}, manager)) == "INVALID_INPUT"
+    assert (await error_code(client, ASKED_FOR, {"ids": [asked[0]] * 101}, manager)) == "INVALID_INPUT"
 
 
 async def test_a_bulk_decision_decides_each_one_and_reports_each_result(client, settings, database):

@@ -11,12 +11,15 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from domain.models import Role
 from tests.dashboard.conftest import ARTIFACTS
 from tests.dashboard.test_app import NON_RENEW
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, MANAGER, dashboard_url  # noqa: F401 - a fixture
-from tests.dashboard.test_manager_day import HOSTILE_ADDRESS, HOSTILE_NAMES
+from tests.dashboard.test_manager_day import ADMIN, HOSTILE_ADDRESS, HOSTILE_NAMES
 from tests.gql import (
     PASSWORD,
+    REQUEST_INFO_CHANGE,
+    REVIEW_INFO_CHANGE,
     approved_partner,
     gql,
     make_manager,
@@ -46,9 +49,9 @@ async def new_page(browser, width: int = 1280, height: int = 900) -> tuple[Page,
     return page, requested
 
 
-async def sign_in(page: Page) -> None:
+async def sign_in(page: Page, email: str = MANAGER) -> None:
     await expect(page.get_by_role("heading", name="Channel managers' dashboard")).to_be_visible()
-    await page.get_by_role("textbox", name="Email").fill(MANAGER)
+    await page.get_by_role("textbox", name="Email").fill(email)
     await page.get_by_role("textbox", name="Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
 
@@ -57,6 +60,20 @@ async def drawn(page: Page, name: str) -> None:
     await expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
     await expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+async def whole_labels(page: Page) -> int:
+    """No button's label is cut or ellipsised (at 800 px, say); returns how many were looked at."""
+    labels = page.locator(".stButton button p, .stFormSubmitButton button p, .stDownloadButton button p")
+    seen = 0
+    for i in range(await labels.count()):
+        label = labels.nth(i)
+        if not await label.is_visible():
+            continue
+        clipped = await label.evaluate("e => e.scrollWidth > e.clientWidth + 1")
+        assert not clipped, await label.inner_text()
+        seen += 1
+    return seen
 
 
 def only_local(requested: list[str], base: str) -> None:
@@ -130,14 +147,7 @@ async def test_a_managers_queue_at_800_px_text_toasts_and_truthful_messages(
     assert await card.locator("h1, h2, h3").count() == 0
     await drawn(page, "23-queue-800px")
 
-    # Whole labels: no button's text is cut or ellipsised at 800 px.
-    labels = page.locator(".stButton button p")
-    for i in range(await labels.count()):
-        label = labels.nth(i)
-        if not await label.is_visible():
-            continue
-        clipped = await label.evaluate("e => e.scrollWidth > e.clientWidth + 1")
-        assert not clipped, await label.inner_text()
+    await whole_labels(page)
     assert "Approve" in await card.get_by_role("button", name="Approve").inner_text()
 
     fabrikam = page.locator(f".st-key-registration-{plain_id}")
@@ -160,6 +170,37 @@ async def test_a_managers_queue_at_800_px_text_toasts_and_truthful_messages(
     await expect(told).not_to_contain_text("WITHDRAWN")
     await page.screenshot(path=ARTIFACTS / "25-withdrawn-toast.png")
     only_local(requested, dashboard_url)
+
+
+async def test_a_card_decided_elsewhere_while_the_manager_writes_keeps_the_text_and_says_who(
+    browser, dashboard_url, settings, database, client  # noqa: F811
+):
+    await make_manager(MANAGER)
+    token, _, _ = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
+    asked = await gql(client, REQUEST_INFO_CHANGE, {"input": {"address": "Neue Strasse 2, 10115 Berlin",
+                                                              "reason": "We moved"}}, token)
+    request_id = asked["requestInfoChange"]["request"]["id"]
+    page, _ = await new_page(browser, width=800)
+    await page.goto(dashboard_url)
+    await sign_in(page)
+    card = page.locator(f".st-key-info-change-{request_id}")
+    comment = card.locator("textarea")
+    await comment.fill("Is the new address in the register yet?")
+    await comment.blur()  # what the browser has sent; the queue refreshes every 2 s here
+    await make_manager(ADMIN, Role.ADMIN)
+    rejected = await gql(client, REVIEW_INFO_CHANGE, {"id": request_id, "approve": False,
+                                                      "comment": "Send the registry extract"},
+                         await token_for(settings, ADMIN))
+    assert rejected["reviewInfoChange"]["__typename"] == "InfoChangeRequestSuccess"
+
+    ghost = page.locator(f".st-key-ghost-info-change-{request_id}")
+    await expect(ghost).to_contain_text("This information change left your queue while you were writing.")
+    await expect(ghost).to_contain_text(re.compile(r"admin rejected this at \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
+                                                   r"“Send the registry extract”\. Your comment is kept below\."))
+    await expect(ghost.locator("textarea")).to_have_value("Is the new address in the register yet?")
+    await expect(card).to_have_count(0)
+    await ghost.scroll_into_view_if_needed()
+    await page.screenshot(path=ARTIFACTS / "30-ghost-card.png")
 
 
 async def test_filters_survive_a_visit_to_a_contract(browser, dashboard_url, settings, database, client):  # noqa: F811
@@ -197,3 +238,31 @@ async def test_filters_survive_a_visit_to_a_contract(browser, dashboard_url, set
     anonymous = await browser.new_context()
     refused = await anonymous.request.get(dashboard_url + "/export/contracts.csv")
     assert refused.status == 401
+
+
+async def test_the_admin_pages_at_800_px_show_whole_labels(browser, dashboard_url, settings, database, client):  # noqa: F811
+    await make_manager(MANAGER)
+    await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
+    await make_manager(ADMIN, Role.ADMIN)
+    page, requested = await new_page(browser, width=800, height=900)
+    await page.goto(f"{dashboard_url}/managers")
+    await sign_in(page, ADMIN)
+
+    await expect(page.get_by_role("heading", name="Managers", level=1)).to_be_visible()
+    await expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the workload
+    for label in ("Invite", "Move partners", "Deactivate"):
+        await expect(page.get_by_role("button", name=label, exact=True)).to_be_visible()
+    await drawn(page, "28-managers-800px")
+    assert await whole_labels(page) >= 3
+
+    await page.goto(f"{dashboard_url}/templates")
+    await expect(page.get_by_role("heading", name="Templates", level=1)).to_be_visible()
+    text = page.get_by_role("textbox", name="Text, with $placeholders")
+    await text.fill(await text.input_value() + "\n\n12. NOTICES Notices are given through the partner console.")
+    await page.get_by_role("button", name="Preview and diff").click()
+    publish = page.get_by_role("button", name=re.compile(r"^Publish version \d+$"))
+    await expect(publish).to_be_visible()
+    await publish.scroll_into_view_if_needed()
+    await drawn(page, "29-templates-800px")
+    assert await whole_labels(page) >= 2
+    only_local(requested, dashboard_url)

@@ -28,6 +28,8 @@ from tests.dashboard.test_app import (
 )
 from tests.gql import (
     APPROVE,
+    REQUEST_INFO_CHANGE,
+    REVIEW_INFO_CHANGE,
     approved_partner,
     gql,
     login,
@@ -151,10 +153,58 @@ async def test_a_card_that_leaves_while_the_manager_writes_keeps_the_comment_and
 
     [notice] = [plain(w) for w in texts(at.warning)]
     assert notice.startswith("This registration left your queue while you were writing. admin approved this at ")
-    assert notice.endswith(": Looks fine Your comment is kept below.")
+    assert notice.endswith(": “Looks fine”. Your comment is kept below.")
     assert at.text_area(key=f"comment-registration-{partner_id}").value == "Please send the registry extract"
     assert at.button(key=f"approve-registration-{partner_id}").disabled
     at.button(key=f"dismiss-registration-{partner_id}").click().run()
+    assert not at.warning and not at.exception
+
+
+async def test_a_vanished_information_change_says_who_decided_it_and_when(app, settings, manager, client):
+    token, _, _ = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
+    asked = await gql(client, REQUEST_INFO_CHANGE, {"input": {"address": "Neue Strasse 2, 10115 Berlin",
+                                                              "reason": "We moved"}}, token)
+    request_id = asked["requestInfoChange"]["request"]["id"]
+    at = await signed_in_as(app, settings, MANAGER)
+    at.text_area(key=f"comment-info-change-{request_id}").input("Is the new address registered?")
+    at.run()
+    await make_manager(ADMIN, Role.ADMIN)
+    rejected = await gql(client, REVIEW_INFO_CHANGE, {"id": request_id, "approve": False,
+                                                      "comment": "Send the registry extract"},
+                         await token_for(settings, ADMIN))
+    assert rejected["reviewInfoChange"]["__typename"] == "InfoChangeRequestSuccess"
+
+    at.run()  # the queue refreshes: the card has left
+
+    [notice] = [plain(w) for w in texts(at.warning)]
+    assert re.fullmatch(r"This information change left your queue while you were writing\. admin rejected this "
+                        r"at \d{4}-\d\d-\d\d \d\d:\d\d UTC: “Send the registry extract”\. Your comment is kept below\.",
+                        notice), notice
+    assert at.text_area(key=f"comment-info-change-{request_id}").value == "Is the new address registered?"
+    assert at.button(key=f"approve-info-change-{request_id}").disabled
+    assert not at.exception
+
+
+async def test_a_vanished_non_renewal_says_the_partner_withdrew_it_and_when(app, settings, manager, client, run_worker):
+    token, _, contract_id = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
+    await sign_with_preview(client, token, contract_id, ["DE"])
+    await run_worker()
+    asked = await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True}}, token)
+    request_id = asked["nonRenewContract"]["request"]["id"]
+    at = await signed_in_as(app, settings, MANAGER)
+    at.text_area(key=f"comment-non-renewal-{request_id}").input("We could offer other regions")
+    at.run()
+    withdrawn = await gql(client, "mutation ($id: ID!) { withdrawNonRenewal(requestId: $id) { __typename } }",
+                          {"id": request_id}, token)
+    assert withdrawn["withdrawNonRenewal"]["__typename"] == "NonRenewalSuccess"
+
+    at.run()
+
+    [notice] = [plain(w) for w in texts(at.warning)]
+    assert re.fullmatch(r"This non-renewal left your queue while you were writing\. The partner withdrew this "
+                        r"request at \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Your comment is kept below\.", notice), notice
+    assert at.text_area(key=f"comment-non-renewal-{request_id}").value == "We could offer other regions"
+    at.button(key=f"dismiss-non-renewal-{request_id}").click().run()
     assert not at.warning and not at.exception
 
 
