@@ -2,7 +2,7 @@
 
 The daily sweep may touch 100,000 contracts. The ORM's bulk_create binds every value as
 a parameter (and both databases cap parameters near 32,767), so rows travel as one JSON
-document and the database unpacks it: jsonb_to_recordset on PostgreSQL, json_each on
+document and the database unpacks it: json_to_recordset on PostgreSQL, json_each on
 SQLite. Everything else in the statements is the same SQL on both."""
 
 from collections.abc import Sequence
@@ -44,7 +44,10 @@ def _source(conn: BaseDBAsyncClient, columns: dict[str, str]) -> str:
     """A FROM clause that yields the JSON rows as `x`, with one column per key."""
     if conn.capabilities.dialect == "postgres":
         typed = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-        return f"jsonb_to_recordset($1::jsonb) AS x({typed})"
+        # json, not jsonb: the document is read once, row by row; parsing it into jsonb's
+        # binary form first is work thrown away (a third of the database's time for the
+        # sweep's 225,000 reminder rows at 100,000 contracts).
+        return f"json_to_recordset($1::json) AS x({typed})"
     picked = ", ".join(
         # json_extract turns JSON true/false into 1/0 and keeps objects as JSON text
         f"json_extract(value, '$.{name}') AS {name}" for name in columns
