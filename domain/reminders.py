@@ -119,15 +119,17 @@ def reminders(contract: ContractFacts, today: date) -> list[Reminder]:
 
 def _unsigned(contract: ContractFacts, today: date) -> list[Reminder]:
     """S-25: a contract still unsigned 3 and 7 days after it was pushed (S-2, S-19)."""
-    due = {
-        ReminderKind.UNSIGNED_3_DAYS: contract.pushed_on + timedelta(days=UNSIGNED_FIRST_REMINDER_DAYS),
-        ReminderKind.UNSIGNED_7_DAYS: contract.pushed_on + timedelta(days=UNSIGNED_SECOND_REMINDER_DAYS),
-    }
     unsigned = contract.status in UNSIGNED
     # A reminder comes only on a day the contract was still waiting for the signature; one
     # signed before the day never hears of it.
     waited_until = today if unsigned else contract.signed_on and min(today, contract.signed_on)
-    come = [kind for kind in UNSIGNED_SERIES if waited_until and due[kind] <= waited_until]
+    if not waited_until:
+        return []
+    due = {
+        ReminderKind.UNSIGNED_3_DAYS: contract.pushed_on + timedelta(days=UNSIGNED_FIRST_REMINDER_DAYS),
+        ReminderKind.UNSIGNED_7_DAYS: contract.pushed_on + timedelta(days=UNSIGNED_SECOND_REMINDER_DAYS),
+    }
+    come = [kind for kind in UNSIGNED_SERIES if due[kind] <= waited_until]
     # From the predecessor's day 30 the system signs a renewal the partner left unsigned (S-20).
     system_signs_on = None
     if contract.kind is ContractKind.RENEWAL and contract.effective_on:
@@ -162,13 +164,10 @@ def _deadlines(contract: ContractFacts, today: date) -> list[Reminder]:
         ReminderKind.EXPIRING_SOON: (expires_on - timedelta(days=EXPIRING_SOON_DAYS_LEFT), expires_on),
     }
     renewal = renewal_status(contract.successor_status, contract.non_renewal_status)
-
-    def due_on(kind: ReminderKind) -> date:
-        # Nothing is due before the term begins: a contract that starts with the window
-        # already open hears of it on its first day, and that is not late.
-        return max(schedule[kind][0], contract.effective_on)  # type: ignore[type-var]
-
-    come = [kind for kind in schedule if due_on(kind) <= today]
+    # Nothing is due before the term begins: a contract that starts with the window
+    # already open hears of it on its first day, and that is not late.
+    due_on = {kind: max(first, contract.effective_on) for kind, (first, _) in schedule.items()}
+    come = [kind for kind in schedule if due_on[kind] <= today]
     latest_in_series = [kind for kind in come if kind in RENEWAL_SERIES][-1:]
     result = []
     for kind in come:
@@ -188,9 +187,9 @@ def _deadlines(contract: ContractFacts, today: date) -> list[Reminder]:
         else:
             reason = None
         if reason is None and renewal is RenewalStatus.NON_RENEWAL_IN_REVIEW:
-            result.append(Reminder(contract.id, kind, expires_on, due_on(kind), Outcome.HELD))
+            result.append(Reminder(contract.id, kind, expires_on, due_on[kind], Outcome.HELD))
         else:
-            result.append(_decide(contract.id, kind, expires_on, due_on(kind), today, reason))
+            result.append(_decide(contract.id, kind, expires_on, due_on[kind], today, reason))
     return result
 
 

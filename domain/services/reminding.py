@@ -53,16 +53,13 @@ def _scope(today: date) -> Q:
 async def send_reminders(today: date, now: datetime, settings: Settings) -> int:
     """Record today's reminders; returns how many are to be sent."""
     scope = _scope(today)
+    # A contract has at most one successor: its status comes in the same read.
     contracts = await Contract.filter(scope).values(
-        "id", "partner_id", "kind", "status", "created_at", "signed_at", "effective_on", "expires_on"
+        "id", "partner_id", "kind", "status", "created_at", "signed_at", "effective_on", "expires_on",
+        "successor__status",
     )
     if not contracts:
         return 0
-    successors = {
-        row["predecessor_id"]: ContractStatus(row["status"])
-        for row in await Contract.filter(predecessor_id__in=Subquery(Contract.filter(scope).values("id")))
-        .values("predecessor_id", "status")
-    }
     holds = {
         row["contract_id"]: ReviewStatus(row["status"])
         for row in await NonRenewalRequest.filter(
@@ -73,31 +70,40 @@ async def send_reminders(today: date, now: datetime, settings: Settings) -> int:
         contract_id__in=Subquery(Contract.filter(scope).values("id"))
     ).values_list("key", flat=True))
     at = bulk.stamp(now)
-    rows, sends = [], {}
+    superseded, to_send, sends = [], [], {}
     for contract in contracts:
+        successor = contract["successor__status"]
         facts = ContractFacts(
             id=str(contract["id"]), kind=ContractKind(contract["kind"]), status=ContractStatus(contract["status"]),
             pushed_on=business_date(contract["created_at"], settings.tz),
             signed_on=business_date(contract["signed_at"], settings.tz) if contract["signed_at"] else None,
             effective_on=contract["effective_on"], expires_on=contract["expires_on"],
-            successor_status=successors.get(contract["id"]), non_renewal_status=holds.get(contract["id"]),
+            successor_status=ContractStatus(successor) if successor else None,
+            non_renewal_status=holds.get(contract["id"]),
         )
         for reminder in reminders(facts, today):
-            if reminder.outcome is Outcome.HELD or reminder.key in recorded:
+            key = reminder.key
+            if reminder.outcome is Outcome.HELD or key in recorded:
                 continue
-            rows.append({
-                "key": reminder.key, "contract_id": contract["id"], "kind": reminder.kind.value,
+            row = {
+                "key": key, "contract_id": contract["id"], "kind": reminder.kind.value,
                 "due_on": reminder.due_on, "outcome": reminder.outcome.value,
                 "reason": reminder.reason.value if reminder.reason else None,
                 "days_late": reminder.days_late, "recorded_at": at,
-            })
+            }
             if reminder.outcome is Outcome.SEND:
-                sends[reminder.key] = (contract, reminder)
-    if not rows:
+                to_send.append(row)
+                sends[key] = (contract, reminder)
+            else:
+                superseded.append(row)
+    if not superseded and not to_send:
         return 0
     async with events.transaction() as conn:
-        new = await bulk.insert_new(conn, "reminders", COLUMNS, rows, "key")
-        due = [sends[key] for key in new if key in sends]
+        # Only a SEND needs to know whether this sweep was first to record it; most rows,
+        # on a day of catching up, are SUPERSEDED, and need not come back.
+        await bulk.insert_missing(conn, "reminders", COLUMNS, superseded, "key")
+        new = await bulk.insert_new(conn, "reminders", COLUMNS, to_send, "key")
+        due = [sends[key] for key in new]
         await audit.record_rows(conn, [
             audit.row(REMINDER, at, Action.REMINDER_DUE, contract["partner_id"], contract["id"], detail={
                 "kind": reminder.kind.value, "key": reminder.key, "dueOn": reminder.due_on.isoformat(),
