@@ -1,10 +1,12 @@
-"""What several benchmarks need: a throw-away PostgreSQL database, a free port, the API's
-readiness, a process's CPU time, a percentile."""
+"""What several benchmarks need: a throw-away PostgreSQL database, a free port, an API
+process and its readiness, a process's CPU time, a percentile."""
 
 import asyncio
 import os
 import socket
-from collections.abc import Callable
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +17,8 @@ from arq.constants import (
     result_key_prefix,
     retry_key_prefix,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def fresh_database(server: str, name: str) -> str:
@@ -65,6 +69,30 @@ async def wait_ready(http: httpx.AsyncClient, alive: Callable[[], bool], seconds
             pass
         await asyncio.sleep(0.1)
     return "did not become ready"
+
+
+def run_env(name: str, database_url: str, data_dir: str | Path, **more: str) -> dict[str, str]:
+    """The environment of a run's API process: its database and data directory, and a queue
+    and events channel of its own on the test Redis (TEST_REDIS_URL)."""
+    return {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(data_dir),
+            "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "QUEUE_NAME": f"arq:{name}", "EVENTS_CHANNEL": f"events:{name}", "PYTHONPATH": str(ROOT), **more}
+
+
+@asynccontextmanager
+async def api_process(argv: list[str], env: dict[str, str], port: int, seconds: float = 30,
+                      **popen) -> AsyncIterator[subprocess.Popen]:
+    """The API started from `argv` and ready on `port`; stopped afterwards."""
+    api = subprocess.Popen(argv, env=env, **popen)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            problem = await wait_ready(http, lambda: api.poll() is None, seconds)
+        if problem:
+            raise RuntimeError(f"the API {problem}")
+        yield api
+    finally:
+        api.terminate()
+        api.wait(timeout=20)
 
 
 def cpu_seconds(pid: int) -> float:
