@@ -3,13 +3,11 @@ process and its readiness, a process's CPU time, a percentile."""
 
 import asyncio
 import os
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import httpx
 from arq.constants import (
     in_progress_key_prefix,
@@ -18,27 +16,10 @@ from arq.constants import (
     retry_key_prefix,
 )
 
+from tests.databases import drop_database, fresh_database  # noqa: F401 - for the benchmarks
+from tests.processes import free_port  # noqa: F401 - for the benchmarks
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-async def fresh_database(server: str, name: str) -> str:
-    """Create database `name` on the server of `server` (any of its databases' URL), dropping
-    any leftover of that name; return its URL."""
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(server: str, name: str) -> None:
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def forget_jobs(redis, queue_name: str, job_ids, *extra_keys: str) -> None:
@@ -49,12 +30,6 @@ async def forget_jobs(redis, queue_name: str, job_ids, *extra_keys: str) -> None
                  (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)]
     for i in range(0, len(keys), 500):
         await redis.delete(*keys[i:i + 500])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def wait_ready(http: httpx.AsyncClient, alive: Callable[[], bool], seconds: float = 30) -> str | None:

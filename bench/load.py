@@ -310,7 +310,7 @@ async def main(args: argparse.Namespace) -> int:
     run_id = secrets.token_hex(5)
     db_name, queue_name = f"pc_load_{run_id}", f"arq:load:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_load_{run_id}_"))
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(db_name),
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(SERVER_URL, db_name),
                         redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
                         trust_services_port=free_port())
     # The API's and worker's asyncpg pool: Tortoise's default (5 per process) unless --pool-size.

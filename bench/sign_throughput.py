@@ -55,7 +55,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,6 +75,7 @@ from domain.services import access, registration
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from ops.trust_services import wait_listening
+from tests.databases import database_url
 from tests.gql import SIGN
 from tests.partners import ready_to_sign
 from workers.queue import signing_job_id
@@ -138,10 +139,6 @@ def verdict(ok: bool) -> str:
 
 
 # ---------------------------------------------------------------- set-up
-
-
-def database_url(name: str) -> str:
-    return urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
 
 
 async def make_signers(settings: Settings, count: int) -> list[Signer]:
@@ -475,7 +472,7 @@ async def main(args: argparse.Namespace) -> int:
     queue_name = f"arq:bench:{run_id}"
     timings_key = f"bench:timings:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_bench_{run_id}_"))
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(db_name),
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(SERVER_URL, db_name),
                         redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
                         trust_services_port=free_port(), worker_metrics_port=free_port())
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,

