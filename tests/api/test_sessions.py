@@ -14,6 +14,7 @@ from tests.gql import (
     CONTRACTS,
     PASSWORD,
     REJECT,
+    SET_PASSWORD,
     approved_partner,
     gql,
     login,
@@ -51,10 +52,6 @@ mutation ($c: String!, $n: String!) { changePassword(currentPassword: $c, newPas
 RESET = """
 mutation ($e: String!) { requestPasswordReset(email: $e) {
   __typename ... on RequestPasswordResetSuccess { message } ... on OperationError { code message field } } }
-"""
-SET_PASSWORD = """
-mutation ($t: String!, $p: String!) { setPassword(token: $t, password: $p) {
-  __typename ... on SetPasswordSuccess { viewer { id } } ... on OperationError { code message field } } }
 """
 ENROLL = """
 mutation { enrollSecondFactor { __typename ... on EnrollSecondFactorSuccess { secret otpauthUri }
@@ -255,9 +252,9 @@ async def test_a_password_reset_answers_the_same_and_its_link_works_once(client,
     [notice] = await Notification.filter(kind="password_reset")
     assert notice.user_id == manager.id and notice.data == {"link": None, "expires_at": None}  # no link stored
     assert not await PasswordLink.filter(token_hash=token).exists()  # only its hash
-    done = (await gql(client, SET_PASSWORD, {"t": token, "p": NEW_PASSWORD}))["setPassword"]
+    done = (await gql(client, SET_PASSWORD, {"token": token, "password": NEW_PASSWORD}))["setPassword"]
     assert done["__typename"] == "SetPasswordSuccess", done
-    again = (await gql(client, SET_PASSWORD, {"t": token, "p": "yet-another-passphrase-here"}))["setPassword"]
+    again = (await gql(client, SET_PASSWORD, {"token": token, "password": "yet-another-passphrase-here"}))["setPassword"]
     assert (again["code"], again["field"]) == ("INVALID_INPUT", "token")
     assert await refused_with(client, elsewhere["token"]) == "SESSION_REVOKED"  # signed out everywhere
     await session(client, password=NEW_PASSWORD)
@@ -271,7 +268,7 @@ async def test_a_password_reset_link_expires(client, redis, settings):
             == "RequestPasswordResetSuccess"
         token = await reset_email(redis, settings)
     with time_machine.travel(start + timedelta(minutes=settings.password_reset_minutes, seconds=1), tick=False):
-        late = (await gql(client, SET_PASSWORD, {"t": token, "p": NEW_PASSWORD}))["setPassword"]
+        late = (await gql(client, SET_PASSWORD, {"token": token, "password": NEW_PASSWORD}))["setPassword"]
     assert (late["code"], late["field"]) == ("INVALID_INPUT", "token")
     await session(client)  # the password is as it was
 
