@@ -10,6 +10,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RenewalStatus, business_date
 from domain.services import access, exports
 from domain.services.accounts import user_for_token
+from domain.services.contract_filters import ContractFilter
 from domain.settings import Settings
 from gql_api.context import bearer_token, request_id_of
 
@@ -33,13 +34,13 @@ async def contracts_csv(request: Request) -> Response:
         days = params.get("expiringWithinDays")
         if days not in (None, "") and not days.isdigit():
             raise DomainError(ErrorCode.INVALID_INPUT, "Not a number of days.", "expiringWithinDays")
-        lines = await exports.contracts_csv(
-            actor, business_date(clock_now(), settings.tz), settings.markets,
+        filters = ContractFilter(
             status=_enum(ContractStatus, params.get("status"), "status"),
             expiring_within_days=int(days) if days else None,
-            renewal_status_filter=_enum(RenewalStatus, params.get("renewalStatus"), "renewalStatus"),
+            renewal_status=_enum(RenewalStatus, params.get("renewalStatus"), "renewalStatus"),
             region=params.get("region") or None,
         )
+        lines = await exports.contracts_csv(actor, business_date(clock_now(), settings.tz), settings.markets, filters)
     except DomainError as error:
         status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403}.get(error.code, 400)
         return JSONResponse({"code": error.code, "message": error.message, "field": error.field}, status)
