@@ -76,6 +76,15 @@ async def session(client, email: str = MANAGER, password: str = PASSWORD, code: 
     return result
 
 
+async def session_aged(client, age: timedelta) -> tuple[dict, time_machine.travel]:
+    """A manager's session started now, and the clock a second past `age` later, to enter."""
+    await make_manager()
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        got = await session(client)
+    return got, time_machine.travel(start + age + timedelta(seconds=1), tick=False)
+
+
 async def refused_with(client, token: str, query: str = VIEWER) -> str:
     body = await post(client, query, token=token)
     assert body.get("errors"), body
@@ -96,11 +105,8 @@ async def test_an_access_token_lives_minutes_and_comes_with_a_refresh_token(clie
 
 
 async def test_an_expired_token_is_told_to_refresh_and_refreshing_works(client, settings):
-    await make_manager()
-    start = clock.now()
-    with time_machine.travel(start, tick=False):
-        got = await session(client)
-    with time_machine.travel(start + timedelta(minutes=settings.token_ttl_minutes, seconds=1), tick=False):
+    got, later = await session_aged(client, timedelta(minutes=settings.token_ttl_minutes))
+    with later:
         assert await refused_with(client, got["token"]) == "TOKEN_EXPIRED"
         assert await refused_with(client, got["token"], CONTRACTS) == "TOKEN_EXPIRED"
         fresh = (await gql(client, REFRESH, {"r": got["refreshToken"]}))["refreshSession"]
@@ -136,11 +142,8 @@ async def test_refresh_rotates_and_a_reused_refresh_token_ends_the_whole_family(
 
 
 async def test_an_unused_refresh_token_expires(client, settings):
-    await make_manager()
-    start = clock.now()
-    with time_machine.travel(start, tick=False):
-        got = await session(client)
-    with time_machine.travel(start + timedelta(days=settings.refresh_token_days, seconds=1), tick=False):
+    got, later = await session_aged(client, timedelta(days=settings.refresh_token_days))
+    with later:
         refused = (await gql(client, REFRESH, {"r": got["refreshToken"]}))["refreshSession"]
     assert refused["code"] == "SESSION_REVOKED"
 
