@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -30,7 +29,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 
-from bench.common import drop_database, free_port, fresh_database, pct  # noqa: E402
+from bench.common import api_process, drop_database, free_port, fresh_database, pct, run_env  # noqa: E402
 
 QUERY = """query List($first: Int!) { contracts(first: $first) { nodes {
   id status kind effectiveOn expiresOn daysLeft regions { code }
@@ -220,23 +219,13 @@ async def main() -> None:
     name = f"pc_bench_read_{os.getpid()}"
     database_url = await fresh_database(args.server, name)
     port = free_port()
-    api = None
     try:
         await fill(database_url, 2000)
-        env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": "/tmp/pc_bench_api_read",
-               "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-               "QUEUE_NAME": f"arq:{name}", "EVENTS_CHANNEL": f"events:{name}", "PYTHONPATH": str(ROOT)}
-        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api_read:bench_app",
-                                "--app-dir", str(ROOT / "bench"), "--port", str(port), "--log-level", "warning"],
-                               env=env)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
-                                     limits=httpx.Limits(max_connections=args.concurrency)) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/health/live")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "api_read:bench_app",
+                "--app-dir", str(ROOT / "bench"), "--port", str(port), "--log-level", "warning"]
+        async with api_process(argv, run_env(name, database_url, "/tmp/pc_bench_api_read"), port), \
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                                  limits=httpx.Limits(max_connections=args.concurrency)) as client:
             login = await client.post("/graphql", json={"query": 'mutation { login(email: "admin@bench.example", '
                                       'password: "bench-admin-password") { ... on LoginSuccess { token } } }'})
             client.headers["Authorization"] = f"Bearer {login.json()['data']['login']['token']}"
@@ -264,9 +253,6 @@ async def main() -> None:
                 print(f"N={first}: limits' cost, interleaved p50 with / without = {pct(limited, 50):.2f} / "
                       f"{pct(unlimited, 50):.2f} ms = {limits:.3f} (goal <= 1.10: {'met' if limits <= 1.10 else 'NOT met'})")
     finally:
-        if api:
-            api.terminate()
-            api.wait(timeout=20)
         await drop_database(args.server, name)
 
 

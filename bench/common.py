@@ -1,13 +1,13 @@
-"""What several benchmarks need: a throw-away PostgreSQL database, a free port, the API's
-readiness, a process's CPU time, a percentile."""
+"""What several benchmarks need: a throw-away PostgreSQL database, a free port, an API
+process and its readiness, a process's CPU time, a percentile."""
 
 import asyncio
 import os
-import socket
-from collections.abc import Callable
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import httpx
 from arq.constants import (
     in_progress_key_prefix,
@@ -16,25 +16,10 @@ from arq.constants import (
     retry_key_prefix,
 )
 
+from tests.databases import drop_database, fresh_database  # noqa: F401 - for the benchmarks
+from tests.processes import free_port  # noqa: F401 - for the benchmarks
 
-async def fresh_database(server: str, name: str) -> str:
-    """Create database `name` on the server of `server` (any of its databases' URL), dropping
-    any leftover of that name; return its URL."""
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(server: str, name: str) -> None:
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def forget_jobs(redis, queue_name: str, job_ids, *extra_keys: str) -> None:
@@ -45,12 +30,6 @@ async def forget_jobs(redis, queue_name: str, job_ids, *extra_keys: str) -> None
                  (job_key_prefix, result_key_prefix, in_progress_key_prefix, retry_key_prefix)]
     for i in range(0, len(keys), 500):
         await redis.delete(*keys[i:i + 500])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def wait_ready(http: httpx.AsyncClient, alive: Callable[[], bool], seconds: float = 30) -> str | None:
@@ -65,6 +44,30 @@ async def wait_ready(http: httpx.AsyncClient, alive: Callable[[], bool], seconds
             pass
         await asyncio.sleep(0.1)
     return "did not become ready"
+
+
+def run_env(name: str, database_url: str, data_dir: str | Path, **more: str) -> dict[str, str]:
+    """The environment of a run's API process: its database and data directory, and a queue
+    and events channel of its own on the test Redis (TEST_REDIS_URL)."""
+    return {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(data_dir),
+            "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "QUEUE_NAME": f"arq:{name}", "EVENTS_CHANNEL": f"events:{name}", "PYTHONPATH": str(ROOT), **more}
+
+
+@asynccontextmanager
+async def api_process(argv: list[str], env: dict[str, str], port: int, seconds: float = 30,
+                      **popen) -> AsyncIterator[subprocess.Popen]:
+    """The API started from `argv` and ready on `port`; stopped afterwards."""
+    api = subprocess.Popen(argv, env=env, **popen)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            problem = await wait_ready(http, lambda: api.poll() is None, seconds)
+        if problem:
+            raise RuntimeError(f"the API {problem}")
+        yield api
+    finally:
+        api.terminate()
+        api.wait(timeout=20)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -25,10 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.common import free_port  # noqa: E402
+from bench.common import api_process, drop_database, free_port, fresh_database, run_env  # noqa: E402
 
 DATA_DIR = Path("/tmp/pc_bench_csv_export")
 SNAPSHOT = {"legal_name": "Reseller GmbH", "registration_number": "R1", "address": "Road 1",
@@ -103,31 +102,18 @@ async def main() -> None:
     parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     name = f"pc_bench_csv_{os.getpid()}"
-    server = args.server.replace("postgres://", "postgresql://", 1)
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = args.server.rsplit("/", 1)[0] + f"/{name}"
+    database_url = await fresh_database(args.server, name)
     port = free_port()
-    api = None
     try:
         started = time.perf_counter()
         token = await fill(database_url, args.contracts)
         print(f"{args.contracts:,} contracts made in {time.perf_counter() - started:.0f} s; "
               f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
-        env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(DATA_DIR), "TOKEN_SECRET": "b" * 64,
-               "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-               "QUEUE_NAME": f"arq:{name}", "EVENTS_CHANNEL": f"events:{name}", "PYTHONPATH": str(ROOT),
-               "LOG_LEVEL": "WARNING"}
-        api = subprocess.Popen([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
-            for _ in range(600):
-                try:
-                    if (await client.get("/health/live")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+        env = run_env(name, database_url, DATA_DIR, TOKEN_SECRET="b" * 64, LOG_LEVEL="WARNING")
+        argv = [sys.executable, "-m", "ops.cli", "api", "--port", str(port)]
+        async with api_process(argv, env, port, 60, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) as api, \
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                                  headers={"Authorization": f"Bearer {token}"}) as client:
             await client.post("/graphql", json={"query": "{ contracts(first: 20) { nodes { id } } }"})  # warm up
             runs = []
             for run in range(args.runs):
@@ -161,11 +147,7 @@ async def main() -> None:
                 print(f"  {name:10} p50 {rest[len(rest) // 2]:.1f} ms, p99 {rest[int(len(rest) * 0.99) - 1]:.1f} ms "
                       f"over {len(rest)} sequential requests; load average {os.getloadavg()[0]:.2f}")
     finally:
-        if api:
-            api.terminate()
-            api.wait(timeout=20)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(args.server, name)
 
 
 if __name__ == "__main__":

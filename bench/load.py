@@ -41,7 +41,6 @@ import asyncio
 import os
 import random
 import secrets
-import shutil
 import sys
 import tempfile
 import time
@@ -56,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 import httpx
 from redis.asyncio import Redis
 
-from bench.common import drop_database, forget_jobs, free_port, fresh_database
+from bench.common import free_port, fresh_database
 from bench.sign_throughput import (
     REDIS_URL,
     SERVER_URL,
@@ -67,14 +66,14 @@ from bench.sign_throughput import (
     make_signers,
     pct,
     start_trust_services,
+    tear_down,
     wait_ready,
 )
-from domain import clock, db
+from domain import clock
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document, User
 from domain.services import sessions
 from domain.settings import Settings
-from workers.queue import signing_job_id
 
 SIGN = """mutation Sign($input: SignContractInput!) { signContract(input: $input) {
   __typename ... on SignContractSuccess { contract { id status } } ... on OperationError { code message } } }"""
@@ -311,7 +310,7 @@ async def main(args: argparse.Namespace) -> int:
     run_id = secrets.token_hex(5)
     db_name, queue_name = f"pc_load_{run_id}", f"arq:load:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_load_{run_id}_"))
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(db_name),
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(SERVER_URL, db_name),
                         redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
                         trust_services_port=free_port())
     # The API's and worker's asyncpg pool: Tortoise's default (5 per process) unless --pool-size.
@@ -388,20 +387,8 @@ async def main(args: argparse.Namespace) -> int:
         print(f"\nBENCH FAILED: {error}", file=sys.stderr)
         return 1
     finally:
-        for proc in reversed(procs):
-            proc.stop()
-        if orm_up:
-            await db.close()
-        try:
-            await forget_jobs(redis, queue_name, [signing_job_id(s.contract_id, 1) for s in signers])
-        finally:
-            await redis.aclose()
-            if db_created:
-                await drop_database(SERVER_URL, db_name)
-            if args.keep_logs:
-                print(f"logs kept in {data_dir}")
-            else:
-                shutil.rmtree(data_dir, ignore_errors=True)
+        await tear_down(procs, orm_up, redis, queue_name, [s.job_id for s in signers], [],
+                        db_name if db_created else None, data_dir, args.keep_logs)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -63,6 +62,7 @@ from domain.notifications.delivery import SmtpMailer  # noqa: E402
 from domain.services.sweep import run_daily_sweep  # noqa: E402
 from domain.services.templates import install_bundled_templates  # noqa: E402
 from domain.settings import Settings  # noqa: E402
+from tests.processes import stop_group  # noqa: E402
 from workers.queue import notifications as notifications_reaction  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
@@ -129,12 +129,7 @@ class Sink:
             return sum(1 for _ in f)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process)
 
 
 async def wait_port(port: int) -> None:
@@ -257,12 +252,8 @@ async def run_once(count: int, number: int) -> Run:
             run.load_after = os.getloadavg()
             return run
         finally:
-            if worker is not None and worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
+            if worker is not None:
+                stop_group(worker, 30)
 
 
 # SQL statements per batch

@@ -55,7 +55,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -66,17 +66,18 @@ from redis.asyncio import Redis
 from bench.common import cpu_seconds, drop_database, forget_jobs, free_port, fresh_database
 from bench.common import wait_ready as common_wait_ready
 from domain import auth, clock, db
-from domain.contract_text import contract_text
 from domain.documents import storage
 from domain.documents.certificates import ensure_programme_certificate
 from domain.documents.verification import check_pdf
-from domain.lifecycle import ContractStatus, business_date
-from domain.models import AuditEvent, Contract, ContractTemplate, Role, User
-from domain.services import access, registration, sessions
+from domain.lifecycle import ContractStatus
+from domain.models import AuditEvent, Contract, Role, User
+from domain.services import access, registration
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from ops.trust_services import wait_listening
+from tests.databases import database_url
 from tests.gql import SIGN
+from tests.partners import ready_to_sign
 from workers.queue import signing_job_id
 
 SERVER_URL = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
@@ -140,10 +141,6 @@ def verdict(ok: bool) -> str:
 # ---------------------------------------------------------------- set-up
 
 
-def database_url(name: str) -> str:
-    return urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
-
-
 async def make_signers(settings: Settings, count: int) -> list[Signer]:
     """Partners registered and approved through the domain services; each gets a token
     and the contentHash its preview would show."""
@@ -160,8 +157,6 @@ async def make_signers(settings: Settings, count: int) -> list[Signer]:
     )
     manager_actor = access.actor_for(manager)
     now = clock.now()
-    today = business_date(now, settings.tz)
-    templates: dict = {}
     signers = []
     for i in range(count):
         partner = await registration.register_partner(
@@ -177,15 +172,9 @@ async def make_signers(settings: Settings, count: int) -> list[Signer]:
             now,
         )
         await registration.approve_registration(manager_actor, str(partner.id), None, now)
-        user = await User.get(partner_id=partner.id)
-        contract = await Contract.get(partner_id=partner.id)
-        template_id = contract.template_id
-        if template_id not in templates:
-            templates[template_id] = await ContractTemplate.get(id=template_id)
         regions = REGION_SETS[i % len(REGION_SETS)]
-        shown = contract_text(contract, templates[template_id], today, settings, regions)
-        token = (await sessions.start(user, now, settings)).access_token
-        signers.append(Signer(str(contract.id), token, regions, shown.content_hash))
+        contract_id, token, content_hash = await ready_to_sign(settings, partner.id, regions, now)
+        signers.append(Signer(contract_id, token, regions, content_hash))
     return signers
 
 
@@ -233,6 +222,26 @@ def start_trust_services(settings: Settings, env: dict, data_dir: Path) -> Proc:
         trust.stop()
         raise BenchError(f"trust services did not start:\n{trust.tail()}")
     return trust
+
+
+async def tear_down(procs: list[Proc], orm_up: bool, redis: Redis, queue_name: str, job_ids: list[str],
+                    extra_keys: list[str], db_name: str | None, data_dir: Path, keep_logs: bool) -> None:
+    """After a run, however it ended: stop its processes (the last started first), then
+    forget its jobs and Redis keys, its database (`db_name`, if made) and, unless kept, its logs."""
+    for proc in reversed(procs):
+        proc.stop()
+    if orm_up:
+        await db.close()
+    try:
+        await forget_jobs(redis, queue_name, job_ids, *extra_keys)
+    finally:
+        await redis.aclose()
+        if db_name:
+            await drop_database(SERVER_URL, db_name)
+        if keep_logs:
+            print(f"logs kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def wait_ready(http: httpx.AsyncClient, api: Proc, seconds: float = 30) -> None:
@@ -463,7 +472,7 @@ async def main(args: argparse.Namespace) -> int:
     queue_name = f"arq:bench:{run_id}"
     timings_key = f"bench:timings:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_bench_{run_id}_"))
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(db_name),
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(SERVER_URL, db_name),
                         redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
                         trust_services_port=free_port(), worker_metrics_port=free_port())
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
@@ -601,22 +610,10 @@ async def main(args: argparse.Namespace) -> int:
         print(f"\nBENCH FAILED: {error}", file=sys.stderr)
         return 1
     finally:
-        for proc in reversed(procs):
-            proc.stop()
-        if orm_up:
-            await db.close()
-        try:
-            await forget_jobs(redis, queue_name, [s.job_id for s in signers], timings_key)
-        finally:
-            await redis.aclose()
-            if db_created:
-                await drop_database(SERVER_URL, db_name)
-            if args.profile:
-                print(f"worker profile written to {args.profile}")
-            if args.keep_logs:
-                print(f"logs kept in {data_dir}")
-            else:
-                shutil.rmtree(data_dir, ignore_errors=True)
+        await tear_down(procs, orm_up, redis, queue_name, [s.job_id for s in signers], [timings_key],
+                        db_name if db_created else None, data_dir, args.keep_logs)
+        if args.profile:
+            print(f"worker profile written to {args.profile}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -13,8 +13,6 @@ import asyncio
 import os
 import sys
 import time
-import uuid
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tortoise import connections
@@ -23,41 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import drop_database, fresh_database  # noqa: E402
 from domain import db  # noqa: E402
-from domain.lifecycle import ContractKind, ContractStatus  # noqa: E402
-from domain.models import AuditEvent, Contract, ContractTemplate, Partner  # noqa: E402
+from domain.models import AuditEvent  # noqa: E402
 from domain.services.sweep import run_daily_sweep  # noqa: E402
 from domain.services.templates import install_bundled_templates  # noqa: E402
 from domain.settings import Settings  # noqa: E402
-
-TODAY = date(2027, 6, 1)
-NOW = datetime(2027, 6, 1, 3, 0, tzinfo=UTC)
-
-
-async def fill(count: int) -> None:
-    template = await ContractTemplate.get(version=1)
-    partner_ids = [uuid.uuid4() for _ in range(max(count // 10, 1))]
-    await Partner.bulk_create([
-        Partner(id=pid, legal_name=f"Partner {i}", registration_number=f"R{i}", address="1 Road",
-                contact_name="C", email=f"p{i}@example.com", phone="+4930123456",
-                registration_status="APPROVED")
-        for i, pid in enumerate(partner_ids)
-    ], batch_size=2000)
-    snapshot = {"legal_name": "P", "registration_number": "R", "address": "A", "contact_name": "C",
-                "email": "e@example.com", "phone": "+4930123456"}
-    batch = []
-    for i in range(count):
-        expires_on = TODAY + timedelta(days=30) if i % 4 else TODAY - timedelta(days=1)
-        batch.append(Contract(
-            id=uuid.uuid4(), partner_id=partner_ids[i % len(partner_ids)], template_id=template.id,
-            kind=ContractKind.INITIAL, status=ContractStatus.ACTIVE, partner_snapshot=snapshot,
-            regions=["DE", "FR"], effective_on=expires_on - timedelta(days=364), expires_on=expires_on,
-            content_hash="0" * 64,
-        ))
-        if len(batch) == 2000:
-            await Contract.bulk_create(batch)
-            batch = []
-    if batch:
-        await Contract.bulk_create(batch)
+from tests.due_contracts import NOW, TODAY, make_due_contracts  # noqa: E402
 
 
 async def measure(server: str, count: int) -> float:
@@ -68,7 +36,7 @@ async def measure(server: str, count: int) -> float:
         await db.migrate(settings)
         await db.init(settings)
         await install_bundled_templates()
-        await fill(count)
+        await make_due_contracts(count, max(count // 10, 1))
         await connections.get("default").execute_script("VACUUM ANALYZE")
         started = time.perf_counter()
         result = await run_daily_sweep(TODAY, NOW, settings)

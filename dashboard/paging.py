@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import links
+from dashboard import client, links
 
 
 def pager_cursor(name: str, filters: tuple) -> str | None:
@@ -16,6 +16,24 @@ def pager_cursor(name: str, filters: tuple) -> str | None:
     if state["filters"] != filters:
         state.update(filters=filters, stack=[])
     return state["stack"][-1] if state["stack"] else None
+
+
+def item_page(query: str, kind: str, item_id: str) -> dict | None:
+    """The answer to `query` for one contract or partner (`kind`), with the page of its
+    events being shown; None once the reason it cannot be shown is on the page."""
+    after = pager_cursor(f"{kind}-events-{item_id}", ())
+    data = client.call(query, {"id": item_id, "after": after})
+    if data[kind]["__typename"] == "OperationError":
+        st.error(data[kind]["message"])
+        return None
+    return data
+
+
+def events_pager(kind: str, item_id: str, events: dict, total: int | None = None) -> None:
+    """Previous / Next under the events of the item of item_page, when there is more than a page."""
+    name = f"{kind}-events-{item_id}"
+    if events["pageInfo"]["hasNextPage"] or pager_cursor(name, ()):
+        pager(name, events["pageInfo"], len(events["nodes"]), total)
 
 
 def pager(name: str, page_info: dict, shown: int, total: int | None = None) -> None:

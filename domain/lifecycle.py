@@ -182,6 +182,11 @@ class AutoRenewal(StrEnum):
     COMPLETE = "COMPLETE"  # the partner started one and did not sign: the system signs it
 
 
+# What auto-renewal does, by renewal status: a held renewal, or one signed already, is not
+# the system's to make.
+_AUTO_RENEWAL = {RenewalStatus.AUTO: AutoRenewal.CREATE, RenewalStatus.RENEWAL_PENDING_SIGNATURE: AutoRenewal.COMPLETE}
+
+
 def auto_renewal(
     status: ContractStatus,
     expires_on: date,
@@ -197,13 +202,7 @@ def auto_renewal(
     renewable = (IN_FORCE_STATUSES | {S.EXPIRED}) if hold_released else IN_FORCE_STATUSES
     if status not in renewable or today < auto_renew_day(expires_on):
         return AutoRenewal.NONE
-    if non_renewal_status in HOLDS_RENEWAL:
-        return AutoRenewal.NONE
-    if successor_status is None:
-        return AutoRenewal.CREATE
-    if successor_status in UNSIGNED:
-        return AutoRenewal.COMPLETE
-    return AutoRenewal.NONE
+    return _AUTO_RENEWAL.get(renewal_status(successor_status, non_renewal_status), AutoRenewal.NONE)
 
 
 def status_on(

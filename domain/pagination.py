@@ -7,7 +7,7 @@ import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from tortoise.expressions import Q
@@ -76,35 +76,39 @@ async def page(
     if soonest_expiry:
         # A window of expiry dates reads best soonest first, and the (status, expires_on)
         # index serves it; newest-first would scan contracts by creation date instead.
-        if after:
-            expires_on, id_ = _decode_expiry_cursor(after)
-            queryset = queryset.filter(
-                Q(expires_on__gte=expires_on) & (Q(expires_on__gt=expires_on) | Q(id__gt=id_))
-            )
-        rows = await queryset.order_by("expires_on", "id").limit(first + 1)
-        more, rows = len(rows) > first, rows[:first]
-        end = _expiry_cursor(rows[-1].expires_on, rows[-1].id) if rows else None
-        return Page(rows, end, more, count)
-    if oldest_first:  # a queue is worked oldest first
-        if after:
-            created_at, id_ = decode_cursor(after)
-            queryset = queryset.filter(
-                Q(created_at__gte=created_at) & (Q(created_at__gt=created_at) | Q(id__gt=id_))
-            )
-        rows = await queryset.order_by("created_at", "id").limit(first + 1)
-        more, rows = len(rows) > first, rows[:first]
-        end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
-        return Page(rows, end, more, count)
+        rows, end, more = await _keyset(
+            queryset, first, after, "expires_on", True, _expiry_cursor, _decode_expiry_cursor
+        )
+    else:  # newest first; a queue is worked oldest first
+        rows, end, more = await _keyset(
+            queryset, first, after, "created_at", oldest_first, encode_cursor, decode_cursor
+        )
+    return Page(rows, end, more, count)
+
+
+async def _keyset(
+    queryset: QuerySet,
+    first: int,
+    after: str | None,
+    key: str,
+    ascending: bool,
+    encode: Callable[[Any, object], str],
+    decode: Callable[[str], tuple[Any, UUID]],
+) -> tuple[list, str | None, bool]:
+    """One page ordered by (key, id), up or down, after the cursor's (key, id): its rows,
+    the cursor of its last row, and whether more follow."""
     if after:
-        created_at, id_ = decode_cursor(after)
+        value, id_ = decode(after)
+        strict, inclusive = ("gt", "gte") if ascending else ("lt", "lte")
         # The first condition alone bounds an index range scan; the second breaks ties.
         queryset = queryset.filter(
-            Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=id_))
+            Q(**{f"{key}__{inclusive}": value})
+            & (Q(**{f"{key}__{strict}": value}) | Q(**{f"id__{strict}": id_}))
         )
-    rows = await queryset.order_by("-created_at", "-id").limit(first + 1)
+    order = (key, "id") if ascending else (f"-{key}", "-id")
+    rows = await queryset.order_by(*order).limit(first + 1)
     more, rows = len(rows) > first, rows[:first]
-    end = encode_cursor(rows[-1].created_at, rows[-1].id) if rows else None
-    return Page(rows, end, more, count)
+    return rows, encode(getattr(rows[-1], key), rows[-1].id) if rows else None, more
 
 
 async def after_event(queryset: QuerySet, first: int, after: str | None) -> Page:

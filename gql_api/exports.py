@@ -13,6 +13,7 @@ from domain.clock import now as clock_now
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, business_date
 from domain.services import access, exports
+from domain.services.contract_filters import ContractFilter
 from domain.services.sessions import SignedIn, signed_in
 from domain.settings import Settings
 from gql_api.context import bearer_token, request_id_of
@@ -60,13 +61,13 @@ async def _contracts(actor: Actor, params: QueryParams, settings: Settings) -> A
     days = params.get("expiringWithinDays")
     if days not in (None, "") and not days.isdigit():
         raise DomainError(ErrorCode.INVALID_INPUT, "Not a number of days.", "expiringWithinDays")
-    return await exports.contracts_csv(
-        actor, business_date(clock_now(), settings.tz), settings.markets,
+    filters = ContractFilter(
         status=_enum(ContractStatus, params.get("status"), "status"),
         expiring_within_days=int(days) if days else None,
-        renewal_status_filter=_enum(RenewalStatus, params.get("renewalStatus"), "renewalStatus"),
+        renewal_status=_enum(RenewalStatus, params.get("renewalStatus"), "renewalStatus"),
         region=params.get("region") or None,
     )
+    return await exports.contracts_csv(actor, business_date(clock_now(), settings.tz), settings.markets, filters)
 
 
 async def _partners(actor: Actor, params: QueryParams, settings: Settings) -> AsyncIterator[bytes]:

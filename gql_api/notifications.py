@@ -13,13 +13,10 @@ from domain.services import notifications as notices
 from domain.settings import Settings
 from gql_api.context import Context
 from gql_api.pagination import Connection, connection
+from gql_api.types import optional_id
 
 NoticeKindType = strawberry.enum(NoticeKind, description="Which notice: one per row of docs/notifications.md.")
 EmailStatusType = strawberry.enum(EmailStatus, description="Where a notification's email stands.")
-
-
-def _id(value: object) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value else None
 
 
 @strawberry.type(description="A notice to one person (S-25): shown in the product, and sent by email.")
@@ -50,8 +47,8 @@ class Notification:
             email_status=EmailStatus(model.email_status),
             days_late=model.days_late,
             due_on=model.due_on,
-            partner_id=_id(model.partner_id),
-            contract_id=_id(model.contract_id),
+            partner_id=optional_id(model.partner_id),
+            contract_id=optional_id(model.contract_id),
         )
 
     @classmethod

@@ -9,6 +9,7 @@ from domain.documents import storage
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
 from domain.services import access, lists, lookups
+from domain.services.contract_filters import ContractFilter
 from gql_api.administration import contract_templates_field, template_draft_field, workload_field
 from gql_api.context import Context
 from gql_api.errors import OperationError, refusal_as_payload
@@ -127,11 +128,7 @@ class Query(NotificationQueries, WebhookQueries):
         ctx = info.context
         page = await lists.contracts(
             ctx.actor, ctx.today, ctx.settings.markets, first, after,
-            status=status,
-            partner_id=partner_id,
-            expiring_within_days=expiring_within_days,
-            renewal_status=renewal_status,
-            region=region,
+            ContractFilter(status, partner_id, expiring_within_days, renewal_status, region),
         )
         return connection(page, Contract.of)
 

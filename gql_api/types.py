@@ -37,6 +37,11 @@ RoleType = strawberry.enum(Role, description="What a user is in the programme.")
 RenewalStatusType = strawberry.enum(RenewalStatus, description="What happens at the end of the term.")
 
 
+def optional_id(value: object) -> strawberry.ID | None:
+    """A foreign key as the schema shows it: its id, or null."""
+    return strawberry.ID(str(value)) if value else None
+
+
 @strawberry.type(description="A country or region the programme sells in (ISO 3166-1 alpha-2).")
 class Market:
     code: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
@@ -401,19 +406,16 @@ class AuditEvent:
 
     @classmethod
     def of(cls, model: models.AuditEvent) -> "AuditEvent":
-        def some_id(value: object) -> strawberry.ID | None:
-            return strawberry.ID(str(value)) if value else None
-
         return cls(
             id=strawberry.ID(str(model.id)),
             at=model.at,
             action=model.action,
             actor_role=model.actor_role,
-            actor_id=some_id(model.actor_id),
+            actor_id=optional_id(model.actor_id),
             from_status=model.from_status,
             to_status=model.to_status,
-            partner_id=some_id(model.partner_id),
-            contract_id=some_id(model.contract_id),
+            partner_id=optional_id(model.partner_id),
+            contract_id=optional_id(model.contract_id),
             request_id=model.request_id,
             detail=model.detail,
             actor_user_id=model.actor_id,

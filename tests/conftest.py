@@ -6,9 +6,7 @@ TEST_REDIS_URL the Redis; both default to the local services."""
 import asyncio
 import os
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from arq import ArqRedis
@@ -21,6 +19,7 @@ from domain.documents.certificates import ensure_programme_certificate
 from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from gql_api.app import create_app
+from tests.databases import drop_database, fresh_database
 from tests.processes import environment, free_port, start_trust_services
 from workers import queue
 from workers.main import WorkerSettings
@@ -30,41 +29,18 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]
 
 
-def database_url(name: str) -> str:
-    parts = urlsplit(SERVER_URL)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-async def create_database(name: str) -> str:
-    conn = await asyncpg.connect(SERVER_URL.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return database_url(name)
-
-
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(SERVER_URL.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 async def empty_database() -> str:
     """The URL of a new, empty PostgreSQL database of its own, dropped afterwards."""
     name = f"pc_empty_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    yield await create_database(name)
-    await drop_database(name)
+    yield await fresh_database(SERVER_URL, name)
+    await drop_database(SERVER_URL, name)
 
 
 @pytest.fixture(scope="session")
 async def settings(tmp_path_factory) -> Settings:
     name = f"pc_test_{RUN_ID}"
-    url = await create_database(name)
+    url = await fresh_database(SERVER_URL, name)
     settings = Settings(
         _env_file=None,
         data_dir=tmp_path_factory.mktemp("data"),
@@ -83,7 +59,7 @@ async def settings(tmp_path_factory) -> Settings:
     yield settings
     await db.close()
     trust.stop()
-    await drop_database(name)
+    await drop_database(SERVER_URL, name)
 
 
 def sharing_pki(settings: Settings, data_dir) -> Settings:

@@ -202,6 +202,26 @@ mutation Review($id: ID!, $approve: Boolean!, $comment: String) {
 }
 """
 
+REVIEW_NON_RENEWAL = """
+mutation Review($id: ID!, $approve: Boolean!, $comment: String) {
+  reviewNonRenewal(requestId: $id, approve: $approve, comment: $comment) {
+    __typename
+    ... on NonRenewalSuccess { request { id status } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+
+SET_PASSWORD = """
+mutation Set($token: String!, $password: String!) {
+  setPassword(token: $token, password: $password) {
+    __typename
+    ... on SetPasswordSuccess { viewer { id email role } }
+    ... on OperationError { code message field }
+  }
+}
+"""
+
 AUDIT_EVENTS = """
 query Events($contractId: ID, $partnerId: ID) {
   auditEvents(contractId: $contractId, partnerId: $partnerId, first: 500) {

@@ -14,11 +14,13 @@ import asyncio
 import json
 import sys
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from uuid import UUID
 
 from domain import clock, db
 from domain.contract_text import contract_text
 from domain.lifecycle import business_date
-from domain.models import Contract, ContractTemplate, Partner, Role, User
+from domain.models import Contract, Partner, Role, User
 from domain.services import access, registration, sessions
 from domain.settings import Settings, get_settings
 from tests.gql import make_manager, password_hash
@@ -40,12 +42,20 @@ class Signable:
                           "acknowledged": True, "contentHash": self.content_hash}}
 
 
+async def ready_to_sign(settings: Settings, partner_id: UUID, regions: list[str], now: datetime) -> tuple[str, str, str]:
+    """What an approved partner holds just before it signs its pushed contract: the contract
+    id, a token for its user, and the contentHash its preview shows for `regions`."""
+    user = await User.get(partner_id=partner_id)
+    contract = await Contract.get(partner_id=partner_id).select_related("template")
+    shown = contract_text(contract, contract.template, business_date(now, settings.tz), settings, regions)
+    token = (await sessions.start(user, now, settings)).access_token
+    return str(contract.id), token, shown.content_hash
+
+
 async def signable_partners(settings: Settings, count: int, label: str = "fleet") -> list[Signable]:
     manager = await User.get_or_none(email="manager@programme.example") or await make_manager()
     actor = access.actor_for(manager)
     now = clock.now()
-    today = business_date(now, settings.tz)
-    templates: dict = {}
     made = []
     for i in range(count):
         partner = await Partner.create(
@@ -57,17 +67,12 @@ async def signable_partners(settings: Settings, count: int, label: str = "fleet"
             phone="+49 30 1234567",
             manager=manager,
         )
-        user = await User.create(email=partner.email, name=partner.contact_name, role=Role.PARTNER,
-                                 partner=partner, password_hash=password_hash())
+        await User.create(email=partner.email, name=partner.contact_name, role=Role.PARTNER,
+                          partner=partner, password_hash=password_hash())
         await registration.approve_registration(actor, str(partner.id), None, now)
-        contract = await Contract.get(partner_id=partner.id)
-        template_id = contract.template_id
-        if template_id not in templates:
-            templates[template_id] = await ContractTemplate.get(id=template_id)
         regions = REGIONS[i % len(REGIONS)]
-        shown = contract_text(contract, templates[template_id], today, settings, regions)
-        token = (await sessions.start(user, now, settings)).access_token
-        made.append(Signable(str(partner.id), str(contract.id), token, regions, shown.content_hash))
+        contract_id, token, content_hash = await ready_to_sign(settings, partner.id, regions, now)
+        made.append(Signable(str(partner.id), contract_id, token, regions, content_hash))
     return made
 
 

@@ -22,6 +22,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_group(popen: subprocess.Popen, seconds: float = 20) -> None:
+    """SIGTERM to a process started in a session of its own, and to all it started; SIGKILL
+    if they are not gone after `seconds`."""
+    if popen.poll() is None:
+        os.killpg(popen.pid, signal.SIGTERM)
+        try:
+            popen.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+
+
 def environment(settings, **overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
@@ -87,13 +99,7 @@ class Process:
         self.popen.wait(timeout=20)
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
+        stop_group(self.popen)
 
 
 def _started(process: Process, up, what: str, timeout: float) -> None:

@@ -77,12 +77,10 @@ def signature_check(contract: dict) -> None:
 
 def contract_page(contract_id: str) -> None:
     st.button("← All contracts", key="contracts-back", on_click=back_to_list)
-    after = paging.pager_cursor(f"contract-events-{contract_id}", ())
-    data = client.call(CONTRACT, {"id": contract_id, "after": after})
-    contract = data["contract"]
-    if contract["__typename"] == "OperationError":
-        st.error(contract["message"])
+    data = paging.item_page(CONTRACT, "contract", contract_id)
+    if data is None:
         return
+    contract = data["contract"]
     partner = contract["partner"]
     st.title(f"Contract {contract['id'][:8]}")
     st.caption(f"{show.words(contract['kind'])} contract of {show.md(partner['info']['legalName'])} "
@@ -129,8 +127,7 @@ def contract_page(contract_id: str) -> None:
     events = data["auditEvents"]
     st.caption(show.total(events["totalCount"], "event"))
     st.dataframe(show.timeline(events["nodes"]).drop(columns=["Contract"]), hide_index=True, width="stretch")
-    if events["pageInfo"]["hasNextPage"] or after:
-        paging.pager(f"contract-events-{contract_id}", events["pageInfo"], len(events["nodes"]))
+    paging.events_pager("contract", contract_id, events)
 
 
 FILTERS = {  # widget key: (query parameter, parse)

@@ -17,12 +17,10 @@ def back_to_list() -> None:
 
 def partner_page(partner_id: str) -> None:
     st.button("← All partners", key="partners-back", on_click=back_to_list)
-    after = paging.pager_cursor(f"partner-events-{partner_id}", ())
-    data = client.call(PARTNER, {"id": partner_id, "after": after})
-    partner = data["partner"]
-    if partner["__typename"] == "OperationError":
-        st.error(partner["message"])
+    data = paging.item_page(PARTNER, "partner", partner_id)
+    if data is None:
         return
+    partner = data["partner"]
     info = partner["info"]
     st.title(show.md(info["legalName"]))
     status, console, manager = st.columns(3)
@@ -73,9 +71,7 @@ def partner_page(partner_id: str) -> None:
     events = data["auditEvents"]
     st.caption(show.total(events["totalCount"], "event"))
     st.dataframe(show.timeline(events["nodes"]), hide_index=True, width="stretch", key="partner-timeline")
-    if events["pageInfo"]["hasNextPage"] or after:
-        paging.pager(f"partner-events-{partner_id}", events["pageInfo"], len(events["nodes"]),
-                     events["totalCount"])
+    paging.events_pager("partner", partner_id, events, events["totalCount"])
 
 
 def partner_list() -> None:

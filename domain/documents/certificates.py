@@ -57,6 +57,18 @@ def _ca(label: str, until: datetime, since: datetime) -> dict:
     }
 
 
+def _issued(label: str, issuer: str, until: datetime, since: datetime, usage: list[str], *extensions: dict) -> dict:
+    """The certificate of `label`'s key, issued by the CA `issuer`, for the key usages given."""
+    return {
+        "subject": label, "subject-key": label, "issuer": issuer, "authority-key": issuer,
+        "validity": {"valid-from": _when(since), "valid-to": _when(until)},
+        "extensions": [
+            {"id": "key_usage", "critical": True, "smart-value": {"schema": "key-usage", "params": usage}},
+            *extensions,
+        ],
+    }
+
+
 # The development PKI is valid from 2000 to 2100, and its CRLs are issued every ten years
 # (certomancer computes each from the CA's start): the tests travel in time (time-machine)
 # and seal contracts years before or after today, and the validator judges certificates
@@ -89,27 +101,15 @@ def certomancer_config(settings: Settings, now: datetime) -> dict:
             },
             "certs": {
                 "root": _ca("root", ten_years, since),
-                "seal": {
-                    "subject": "seal", "subject-key": "seal", "issuer": "root", "authority-key": "root",
-                    "validity": {"valid-from": _when(since), "valid-to": _when(ten_years)},
-                    "extensions": [
-                        {"id": "key_usage", "critical": True,
-                         "smart-value": {"schema": "key-usage", "params": ["digital_signature", "non_repudiation"]}},
-                        *revocation_urls,
-                    ],
-                },
+                "seal": _issued("seal", "root", ten_years, since, ["digital_signature", "non_repudiation"],
+                                *revocation_urls),
                 "tsa-root": _ca("tsa-root", ten_years, since),
-                "tsa": {
-                    "subject": "tsa", "subject-key": "tsa", "issuer": "tsa-root", "authority-key": "tsa-root",
-                    "validity": {"valid-from": _when(since), "valid-to": _when(ten_years)},
-                    "extensions": [
-                        {"id": "key_usage", "critical": True,
-                         "smart-value": {"schema": "key-usage", "params": ["digital_signature"]}},
-                        {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
-                        {"id": "crl_distribution_points",
-                         "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["tsa-root"]}}},
-                    ],
-                },
+                "tsa": _issued(
+                    "tsa", "tsa-root", ten_years, since, ["digital_signature"],
+                    {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
+                    {"id": "crl_distribution_points",
+                     "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["tsa-root"]}}},
+                ),
             },
             "services": {
                 "crl-repo": {

@@ -2,6 +2,7 @@
 the list it stands for agree (S-14, S-18 to S-20)."""
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from tortoise.expressions import Q, RawSQL, Subquery
@@ -18,6 +19,17 @@ from domain.lifecycle import (
     renewal_status,
 )
 from domain.models import Contract, NonRenewalRequest
+
+
+@dataclass(frozen=True)
+class ContractFilter:
+    """What the contracts list is filtered by, in the GraphQL list and in its CSV export."""
+
+    status: ContractStatus | None = None
+    partner_id: str | None = None
+    expiring_within_days: int | None = None  # then soonest expiry first
+    renewal_status: RenewalStatus | None = None
+    region: str | None = None  # a market code
 
 
 def expiring_within(queryset: QuerySet[Contract], today: date, days: int) -> QuerySet[Contract]:

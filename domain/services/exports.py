@@ -17,12 +17,12 @@ from domain.lifecycle import (
     HOLDS_RENEWAL,
     ContractStatus,
     RegistrationStatus,
-    RenewalStatus,
     ReviewStatus,
     renewal_status,
 )
 from domain.models import Contract, NonRenewalRequest, User
 from domain.services import access, lists
+from domain.services.contract_filters import ContractFilter
 
 BATCH = 2000
 # A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...),
@@ -61,22 +61,14 @@ def _line(values: list[object]) -> bytes:
 
 
 async def contracts_csv(
-    actor: Actor,
-    today: date,
-    markets: list[str],
-    status: ContractStatus | None = None,
-    expiring_within_days: int | None = None,
-    renewal_status_filter: RenewalStatus | None = None,
-    region: str | None = None,
-    batch: int = BATCH,
+    actor: Actor, today: date, markets: list[str], filters: ContractFilter = ContractFilter(), batch: int = BATCH
 ) -> AsyncIterator[bytes]:
     """The contracts list with these filters, newest first, as CSV lines (UTF-8 with a
     byte-order mark, so that Excel reads names in every script). Whoever may page through
     the list may export it, and sees the same rows. Refusals (not signed in, an unknown
     region) raise before the first line."""
     access.require_signed_in(actor)
-    queryset = lists.contracts_matching(actor, today, markets, status, None, expiring_within_days,
-                                        renewal_status_filter, region)
+    queryset = lists.contracts_matching(actor, today, markets, filters)
     return _lines(CONTRACT_COLUMNS, queryset, CONTRACT_FIELDS, partial(_contract_cells, today), batch)
 
 

@@ -9,7 +9,7 @@ from tortoise.queryset import QuerySet
 from domain import inputs
 from domain.actors import Actor
 from domain.errors import DomainError, ErrorCode
-from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
+from domain.lifecycle import ContractStatus, RegistrationStatus, ReviewStatus
 from domain.models import (
     AuditEvent,
     Contract,
@@ -24,50 +24,35 @@ from domain.notifications.webhooks import DeliveryStatus
 from domain.pagination import MAX_PAGE, Page, after_event, page
 from domain.services import access, contract_filters, integrations
 from domain.services import notifications as notices
+from domain.services.contract_filters import ContractFilter
 
 
 def contracts_matching(
-    actor: Actor,
-    today: date,
-    markets: list[str],
-    status: ContractStatus | None = None,
-    partner_id: str | None = None,
-    expiring_within_days: int | None = None,
-    renewal_status: RenewalStatus | None = None,
-    region: str | None = None,
+    actor: Actor, today: date, markets: list[str], filters: ContractFilter
 ) -> QuerySet[Contract]:
     """The contracts the actor may see that pass the filters: the list's, and its export's."""
     queryset = access.contracts_visible_to(actor)
-    if status:
-        queryset = queryset.filter(status=status)
-    if expiring_within_days is not None:
-        queryset = contract_filters.expiring_within(queryset, today, expiring_within_days)
-    if renewal_status:
-        queryset = queryset.filter(contract_filters.renewal_status_is(renewal_status))
-    if region is not None:
-        code = inputs.regions("region", [region], markets)[0]
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.expiring_within_days is not None:
+        queryset = contract_filters.expiring_within(queryset, today, filters.expiring_within_days)
+    if filters.renewal_status:
+        queryset = queryset.filter(contract_filters.renewal_status_is(filters.renewal_status))
+    if filters.region is not None:
+        code = inputs.regions("region", [filters.region], markets)[0]
         queryset = contract_filters.in_region(queryset, code)
-    if partner_id:
-        queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", partner_id))
+    if filters.partner_id:
+        queryset = queryset.filter(partner_id=inputs.parse_id("partnerId", filters.partner_id))
     return queryset
 
 
 async def contracts(
-    actor: Actor,
-    today: date,
-    markets: list[str],
-    first: int,
-    after: str | None,
-    status: ContractStatus | None = None,
-    partner_id: str | None = None,
-    expiring_within_days: int | None = None,
-    renewal_status: RenewalStatus | None = None,
-    region: str | None = None,
+    actor: Actor, today: date, markets: list[str], first: int, after: str | None,
+    filters: ContractFilter = ContractFilter(),
 ) -> Page[Contract]:
     """Newest first; soonest expiry first when filtered by expiringWithinDays."""
-    queryset = contracts_matching(actor, today, markets, status, partner_id, expiring_within_days,
-                                  renewal_status, region)
-    return await page(queryset, first, after, soonest_expiry=expiring_within_days is not None)
+    queryset = contracts_matching(actor, today, markets, filters)
+    return await page(queryset, first, after, soonest_expiry=filters.expiring_within_days is not None)
 
 
 def partners_matching(
@@ -100,32 +85,32 @@ async def partners(
     return await page(queryset, first, after, oldest_first=oldest_first)
 
 
-def _requests(queryset: QuerySet, status: ReviewStatus | None, ids: list[str] | None) -> QuerySet:
-    """A request list's filters. `ids`: only these requests, e.g. the cards a manager had on
-    screen, to say who decided the ones that left the queue, and when."""
+async def _requests(visible: QuerySet, first: int, after: str | None, status: ReviewStatus | None,
+                    oldest_first: bool, ids: list[str] | None) -> Page:
+    """A page of the partners' requests the viewer may see, of one review status or all.
+    `ids`: only these requests, e.g. the cards a manager had on screen, to say who decided
+    the ones that left the queue, and when."""
     if status:
-        queryset = queryset.filter(status=status)
+        visible = visible.filter(status=status)
     if ids is not None:
         if len(ids) > MAX_PAGE:
             raise DomainError(ErrorCode.INVALID_INPUT, f"Ask for at most {MAX_PAGE} ids.", "ids")
-        queryset = queryset.filter(id__in=[inputs.parse_id("ids", i) for i in ids])
-    return queryset
+        visible = visible.filter(id__in=[inputs.parse_id("ids", i) for i in ids])
+    return await page(visible, first, after, oldest_first=oldest_first)
 
 
 async def info_change_requests(
     actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False,
     ids: list[str] | None = None,
 ) -> Page[InfoChangeRequest]:
-    queryset = _requests(access.info_change_requests_visible_to(actor), status, ids)
-    return await page(queryset, first, after, oldest_first=oldest_first)
+    return await _requests(access.info_change_requests_visible_to(actor), first, after, status, oldest_first, ids)
 
 
 async def non_renewal_requests(
     actor: Actor, first: int, after: str | None, status: ReviewStatus | None = None, oldest_first: bool = False,
     ids: list[str] | None = None,
 ) -> Page[NonRenewalRequest]:
-    queryset = _requests(access.non_renewal_requests_visible_to(actor), status, ids)
-    return await page(queryset, first, after, oldest_first=oldest_first)
+    return await _requests(access.non_renewal_requests_visible_to(actor), first, after, status, oldest_first, ids)
 
 
 async def audit_events(

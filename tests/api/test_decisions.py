@@ -16,6 +16,7 @@ from tests.gql import (
     REJECT,
     REQUEST_INFO_CHANGE,
     REVIEW_INFO_CHANGE,
+    REVIEW_NON_RENEWAL,
     gql,
     make_manager,
     register,
@@ -32,11 +33,6 @@ INFO_CHANGES = "query { infoChangeRequests { nodes { id status decidedAt decided
 NON_RENEWALS = "query { nonRenewalRequests { nodes { id status decidedAt decidedBy { name } } } }"
 WITHDRAW = """
 mutation ($id: ID!) { withdrawNonRenewal(requestId: $id) { __typename
-  ... on NonRenewalSuccess { request { id status } } ... on OperationError { code message } } }
-"""
-REVIEW_NON_RENEWAL = """
-mutation ($id: ID!, $approve: Boolean!, $comment: String) {
-  reviewNonRenewal(requestId: $id, approve: $approve, comment: $comment) { __typename
   ... on NonRenewalSuccess { request { id status } } ... on OperationError { code message } } }
 """
 

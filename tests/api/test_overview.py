@@ -123,6 +123,34 @@ async def test_the_region_filter_matches_a_market_and_refuses_an_unknown_code(cl
     assert code == "UNKNOWN_MARKET"
 
 
+EXPIRING_PAGE = """
+query Expiring($after: String) {
+  contracts(first: 2, after: $after, expiringWithinDays: 90) {
+    nodes { id expiresOn }
+    pageInfo { endCursor hasNextPage }
+  }
+}
+"""
+
+
+async def test_the_expiring_list_pages_soonest_first_through_equal_dates(client, admin):
+    owner = await partner(None, "Expiring")
+    made = [await contract(owner, ContractStatus.ACTIVE, TODAY + timedelta(days=days)) for days in (50, 10, 50, 10, 30)]
+    await contract(owner, ContractStatus.ACTIVE, TODAY + timedelta(days=200))  # outside the window
+
+    seen, after = [], None
+    with frozen():
+        while True:
+            page = (await gql(client, EXPIRING_PAGE, {"after": after}, admin))["contracts"]
+            seen += page["nodes"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+
+    expected = sorted(made, key=lambda c: (c.expires_on, c.id))
+    assert [c["id"] for c in seen] == [str(c.id) for c in expected]  # each once, ties by id
+
+
 @pytest.fixture
 async def programme(database, settings):
     """Two managers' partners, contracts at the expiry boundaries, and signings."""

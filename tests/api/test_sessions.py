@@ -14,6 +14,7 @@ from tests.gql import (
     CONTRACTS,
     PASSWORD,
     REJECT,
+    SET_PASSWORD,
     approved_partner,
     gql,
     login,
@@ -52,10 +53,6 @@ RESET = """
 mutation ($e: String!) { requestPasswordReset(email: $e) {
   __typename ... on RequestPasswordResetSuccess { message } ... on OperationError { code message field } } }
 """
-SET_PASSWORD = """
-mutation ($t: String!, $p: String!) { setPassword(token: $t, password: $p) {
-  __typename ... on SetPasswordSuccess { viewer { id } } ... on OperationError { code message field } } }
-"""
 ENROLL = """
 mutation { enrollSecondFactor { __typename ... on EnrollSecondFactorSuccess { secret otpauthUri }
   ... on OperationError { code message field } } }
@@ -79,6 +76,15 @@ async def session(client, email: str = MANAGER, password: str = PASSWORD, code: 
     return result
 
 
+async def session_aged(client, age: timedelta) -> tuple[dict, time_machine.travel]:
+    """A manager's session started now, and the clock a second past `age` later, to enter."""
+    await make_manager()
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        got = await session(client)
+    return got, time_machine.travel(start + age + timedelta(seconds=1), tick=False)
+
+
 async def refused_with(client, token: str, query: str = VIEWER) -> str:
     body = await post(client, query, token=token)
     assert body.get("errors"), body
@@ -99,11 +105,8 @@ async def test_an_access_token_lives_minutes_and_comes_with_a_refresh_token(clie
 
 
 async def test_an_expired_token_is_told_to_refresh_and_refreshing_works(client, settings):
-    await make_manager()
-    start = clock.now()
-    with time_machine.travel(start, tick=False):
-        got = await session(client)
-    with time_machine.travel(start + timedelta(minutes=settings.token_ttl_minutes, seconds=1), tick=False):
+    got, later = await session_aged(client, timedelta(minutes=settings.token_ttl_minutes))
+    with later:
         assert await refused_with(client, got["token"]) == "TOKEN_EXPIRED"
         assert await refused_with(client, got["token"], CONTRACTS) == "TOKEN_EXPIRED"
         fresh = (await gql(client, REFRESH, {"r": got["refreshToken"]}))["refreshSession"]
@@ -139,11 +142,8 @@ async def test_refresh_rotates_and_a_reused_refresh_token_ends_the_whole_family(
 
 
 async def test_an_unused_refresh_token_expires(client, settings):
-    await make_manager()
-    start = clock.now()
-    with time_machine.travel(start, tick=False):
-        got = await session(client)
-    with time_machine.travel(start + timedelta(days=settings.refresh_token_days, seconds=1), tick=False):
+    got, later = await session_aged(client, timedelta(days=settings.refresh_token_days))
+    with later:
         refused = (await gql(client, REFRESH, {"r": got["refreshToken"]}))["refreshSession"]
     assert refused["code"] == "SESSION_REVOKED"
 
@@ -255,9 +255,9 @@ async def test_a_password_reset_answers_the_same_and_its_link_works_once(client,
     [notice] = await Notification.filter(kind="password_reset")
     assert notice.user_id == manager.id and notice.data == {"link": None, "expires_at": None}  # no link stored
     assert not await PasswordLink.filter(token_hash=token).exists()  # only its hash
-    done = (await gql(client, SET_PASSWORD, {"t": token, "p": NEW_PASSWORD}))["setPassword"]
+    done = (await gql(client, SET_PASSWORD, {"token": token, "password": NEW_PASSWORD}))["setPassword"]
     assert done["__typename"] == "SetPasswordSuccess", done
-    again = (await gql(client, SET_PASSWORD, {"t": token, "p": "yet-another-passphrase-here"}))["setPassword"]
+    again = (await gql(client, SET_PASSWORD, {"token": token, "password": "yet-another-passphrase-here"}))["setPassword"]
     assert (again["code"], again["field"]) == ("INVALID_INPUT", "token")
     assert await refused_with(client, elsewhere["token"]) == "SESSION_REVOKED"  # signed out everywhere
     await session(client, password=NEW_PASSWORD)
@@ -271,7 +271,7 @@ async def test_a_password_reset_link_expires(client, redis, settings):
             == "RequestPasswordResetSuccess"
         token = await reset_email(redis, settings)
     with time_machine.travel(start + timedelta(minutes=settings.password_reset_minutes, seconds=1), tick=False):
-        late = (await gql(client, SET_PASSWORD, {"t": token, "p": NEW_PASSWORD}))["setPassword"]
+        late = (await gql(client, SET_PASSWORD, {"token": token, "password": NEW_PASSWORD}))["setPassword"]
     assert (late["code"], late["field"]) == ("INVALID_INPUT", "token")
     await session(client)  # the password is as it was
 

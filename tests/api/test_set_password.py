@@ -7,17 +7,7 @@ import time_machine
 from domain import clock
 from domain.models import AuditEvent, PasswordLink, User
 from domain.services import accounts
-from tests.gql import LOGIN, PASSWORD, gql, login
-
-SET_PASSWORD = """
-mutation Set($token: String!, $password: String!) {
-  setPassword(token: $token, password: $password) {
-    __typename
-    ... on SetPasswordSuccess { viewer { id email role } }
-    ... on OperationError { code message field }
-  }
-}
-"""
+from tests.gql import LOGIN, PASSWORD, SET_PASSWORD, gql, login
 
 
 def token_of(link: accounts.IssuedLink) -> str:

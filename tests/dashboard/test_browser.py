@@ -89,6 +89,21 @@ async def no_streamlit_exception(page: Page, name: str) -> None:
     await expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+async def sign_in(page: Page, email: str = MANAGER) -> None:
+    """As MANAGER (or `email`), on the sign-in form the dashboard shows."""
+    await expect(page.get_by_role("heading", name="Channel managers' dashboard")).to_be_visible()
+    await page.get_by_role("textbox", name="Email").fill(email)
+    await page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def annas_contract(client, settings) -> tuple[str, str]:
+    """MANAGER, and Anna's partner approved by them: (Anna's token, her contract's id)."""
+    await make_manager(MANAGER)
+    token, _, contract_id = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
+    return token, contract_id
+
+
 async def open_page(page: Page, title: str) -> None:
     await page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     await expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
@@ -98,9 +113,7 @@ async def test_a_manager_signs_in_visits_every_page_and_approves_a_registration(
     browser_page, dashboard_url, settings, database, client, run_worker
 ):
     page = browser_page
-    await make_manager(MANAGER)
-    manager_token = await token_for(settings, MANAGER)
-    token, _, contract_id = await approved_partner(client, manager_token, "anna@acme.example")
+    token, contract_id = await annas_contract(client, settings)
     await sign_with_preview(client, token, contract_id, ["GB", "DE"])
     await run_worker()
     partner_id = await register(client, "weiling@fabrikam.example", legalName="Fabrikam Systems Pte Ltd")
@@ -109,9 +122,7 @@ async def test_a_manager_signs_in_visits_every_page_and_approves_a_registration(
     await expect(page.get_by_role("heading", name="Channel managers' dashboard")).to_be_visible()
     await no_streamlit_exception(page, "01-sign-in")
 
-    await page.get_by_role("textbox", name="Email").fill(MANAGER)
-    await page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in(page)
     await expect(page.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
     item = page.locator(f".st-key-registration-{partner_id}")
     await expect(item).to_contain_text("Fabrikam Systems Pte Ltd")
@@ -151,9 +162,7 @@ async def test_a_manager_sees_what_was_sent_to_a_partner_and_reminds_it_to_sign(
     browser_page, dashboard_url, settings, database, client, redis
 ):
     page = browser_page
-    await make_manager(MANAGER)
-    manager_token = await token_for(settings, MANAGER)
-    _, _, contract_id = await approved_partner(client, manager_token, "anna@acme.example")
+    _, contract_id = await annas_contract(client, settings)
     await audit_chain.chain_new()  # the worker's relay stores the notices
     await events.catch_up(queue.notifications(redis, settings))
     await Notification.filter(kind="registration_received").update(email_status="SENT", sent_at=clock.now())
@@ -161,9 +170,7 @@ async def test_a_manager_sees_what_was_sent_to_a_partner_and_reminds_it_to_sign(
         email_status="FAILED", last_error="550 5.1.1 <anna@acme.example>: mailbox unavailable")
 
     await page.goto(dashboard_url)
-    await page.get_by_role("textbox", name="Email").fill(MANAGER)
-    await page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in(page)
     await expect(page.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
     await open_page(page, "Partners")
     box = await page.get_by_test_id("stDataFrame").bounding_box()

@@ -14,10 +14,17 @@ from playwright.async_api import Page, async_playwright, expect
 from domain.models import Role
 from tests.dashboard.conftest import ARTIFACTS
 from tests.dashboard.test_app import NON_RENEW
-from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, MANAGER, dashboard_url  # noqa: F401 - a fixture
+from tests.dashboard.test_browser import (  # noqa: F401 - dashboard_url: a fixture
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MANAGER,
+    annas_contract,
+    dashboard_url,
+    no_streamlit_exception,
+    sign_in,
+)
 from tests.dashboard.test_manager_day import ADMIN, HOSTILE_ADDRESS, HOSTILE_NAMES
 from tests.gql import (
-    PASSWORD,
     REQUEST_INFO_CHANGE,
     REVIEW_INFO_CHANGE,
     approved_partner,
@@ -49,19 +56,6 @@ async def new_page(browser, width: int = 1280, height: int = 900) -> tuple[Page,
     return page, requested
 
 
-async def sign_in(page: Page, email: str = MANAGER) -> None:
-    await expect(page.get_by_role("heading", name="Channel managers' dashboard")).to_be_visible()
-    await page.get_by_role("textbox", name="Email").fill(email)
-    await page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-
-
-async def drawn(page: Page, name: str) -> None:
-    await expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    await expect(page.get_by_test_id("stException")).to_have_count(0)
-
-
 async def whole_labels(page: Page) -> int:
     """No button's label is cut or ellipsised (at 800 px, say); returns how many were looked at."""
     labels = page.locator(".stButton button p, .stFormSubmitButton button p, .stDownloadButton button p")
@@ -85,8 +79,7 @@ def only_local(requested: list[str], base: str) -> None:
 async def test_a_reload_keeps_the_session_and_a_copied_contract_link_opens_after_sign_in(
     browser, dashboard_url, settings, database, client  # noqa: F811
 ):
-    await make_manager(MANAGER)
-    _, _, contract_id = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
+    _, contract_id = await annas_contract(client, settings)
     link = f"{dashboard_url}/contracts?contract={contract_id}"
 
     page, requested = await new_page(browser)
@@ -98,19 +91,19 @@ async def test_a_reload_keeps_the_session_and_a_copied_contract_link_opens_after
     cookies = {c["name"]: c for c in await page.context.cookies()}
     assert cookies["dashboard_session"]["httpOnly"] and cookies["dashboard_session"]["sameSite"] == "Lax"
     assert "dashboard_session" not in await page.evaluate("document.cookie")  # no script can read it
-    await drawn(page, "20-contract-by-link")
+    await no_streamlit_exception(page, "20-contract-by-link")
 
     await page.reload()
     await expect(heading).to_be_visible()
     await expect(page.get_by_role("textbox", name="Password")).to_have_count(0)
-    await drawn(page, "21-after-reload")
+    await no_streamlit_exception(page, "21-after-reload")
     only_local(requested, dashboard_url)
 
     other, _ = await new_page(browser)  # the link, copied into another browser
     await other.goto(link)
     await sign_in(other)
     await expect(other.get_by_role("heading", name=f"Contract {contract_id[:8]}")).to_be_visible()
-    await drawn(other, "22-copied-link-after-sign-in")
+    await no_streamlit_exception(other, "22-copied-link-after-sign-in")
 
     await page.get_by_role("button", name="Sign out").click()
     await other.reload()  # signing out in one browser leaves the other signed in
@@ -145,7 +138,7 @@ async def test_a_managers_queue_at_800_px_text_toasts_and_truthful_messages(
     assert await page.locator('a[href*="x.example"]').count() == 0
     assert await page.locator('img[src*="x.example"]').count() == 0
     assert await card.locator("h1, h2, h3").count() == 0
-    await drawn(page, "23-queue-800px")
+    await no_streamlit_exception(page, "23-queue-800px")
 
     await whole_labels(page)
     assert "Approve" in await card.get_by_role("button", name="Approve").inner_text()
@@ -220,13 +213,13 @@ async def test_filters_survive_a_visit_to_a_contract(browser, dashboard_url, set
     box = await page.get_by_test_id("stDataFrame").bounding_box()
     await page.mouse.click(box["x"] + 15, box["y"] + 52)
     await expect(page.get_by_role("heading", name="Contract ")).to_be_visible()
-    await drawn(page, "26-contract-from-filtered-list")
+    await no_streamlit_exception(page, "26-contract-from-filtered-list")
 
     await page.get_by_role("button", name="← All contracts").click()
     await expect(page.get_by_text("2 contracts match these filters")).to_be_visible()
     await expect(page.get_by_role("combobox", name="Status", exact=True)).to_have_value("Pending signature")
     await expect(page).to_have_url(f"{dashboard_url}/contracts?status=PENDING_SIGNATURE")
-    await drawn(page, "27-filters-kept")
+    await no_streamlit_exception(page, "27-filters-kept")
 
     # "Download CSV" is the whole filtered list, streamed by the API, with this browser's cookie.
     href = await page.get_by_role("link", name="Download CSV (all 2)").get_attribute("href")
@@ -252,7 +245,7 @@ async def test_the_admin_pages_at_800_px_show_whole_labels(browser, dashboard_ur
     await expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the workload
     for label in ("Invite", "Move partners", "Deactivate"):
         await expect(page.get_by_role("button", name=label, exact=True)).to_be_visible()
-    await drawn(page, "28-managers-800px")
+    await no_streamlit_exception(page, "28-managers-800px")
     assert await whole_labels(page) >= 3
 
     await page.goto(f"{dashboard_url}/templates")
@@ -263,6 +256,6 @@ async def test_the_admin_pages_at_800_px_show_whole_labels(browser, dashboard_ur
     publish = page.get_by_role("button", name=re.compile(r"^Publish version \d+$"))
     await expect(publish).to_be_visible()
     await publish.scroll_into_view_if_needed()
-    await drawn(page, "29-templates-800px")
+    await no_streamlit_exception(page, "29-templates-800px")
     assert await whole_labels(page) >= 2
     only_local(requested, dashboard_url)

@@ -15,9 +15,8 @@ from domain.reminders import (
     digest_key,
     reminders,
 )
+from tests.domain.test_renewal_rules import EFFECTIVE_ON, EXPIRES_ON  # the same contract, beside it
 
-EXPIRES_ON = date(2027, 3, 31)
-EFFECTIVE_ON = date(2026, 4, 1)
 K = ReminderKind
 SEND, HELD = Outcome.SEND, Outcome.HELD
 

@@ -4,7 +4,7 @@ The API, the real worker and the daily sweep job all read the same frozen clock.
 from datetime import date, timedelta
 
 from domain.models import AuditEvent, Contract
-from tests.gql import CONSOLE, NON_RENEW, SIGN, gql, make_manager, preview_hash
+from tests.gql import CONSOLE, NON_RENEW, REVIEW_NON_RENEWAL, SIGN, gql, make_manager, preview_hash
 from tests.journeys import at, day, signed_partner, tokens
 from workers.jobs import daily_sweep
 
@@ -26,15 +26,6 @@ mutation Renew($id: ID!) {
   renewContract(contractId: $id) {
     __typename
     ... on RenewContractSuccess { renewal { id status kind effectiveOn expiresOn } }
-    ... on OperationError { code message field }
-  }
-}
-"""
-REVIEW = """
-mutation Review($id: ID!, $approve: Boolean!, $comment: String) {
-  reviewNonRenewal(requestId: $id, approve: $approve, comment: $comment) {
-    __typename
-    ... on NonRenewalSuccess { request { id status } }
     ... on OperationError { code message field }
   }
 }
@@ -139,7 +130,7 @@ async def test_non_renewal_approved_expires_and_closes_the_console(client, setti
         twice = (await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True}}, token))["nonRenewContract"]
         assert twice["code"] == "NON_RENEWAL_IN_REVIEW"
         assert (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]["code"] == "NON_RENEWAL_IN_REVIEW"
-        approved = (await gql(client, REVIEW, {"id": asked["request"]["id"], "approve": True, "comment": "Sorry to see you go"}, manager))["reviewNonRenewal"]
+        approved = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": True, "comment": "Sorry to see you go"}, manager))["reviewNonRenewal"]
         assert approved["request"]["status"] == "APPROVED"
         assert (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]["code"] == "NOT_RENEWING"
         assert (await term(client, token, contract_id))["renewalStatus"] == "NOT_RENEWING"
@@ -188,14 +179,14 @@ async def test_non_renewal_rejected_on_day_28_renews_at_once(client, settings, r
 
     with at(day(expires, 28)):
         token, manager = await tokens(client, email)
-        no_comment = (await gql(client, REVIEW, {"id": asked["request"]["id"], "approve": False}, manager))["reviewNonRenewal"]
+        no_comment = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": False}, manager))["reviewNonRenewal"]
         assert no_comment["code"] == "INVALID_INPUT" and no_comment["field"] == "comment"
-        rejected = (await gql(client, REVIEW, {"id": asked["request"]["id"], "approve": False, "comment": "Contract obligations"}, manager))["reviewNonRenewal"]
+        rejected = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": False, "comment": "Contract obligations"}, manager))["reviewNonRenewal"]
         assert rejected["request"]["status"] == "REJECTED"
         await run_worker()  # the rejection queued the renewal's sealing; no sweep needed
         renewed = await term(client, token, contract_id)
         assert renewed["renewalStatus"] == "RENEWED" and renewed["successor"]["autoRenewed"] is True
-        again = (await gql(client, REVIEW, {"id": asked["request"]["id"], "approve": True}, manager))["reviewNonRenewal"]
+        again = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": True}, manager))["reviewNonRenewal"]
         assert again["code"] == "ALREADY_DECIDED"
 
 
