@@ -9,9 +9,17 @@ from domain import clock
 from domain.models import Contract, NonRenewalRequest
 from domain.services import sealing
 from gql_api.context import Context
-from tests.gql import CONSOLE, CONTRACT, PREVIEW, gql, make_manager, sign_with_preview
+from tests.gql import (
+    CONSOLE,
+    CONTRACT,
+    PREVIEW,
+    REVIEW_NON_RENEWAL,
+    gql,
+    make_manager,
+    sign_with_preview,
+)
 from tests.journeys import at, day, signed_partner, tokens
-from tests.workers.test_contract_term import NON_RENEW, RENEW, REVIEW, SIGNED_ON, sweep, term
+from tests.workers.test_contract_term import NON_RENEW, RENEW, SIGNED_ON, sweep, term
 
 
 async def test_renew_and_non_renewal_at_the_same_moment_give_one_of_them(client, settings, redis, run_worker):
@@ -45,7 +53,7 @@ async def test_a_non_renewal_in_review_at_expiry_then_rejected_renews_the_contra
         assert (await term(client, token, contract_id))["status"] == "EXPIRED"
         assert (await gql(client, CONSOLE, token=token))["partnerConsole"]["code"] == "CONTRACT_NOT_SIGNED"
 
-        rejected = (await gql(client, REVIEW, {"id": asked["request"]["id"], "approve": False, "comment": "Obliged to renew"}, manager))["reviewNonRenewal"]
+        rejected = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": False, "comment": "Obliged to renew"}, manager))["reviewNonRenewal"]
         assert rejected["request"]["status"] == "REJECTED"
         await run_worker()
         renewed = await term(client, token, contract_id)
