@@ -6,7 +6,7 @@ LOGIN = f"""
 mutation SignIn($email: String!, $password: String!, $code: String) {{
   login(email: $email, password: $password, code: $code) {{
     __typename
-    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt viewer {{ id name email role }} }}
+    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt sessionExpiresAt viewer {{ id name email role }} }}
     {ERROR}
   }}
 }}
@@ -16,7 +16,7 @@ REFRESH = f"""
 mutation Refresh($refreshToken: String!) {{
   refreshSession(refreshToken: $refreshToken) {{
     __typename
-    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt viewer {{ id name email role }} }}
+    ... on LoginSuccess {{ token expiresAt refreshToken refreshExpiresAt sessionExpiresAt viewer {{ id name email role }} }}
     {ERROR}
   }}
 }}
@@ -249,17 +249,22 @@ query RegistrationDecided($id: ID!) {
 }
 """
 
-# Who decided a request that left the queue, and when: the list, narrowed to its id.
-REQUEST_DECIDED = {
-    kind: f"""
-query RequestDecided($ids: [ID!]) {{
-  requests: {field}(first: 1, ids: $ids) {{
-    nodes {{ status decidedAt comment decidedBy {{ id name }} }}
-  }}
-}}
-"""
-    for kind, field in (("info-change", "infoChangeRequests"), ("non-renewal", "nonRenewalRequests"))
+# Who decided a request that left the queue, and when: the list, narrowed to its id. Each
+# document stands alone, so that `trusted-documents` finds it (it reads this module's strings).
+INFO_CHANGE_DECIDED = """
+query InfoChangeDecided($ids: [ID!]) {
+  requests: infoChangeRequests(first: 1, ids: $ids) {
+    nodes { status decidedAt comment decidedBy { id name } }
+  }
 }
+"""
+NON_RENEWAL_DECIDED = """
+query NonRenewalDecided($ids: [ID!]) {
+  requests: nonRenewalRequests(first: 1, ids: $ids) {
+    nodes { status decidedAt comment decidedBy { id name } }
+  }
+}
+"""
 
 DECIDE_REGISTRATIONS = f"""
 mutation DecideRegistrations($ids: [ID!]!, $approve: Boolean!, $comment: String) {{

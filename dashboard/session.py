@@ -47,7 +47,11 @@ def _entry(login: dict) -> dict:
     """What a LoginSuccess (from login or refreshSession) leaves to keep: the sign-in lasts
     while its refresh token does, or its token, without one."""
     return {"token": login["token"], "expires_at": login["expiresAt"], "refresh_token": login.get("refreshToken"),
-            "ends_at": login.get("refreshExpiresAt") or login["expiresAt"], "viewer": login["viewer"]}
+            "ends_at": login.get("refreshExpiresAt") or login["expiresAt"],
+            # The cookie outlives each refresh token: it holds only this entry's id, and each
+            # renewal moves ends_at on, up to the session's own end.
+            "cookie_until": login.get("sessionExpiresAt") or login.get("refreshExpiresAt") or login["expiresAt"],
+            "viewer": login["viewer"]}
 
 
 # --- the server-side store, shared by every Streamlit session and the dashboard's routes ---
@@ -76,11 +80,11 @@ def ticket_for(sid: str) -> str:
 
 
 def redeem(ticket: str) -> tuple[str, str] | None:
-    """A ticket, used once, within a minute: (session id, when the sign-in ends), or None."""
+    """A ticket, used once, within a minute: (session id, how long its cookie lasts), or None."""
     with _lock:
         sid, deadline = _tickets.pop(ticket, (None, 0.0))
         entry = _signed_in.get(sid) if sid and deadline > time.monotonic() else None
-    return (sid, entry["ends_at"]) if entry else None
+    return (sid, entry["cookie_until"]) if entry else None
 
 
 def current(sid: str | None) -> dict | None:

@@ -128,7 +128,8 @@ class Query(NotificationQueries, WebhookQueries):
         ctx = info.context
         page = await lists.contracts(
             ctx.actor, ctx.today, ctx.settings.markets, first, after,
-            ContractFilter(status, partner_id, expiring_within_days, renewal_status, region),
+            ContractFilter(status=status, partner_id=partner_id, expiring_within_days=expiring_within_days,
+                           renewal_status=renewal_status, region=region),
         )
         return connection(page, Contract.of)
 

@@ -13,16 +13,18 @@ from dashboard import client, links, paging, session, show
 from dashboard.queries import (
     APPROVE_REGISTRATION,
     DECIDE_REGISTRATIONS,
+    INFO_CHANGE_DECIDED,
+    NON_RENEWAL_DECIDED,
     PUSHED_CONTRACTS,
     REGISTRATION_DECIDED,
     REJECT_REGISTRATION,
-    REQUEST_DECIDED,
     REVIEW_INFO_CHANGE,
     REVIEW_NON_RENEWAL,
     REVIEW_QUEUE,
 )
 
 KINDS = {"registration": "registration", "info-change": "information change", "non-renewal": "non-renewal"}
+REQUEST_DECIDED = {"info-change": INFO_CHANGE_DECIDED, "non-renewal": NON_RENEWAL_DECIDED}
 
 st.title("Review queue")
 

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from io import BytesIO
 
-from asn1crypto import tsp
+from asn1crypto import tsp, x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -88,7 +88,7 @@ class KeptSigningCertificate(attributes.CMSAttributeProvider):
 
     attribute_type = "signing_certificate_v2"
 
-    def __init__(self, certificate):
+    def __init__(self, certificate: x509.Certificate):
         self.value = tsp.SigningCertificateV2.load(as_signing_certificate_v2(certificate).dump())
 
     async def build_attr_value(self, dry_run=False) -> tsp.SigningCertificateV2:
@@ -97,9 +97,12 @@ class KeptSigningCertificate(attributes.CMSAttributeProvider):
 
 class PadesSignedAttributes(attributes.SignedAttributeProviderSpec):
     """The signed attributes PAdES allows besides content type and message digest: the
-    signing certificate alone (no signing time: the timestamp gives the time)."""
+    signing certificate alone (no signing time: the timestamp gives the time). The same
+    bytes pyHanko's own PAdES spec gives, for our seal only: it takes no CAdES attributes
+    (commitment type, content timestamp), and a subfilter other than PAdES would need
+    pyHanko's spec back (_seal asks for PAdES)."""
 
-    def __init__(self, certificate):
+    def __init__(self, certificate: x509.Certificate):
         self.signing_certificate = KeptSigningCertificate(certificate)
 
     def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str):

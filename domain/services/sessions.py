@@ -42,6 +42,7 @@ class Tokens:
     expires_at: datetime
     refresh_token: str
     refresh_expires_at: datetime
+    session_expires_at: datetime  # the session's last moment, however often it is refreshed
     session_id: UUID
     user: User
 
@@ -85,7 +86,7 @@ async def start(user: User, now: datetime, settings: Settings) -> Tokens:
     family = await Session.create(user_id=user.id, created_at=now, expires_at=now + timedelta(days=settings.session_days))
     refresh_token, refresh_expires_at = await _new_refresh_token(family, None, now, settings)
     access, expires_at = auth.issue_token(settings, user.id, now, family.id, family.expires_at)
-    return Tokens(access, expires_at, refresh_token, refresh_expires_at, family.id, user)
+    return Tokens(access, expires_at, refresh_token, refresh_expires_at, family.expires_at, family.id, user)
 
 
 async def refresh(refresh_token: str, now: datetime, settings: Settings) -> Tokens:
@@ -117,7 +118,7 @@ async def refresh(refresh_token: str, now: datetime, settings: Settings) -> Toke
         await _reused(family, user, now)
         raise revoked()
     access, expires_at = auth.issue_token(settings, user.id, now, family.id, family.expires_at)
-    return Tokens(access, expires_at, token, refresh_expires_at, family.id, user)
+    return Tokens(access, expires_at, token, refresh_expires_at, family.expires_at, family.id, user)
 
 
 async def _reused(family: Session, user: User, now: datetime) -> None:

@@ -42,12 +42,17 @@ class LoginSuccess:
         "a refresh token used twice ends the session."
     )
     refresh_expires_at: datetime = strawberry.field(description="When the refresh token stops working.")
+    session_expires_at: datetime = strawberry.field(
+        description="When the session ends however often it is refreshed (SESSION_DAYS after the login): "
+        "log in again then."
+    )
     viewer: Viewer = strawberry.field(description="Who logged in.")
 
     @classmethod
     def of(cls, tokens: sessions.Tokens) -> "LoginSuccess":
         return cls(token=tokens.access_token, expires_at=tokens.expires_at, refresh_token=tokens.refresh_token,
-                   refresh_expires_at=tokens.refresh_expires_at, viewer=Viewer.of(tokens.user))
+                   refresh_expires_at=tokens.refresh_expires_at, session_expires_at=tokens.session_expires_at,
+                   viewer=Viewer.of(tokens.user))
 
 
 RegisterPartnerResult = Annotated[

@@ -195,7 +195,15 @@ async def test_the_dashboard_s_operations_run_under_the_manifest_the_command_wri
     manifest = tmp_path / "trusted.json"
     main(["trusted-documents", "--output", str(manifest)])
     documents = load_manifest(manifest)
-    assert sha256(queries.LOGIN) in documents and sha256(queries.REVIEW_QUEUE) in documents
+    # Every document the dashboard sends: a string of dashboard.queries, none tucked in a
+    # dict or list where the command would not find it.
+    graphql = ("query", "mutation", "subscription")
+    sent = [v for v in vars(queries).values() if isinstance(v, str) and v.lstrip().startswith(graphql)]
+    tucked = [name for name, v in vars(queries).items() if isinstance(v, dict | list | tuple)
+              and any(isinstance(d, str) and d.lstrip().startswith(graphql)
+                      for d in (v.values() if isinstance(v, dict) else v))]
+    assert tucked == [] and len(sent) > 20
+    assert [d for d in sent if sha256(d) not in documents] == []
     await make_manager()
     http = await api(trusted_documents=manifest)
     answer = (await http.post("/graphql", json={"query": queries.LOGIN, "variables": {

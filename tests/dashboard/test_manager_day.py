@@ -5,6 +5,7 @@ comment, bulk decisions, and the admin pages. The browser-only parts (the cookie
 screen, 800 px) are in test_browser_day.py."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -321,6 +322,23 @@ async def test_a_ticket_becomes_an_httponly_cookie_once_and_the_token_never_reac
     assert "set-cookie" not in again.headers  # a ticket works once
     session.forget(sid)
     assert session.current(sid) is None  # signing out makes the cookie worthless
+
+
+async def test_the_cookie_lasts_as_long_as_the_session_not_the_first_refresh_token():
+    # Renewals move the sign-in's end on (each refresh token lasts REFRESH_TOKEN_DAYS), up to
+    # the session's own end; the cookie, set once at sign-in, must last to that end.
+    now = datetime.now(UTC)
+    sid = session.remember({
+        "token": "t", "expiresAt": (now + timedelta(minutes=15)).isoformat(), "refreshToken": "r",
+        "refreshExpiresAt": (now + timedelta(days=14)).isoformat(),
+        "sessionExpiresAt": (now + timedelta(days=30)).isoformat(),
+        "viewer": {"id": "1", "name": "m", "email": "m@x", "role": "CHANNEL_MANAGER"}})
+    routes = Starlette(routes=[Route("/session/adopt", adopt)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=routes), base_url="http://127.0.0.1:8501") as browser:
+        response = await browser.get("/session/adopt", params={"ticket": session.ticket_for(sid)})
+    max_age = int(response.headers["set-cookie"].split("Max-Age=")[1].split(";")[0])
+    assert 30 * 86400 - 60 <= max_age <= 30 * 86400
+    session.forget(sid)
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "x", ""])

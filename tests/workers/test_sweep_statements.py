@@ -52,6 +52,7 @@ async def test_statement_count_is_the_same_at_100_and_10000_due_contracts(settin
 
     assert issued[100] == issued[10_000]
     # 12 for renewal, expiry and activation; the reminders read three times (the contracts
-    # with their successors, the holds, the keys recorded) and insert once, the digest reads
+    # with their successors, the holds, the keys recorded) and insert twice (the superseded,
+    # then the ones to send), the digest reads
     # four times: as fixed as the rest.
     assert len(issued[100]) <= 20, issued[100]
