@@ -167,6 +167,15 @@ class Run:
     duplicates: dict[str, int] = field(default_factory=dict)
 
 
+async def settled(count_now, target: int) -> None:
+    """Until the database counts `target` rows (a sent delivery's commit follows its arrival)."""
+    deadline = time.monotonic() + WAIT
+    while (seen := await count_now()) != target:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{seen} of {target} deliveries recorded as sent within {WAIT} s")
+        await asyncio.sleep(0.1)
+
+
 async def until_arrived(sink: Sink, target: int, worker: subprocess.Popen, samples: list) -> None:
     deadline = time.monotonic() + WAIT
     while sink.count() < target:
@@ -241,8 +250,9 @@ async def run_once(count: int, number: int) -> Run:
             for sink in (smtp, http):
                 ids = [ident for _, ident in sink.lines()]
                 run.duplicates[sink.path.stem] = len(ids) - len(set(ids))
-            assert await Notification.filter(email_status="SENT").count() == count
-            assert await WebhookDelivery.filter(status="DELIVERED").count() == count
+            # A delivery reaches the sink before the worker commits it as sent: wait for that.
+            await settled(lambda: Notification.filter(email_status="SENT").count(), count)
+            await settled(lambda: WebhookDelivery.filter(status="DELIVERED").count(), count)
 
             run.emails = await again(smtp, "UPDATE notifications SET email_status = 'PENDING', attempts = 0, "
                                      "next_attempt_at = now(), sent_at = NULL, claimed_until = NULL", count, worker)
