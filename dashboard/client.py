@@ -146,13 +146,13 @@ def renewal(refresh_token: str) -> dict | None:
 
 def _fresh_token(read: Callable[[], dict | None], keep: Callable[[dict], None], end: Callable[[], None]) -> str | None:
     """The token of a sign-in (`read`), renewed first when it is about to expire, one renewal
-    at a time in this process; the new pair is kept (`keep`) where every tab and the
+    at a time for each sign-in (session.renewing); the new pair is kept (`keep`) where every tab and the
     dashboard's routes find it, so that no one trades the used-up refresh token again (the
     API would end the session). A refused renewal ends the sign-in (`end`)."""
     entry = read()
     if session.due(entry) is None:
         return entry["token"] if entry else None
-    with session.renewing:
+    with session.renewing(entry.get("sid")):
         entry = read()  # another tab of this sign-in may have renewed it meanwhile
         if (refresh := session.due(entry)) is None:
             return entry["token"] if entry else None

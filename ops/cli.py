@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -277,6 +278,9 @@ def cmd_run(args: argparse.Namespace) -> None:
             child.terminate()
         return
     env = {**os.environ, "REDIS_URL": redis_url(settings)}  # children share this Redis
+    # The dashboard keeps its sign-ins in that Redis, encrypted with DASHBOARD_SECRET (which
+    # the API shares): one for this run when none is set.
+    env.setdefault("DASHBOARD_SECRET", secrets.token_urlsafe(32))
     base = f"http://127.0.0.1:{args.port}"
     dashboard_port = _port_or_free(args.dashboard_port)
     commands = [
