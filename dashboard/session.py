@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from dashboard.shared_store import SharedStore
+from dashboard.shared_store import SharedStore, StoreUnavailable
 
 MANAGER_ROLES = ("CHANNEL_MANAGER", "ADMIN")
 COOKIE = "dashboard_session"
@@ -212,8 +212,11 @@ def start(login: dict) -> str | None:
 
 
 def sign_out(reason: str | None = None) -> None:
-    forget(st.session_state.get("sid"))
-    forget(_cookie())
+    # With Redis down the stored entry stays, but the API has ended (or ends) its session:
+    # the cookie then finds a sign-in whose tokens the API refuses, and signs out again.
+    with contextlib.suppress(StoreUnavailable):
+        forget(st.session_state.get("sid"))
+        forget(_cookie())
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if reason:

@@ -21,11 +21,26 @@ from datetime import UTC, datetime
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
-from redis.exceptions import LockNotOwnedError
+from redis.exceptions import LockNotOwnedError, RedisError
 
 # Longer than a renewal can take (the API answers within its timeouts); a process that dies
 # holding the lock frees it after this.
 RENEWING_SECONDS = 30
+# A page waits this long at most for Redis before saying it cannot reach it.
+REDIS_TIMEOUT_SECONDS = 2
+
+
+class StoreUnavailable(Exception):
+    """Redis did not answer: the page says so and asks to try again; nothing is lost, the
+    sign-ins are still in Redis when it is back."""
+
+
+@contextlib.contextmanager
+def _reaching() -> Iterator[None]:
+    try:
+        yield
+    except RedisError as exc:
+        raise StoreUnavailable("The dashboard's sign-in store (Redis) is not reachable just now.") from exc
 
 
 class SharedStore:
@@ -33,7 +48,8 @@ class SharedStore:
         if not secret:
             raise RuntimeError("DASHBOARD_SECRET must be set when the dashboard keeps its sign-ins in Redis "
                                "(REDIS_URL): it encrypts the stored tokens.")
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                          socket_timeout=REDIS_TIMEOUT_SECONDS)
         self.prefix = prefix
         key = hashlib.sha256(b"dashboard sign-in store\0" + secret.encode()).digest()
         self.fernet = Fernet(base64.urlsafe_b64encode(key))
@@ -55,16 +71,19 @@ class SharedStore:
 
     def keep(self, sid: str, entry: dict) -> None:
         value, seconds = self._sealed(entry)
-        self.redis.set(self._signin(sid), value, ex=seconds)
+        with _reaching():
+            self.redis.set(self._signin(sid), value, ex=seconds)
 
     def replace(self, sid: str, entry: dict) -> None:
         """A renewal's pair, only while the sign-in is there (XX): a sign-out in another
         process meanwhile stays a sign-out."""
         value, seconds = self._sealed(entry)
-        self.redis.set(self._signin(sid), value, ex=seconds, xx=True)
+        with _reaching():
+            self.redis.set(self._signin(sid), value, ex=seconds, xx=True)
 
     def get(self, sid: str) -> dict | None:
-        value = self.redis.get(self._signin(sid))
+        with _reaching():
+            value = self.redis.get(self._signin(sid))
         if value is None:
             return None
         try:
@@ -74,18 +93,25 @@ class SharedStore:
             return None
 
     def forget(self, sid: str) -> None:
-        self.redis.delete(self._signin(sid))
+        with _reaching():
+            self.redis.delete(self._signin(sid))
 
     def add_ticket(self, ticket: str, sid: str, seconds: int) -> None:
-        self.redis.set(f"{self.prefix}ticket:{ticket}", sid, ex=seconds)
+        with _reaching():
+            self.redis.set(f"{self.prefix}ticket:{ticket}", sid, ex=seconds)
 
     def take_ticket(self, ticket: str) -> str | None:
-        sid = self.redis.getdel(f"{self.prefix}ticket:{ticket}")
+        with _reaching():
+            sid = self.redis.getdel(f"{self.prefix}ticket:{ticket}")
         return sid.decode() if sid else None
 
     @contextlib.contextmanager
     def renewing(self, sid: str) -> Iterator[None]:
         lock = self.redis.lock(f"{self.prefix}renewing:{sid}", timeout=RENEWING_SECONDS, blocking=True)
-        with contextlib.suppress(LockNotOwnedError):  # held past its timeout: it has expired
-            with lock:
-                yield
+        with _reaching():
+            lock.acquire()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(LockNotOwnedError, RedisError):  # expired, or Redis gone: it lapses
+                lock.release()

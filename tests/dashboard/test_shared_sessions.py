@@ -21,7 +21,7 @@ from tests.dashboard.test_browser import open_page
 from tests.dashboard.test_browser_day import browser, sign_in  # noqa: F401 - a fixture
 from tests.dashboard.test_browser_sessions import still_signed_in
 from tests.gql import make_manager
-from tests.processes import environment, start_api, start_dashboard
+from tests.processes import environment, free_port, start_api, start_dashboard
 
 MANAGER = "manager@programme.example"
 SECRET = secrets.token_urlsafe(32)
@@ -184,3 +184,31 @@ async def test_signing_out_on_one_dashboard_ends_the_sign_in_on_the_other(browse
     await expect(second.get_by_role("textbox", name="Password")).to_be_visible()
     exported = await context.request.get(f"{other}/export/partners.csv")
     assert exported.status == 401
+
+
+async def test_with_redis_down_the_dashboard_says_so_and_breaks_nothing(browser, settings, database, tmp_path):  # noqa: F811
+    # Redis down for a minute: the sign-in page and the routes say the store is unreachable
+    # (503 for a route), with no stack trace; the sign-ins are in Redis when it is back.
+    nobody = f"redis://127.0.0.1:{free_port()}/0"
+    api, api_url = start_api(environment(settings, DASHBOARD_SECRET=SECRET))
+    dashboard, url = start_dashboard({**os.environ, "DASHBOARD_API_URL": api_url, "HOME": str(tmp_path),
+                                      "REDIS_URL": nobody, "DASHBOARD_SECRET": SECRET})
+    try:
+        await make_manager(MANAGER)
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(url)
+        await sign_in(page)  # the API logs in; the dashboard cannot keep it
+        await expect(page.get_by_text("sign-in store (Redis) is not reachable")).to_be_visible(timeout=20_000)
+        await expect(page.get_by_test_id("stException")).to_have_count(0)
+        await context.add_cookies([{"name": "dashboard_session", "value": "some-sign-in", "url": url}])
+        await page.goto(url)  # a reload with a cookie: the store is asked, and cannot answer
+        await expect(page.get_by_text("sign-in store (Redis) is not reachable")).to_be_visible(timeout=20_000)
+        await expect(page.get_by_test_id("stException")).to_have_count(0)
+        exported = await context.request.get(f"{url}/export/contracts.csv")
+        assert exported.status == 503 and "not reachable" in await exported.text()
+        adopted = await context.request.get(f"{url}/session/adopt?ticket=t", max_redirects=0)
+        assert adopted.status == 503
+    finally:
+        await asyncio.to_thread(dashboard.stop)
+        await asyncio.to_thread(api.stop)
