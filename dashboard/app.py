@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import client, session
+from dashboard.shared_store import StoreUnavailable
 
 HERE = Path(__file__).parent
 # A local file: a page icon named like ":material/…:" is fetched from a font site.
@@ -56,8 +57,15 @@ def keep_cookie() -> None:
         )
 
 
-if session.signed_in():
-    keep_cookie()
+try:
+    signed_in = session.signed_in()
+    if signed_in:
+        keep_cookie()
+except StoreUnavailable as error:  # Redis down: say so, and try again on the next rerun
+    st.error(f"{error} Try again in a moment.")
+    st.stop()
+
+if signed_in:
     manager = session.viewer() or {}
     with st.sidebar:
         st.text(f"{manager.get('name', '')}\n{manager.get('email', '')}")  # as typed, never Markdown

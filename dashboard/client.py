@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import session
 from dashboard.queries import LOGIN, LOGOUT, REFRESH
+from dashboard.shared_store import StoreUnavailable
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -116,7 +117,10 @@ def sign_in(email: str, password: str, code: str | None = None) -> str | None:
         if result["code"] == "SECOND_FACTOR_REQUIRED":
             st.session_state["needs_code"] = True
         return result["message"]
-    return session.start(result)
+    try:
+        return session.start(result)
+    except StoreUnavailable as error:
+        return f"{error} Try again in a moment."
 
 
 def sign_out(reason: str) -> None:
@@ -146,13 +150,13 @@ def renewal(refresh_token: str) -> dict | None:
 
 def _fresh_token(read: Callable[[], dict | None], keep: Callable[[dict], None], end: Callable[[], None]) -> str | None:
     """The token of a sign-in (`read`), renewed first when it is about to expire, one renewal
-    at a time in this process; the new pair is kept (`keep`) where every tab and the
+    at a time for each sign-in (session.renewing); the new pair is kept (`keep`) where every tab and the
     dashboard's routes find it, so that no one trades the used-up refresh token again (the
     API would end the session). A refused renewal ends the sign-in (`end`)."""
     entry = read()
     if session.due(entry) is None:
         return entry["token"] if entry else None
-    with session.renewing:
+    with session.renewing(entry.get("sid")):
         entry = read()  # another tab of this sign-in may have renewed it meanwhile
         if (refresh := session.due(entry)) is None:
             return entry["token"] if entry else None
@@ -191,7 +195,7 @@ def call(query: str, variables: dict | None = None) -> dict:
             st.rerun()
         st.error(f"{error.message} ({error.code})")
         st.stop()
-    except ApiUnavailable as error:
+    except (ApiUnavailable, StoreUnavailable) as error:
         st.error(f"{error} Try again in a moment.")
         st.stop()
     raise AssertionError("unreachable")
@@ -205,5 +209,5 @@ def result_of(query: str, variables: dict, field: str) -> dict:
         return execute(query, variables, access_token())[field]
     except ApiError as error:
         return {"__typename": "OperationError", "code": error.code, "message": error.message}
-    except ApiUnavailable as error:
+    except (ApiUnavailable, StoreUnavailable) as error:
         return {"__typename": "OperationError", "code": "UNAVAILABLE", "message": str(error)}

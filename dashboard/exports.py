@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from dashboard import client, session
+from dashboard.shared_store import StoreUnavailable
 
 
 def passed_on(name: str, filters: tuple[str, ...]) -> Callable[[Request], Awaitable[Response]]:
@@ -19,7 +20,10 @@ def passed_on(name: str, filters: tuple[str, ...]) -> Callable[[Request], Awaita
     go upstream; a refusal comes back as the API answered it."""
 
     async def route(request: Request) -> Response:
-        token = await asyncio.to_thread(client.stored_token, request.cookies.get(session.COOKIE))
+        try:
+            token = await asyncio.to_thread(client.stored_token, request.cookies.get(session.COOKIE))
+        except StoreUnavailable as error:
+            return PlainTextResponse(f"{error} Try again in a moment.", status_code=503)
         if token is None:
             return PlainTextResponse("Sign in to the dashboard first.", status_code=401)
         params = {k: v for k, v in request.query_params.items() if k in filters and v}

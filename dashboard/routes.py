@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard import session
 from dashboard.exports import contracts_csv, partners_csv
+from dashboard.shared_store import StoreUnavailable
 
 
 def _safe_next(target: str | None) -> str:
@@ -26,7 +27,10 @@ async def adopt(request: Request) -> Response:
     """Trade a one-time sign-in ticket for the HttpOnly session cookie, then go back to the
     page that signed in (its path and query: the deep link)."""
     response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
-    redeemed = session.redeem(request.query_params.get("ticket", ""))
+    try:
+        redeemed = session.redeem(request.query_params.get("ticket", ""))
+    except StoreUnavailable as error:
+        return PlainTextResponse(f"{error} Sign in again in a moment.", status_code=503)
     if redeemed:
         sid, ends_at = redeemed
         seconds = int((datetime.fromisoformat(ends_at) - datetime.now(UTC)).total_seconds())

@@ -17,14 +17,21 @@ The API's access token is short-lived; `client` renews it with the refresh token
 before it expires, one renewal at a time (`renewing`), and writes the new pair back to the
 store. Every tab and reload of one sign-in then uses the newest refresh token: one used
 twice would end the session at the API. Signing out drops the store's entry, so the cookie
-is worthless from then on."""
+is worthless from then on.
 
+With REDIS_URL the store is in Redis (dashboard/shared_store.py): it outlives a restart and
+is shared by every dashboard process, and `renewing` is a lock in Redis per sign-in. Without
+it, the store is this process's memory."""
+
+import contextlib
 import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
+
+from dashboard.shared_store import SharedStore, StoreUnavailable
 
 MANAGER_ROLES = ("CHANNEL_MANAGER", "ADMIN")
 COOKIE = "dashboard_session"
@@ -36,7 +43,8 @@ _lock = threading.Lock()
 # session id -> {"token", "expires_at", "refresh_token", "ends_at", "viewer"}
 _signed_in: dict[str, dict] = {}
 _tickets: dict[str, tuple[str, float]] = {}  # one-time ticket -> (session id, monotonic deadline)
-renewing = threading.Lock()  # held while the refresh token is traded for a new pair
+_renewing = threading.Lock()  # held while a refresh token is traded for a new pair
+_shared = SharedStore.from_environment()  # None: the store is the dicts above
 
 
 def _past(moment: str | None) -> bool:
@@ -60,6 +68,9 @@ def _entry(login: dict) -> dict:
 def remember(login: dict) -> str:
     """Keep a sign-in; returns its random id (the cookie's value)."""
     sid = secrets.token_urlsafe(32)
+    if _shared:
+        _shared.keep(sid, _entry(login))
+        return sid
     with _lock:
         for old, entry in list(_signed_in.items()):  # drop the ended as we go
             if _past(entry["ends_at"]):
@@ -70,6 +81,9 @@ def remember(login: dict) -> str:
 
 def ticket_for(sid: str) -> str:
     ticket = secrets.token_urlsafe(32)
+    if _shared:
+        _shared.add_ticket(ticket, sid, TICKET_SECONDS)
+        return ticket
     with _lock:
         now = time.monotonic()
         for old, (_, deadline) in list(_tickets.items()):
@@ -81,20 +95,33 @@ def ticket_for(sid: str) -> str:
 
 def redeem(ticket: str) -> tuple[str, str] | None:
     """A ticket, used once, within a minute: (session id, how long its cookie lasts), or None."""
-    with _lock:
-        sid, deadline = _tickets.pop(ticket, (None, 0.0))
-        entry = _signed_in.get(sid) if sid and deadline > time.monotonic() else None
+    if _shared:
+        sid = _shared.take_ticket(ticket) if ticket else None
+        entry = current(sid)
+    else:
+        with _lock:
+            sid, deadline = _tickets.pop(ticket, (None, 0.0))
+            entry = _signed_in.get(sid) if sid and deadline > time.monotonic() else None
     return (sid, entry["cookie_until"]) if entry else None
 
 
 def current(sid: str | None) -> dict | None:
-    """The sign-in a session id (the cookie's value) stands for, while it lasts."""
-    with _lock:
-        entry = _signed_in.get(sid) if sid else None
-        if entry and _past(entry["ends_at"]):
-            del _signed_in[sid]
+    """The sign-in a session id (the cookie's value) stands for, while it lasts, with its
+    id (`sid`)."""
+    if not sid:
+        return None
+    if _shared:
+        entry = _shared.get(sid)
+        if entry and _past(entry["ends_at"]):  # the key expires then too, by Redis's clock
+            _shared.forget(sid)
             return None
-    return dict(entry) if entry else None
+    else:
+        with _lock:
+            entry = _signed_in.get(sid)
+            if entry and _past(entry["ends_at"]):
+                del _signed_in[sid]
+                return None
+    return {**entry, "sid": sid} if entry else None
 
 
 def due(entry: dict | None) -> str | None:
@@ -108,14 +135,28 @@ def due(entry: dict | None) -> str | None:
 
 def renewed(sid: str | None, login: dict) -> None:
     """Keep the pair a refreshSession returned (the old refresh token is used up)."""
+    if _shared:
+        if sid:
+            _shared.replace(sid, _entry(login))
+        return
     with _lock:
         if sid in _signed_in:
             _signed_in[sid] = _entry(login)
 
 
 def forget(sid: str | None) -> None:
+    if _shared:
+        if sid:
+            _shared.forget(sid)
+        return
     with _lock:
         _signed_in.pop(sid, None)
+
+
+def renewing(sid: str | None) -> contextlib.AbstractContextManager:
+    """Held while the sign-in's refresh token is traded: in Redis, one process at a time;
+    in memory, one thread of this process at a time."""
+    return _shared.renewing(sid) if _shared and sid else _renewing
 
 
 # --- this Streamlit session -----------------------------------------------------------------
@@ -137,7 +178,7 @@ def token() -> str | None:
     stored = current(sid)
     # A reload, or another tab of this sign-in renewed the token: take the store's.
     if stored and stored["token"] != st.session_state.get("token"):
-        st.session_state.update(sid=sid, **stored)
+        st.session_state.update(stored)
     if _past(st.session_state.get("expires_at")) and not st.session_state.get("refresh_token"):
         sign_out("Your sign-in has expired. Sign in again.")
     return st.session_state.get("token")
@@ -171,8 +212,11 @@ def start(login: dict) -> str | None:
 
 
 def sign_out(reason: str | None = None) -> None:
-    forget(st.session_state.get("sid"))
-    forget(_cookie())
+    # With Redis down the stored entry stays, but the API has ended (or ends) its session:
+    # the cookie then finds a sign-in whose tokens the API refuses, and signs out again.
+    with contextlib.suppress(StoreUnavailable):
+        forget(st.session_state.get("sid"))
+        forget(_cookie())
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if reason:

@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -278,11 +279,21 @@ def cmd_run(args: argparse.Namespace) -> None:
         return
     env = {**os.environ, "REDIS_URL": redis_url(settings)}  # children share this Redis
     base = f"http://127.0.0.1:{args.port}"
+    dashboard_env = {**env, "DASHBOARD_API_URL": base}
+    if settings.redis_url:
+        # A Redis of the operator's: the dashboard keeps its sign-ins there, encrypted with
+        # DASHBOARD_SECRET (which the API shares): one for this run when none is set.
+        env.setdefault("DASHBOARD_SECRET", secrets.token_urlsafe(32))
+        dashboard_env["DASHBOARD_SECRET"] = env["DASHBOARD_SECRET"]
+    else:
+        # The embedded one lives only as long as this run, and stops only when no one else
+        # is connected: the dashboard keeps its sign-ins in memory instead.
+        del dashboard_env["REDIS_URL"]
     dashboard_port = _port_or_free(args.dashboard_port)
     commands = [
         ([python, "-m", "ops.cli", "api", "--port", str(args.port)], env),
         ([python, "-m", "ops.cli", "worker"], env),
-        (dashboard_command(dashboard_port), {**env, "DASHBOARD_API_URL": base}),
+        (dashboard_command(dashboard_port), dashboard_env),
     ]
     children += [subprocess.Popen(command, env=child_env) for command, child_env in commands]
     time.sleep(2)
