@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 
 from domain import clock, logs
 from domain.actors import Actor
+from domain.errors import ErrorCode
 from domain.lifecycle import business_date
 from domain.models import User
 from domain.services import access, lookups
@@ -133,21 +134,34 @@ def token_from_params(params: dict[str, Any] | None) -> str | None:
     return None
 
 
-async def build_context(conn: HTTPConnection, response: Any) -> Context:
-    settings: Settings = conn.app.state.settings
-    request_id = request_id_of(conn)
-    logs.request_id.set(request_id)  # every log line of this request carries it
+# The refusals of a login itself: a plain HTTP route answers them 401, so that a client
+# renews its token (TOKEN_EXPIRED) or signs in again.
+SIGNED_OUT = frozenset({ErrorCode.UNAUTHENTICATED, ErrorCode.TOKEN_EXPIRED, ErrorCode.SESSION_REVOKED})
+
+
+async def request_actor(conn: HTTPConnection, settings: Settings) -> tuple[Actor, SignedIn | None]:
+    """Who sends this request: the bearer token's session, checked on every request, and its
+    actor. A token refused for a reason (expired, session ended) makes an actor that gives
+    that reason wherever a login is needed."""
     found = await signed_in(bearer_token(conn), settings)
     session = found if isinstance(found, SignedIn) else None
     user = session.user if session else None
-    client_ip = client_address(conn, settings)
+    actor = access.actor_for(user, request_id_of(conn), client_address(conn, settings),
+                             refused=None if session else found)
+    return actor, session
+
+
+async def build_context(conn: HTTPConnection, response: Any) -> Context:
+    settings: Settings = conn.app.state.settings
+    logs.request_id.set(request_id_of(conn))  # every log line of this request carries it
+    actor, session = await request_actor(conn, settings)
     return Context(
         request=conn,
         response=response,
         settings=settings,
         queue=getattr(conn.app.state, "queue", None),
-        user=user,
-        actor=access.actor_for(user, request_id, client_ip, refused=None if session else found),
+        user=session.user if session else None,
+        actor=actor,
         now=clock.now(),
         session=session,
     )

@@ -12,9 +12,8 @@ from domain.documents import storage
 from domain.errors import DomainError, ErrorCode
 from domain.models import Contract
 from domain.services import access
-from domain.services.accounts import user_for_token
 from domain.settings import Settings
-from gql_api.context import bearer_token, request_id_of
+from gql_api.context import SIGNED_OUT, request_actor
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -75,12 +74,11 @@ def _matches(header: str | None, etag: str) -> bool:
 async def signed_document(request: Request) -> Response:
     """S-12: the sealed PDF, for the owning partner and its manager only."""
     settings: Settings = request.app.state.settings
-    user = await user_for_token(bearer_token(request), settings)
-    actor = access.actor_for(user, request_id_of(request))
+    actor, _ = await request_actor(request, settings)
     try:
         contract = await access.get_contract(actor, request.path_params["contract_id"], "id")
     except DomainError as error:
-        status = 401 if error.code is ErrorCode.UNAUTHENTICATED else 404
+        status = 401 if error.code in SIGNED_OUT else 404
         # Malformed ids, other partners' contracts and missing ones all look the same.
         code = error.code if status == 401 else ErrorCode.NOT_FOUND
         return JSONResponse({"code": code, "message": error.message if status == 401 else "No contract with this id."}, status)

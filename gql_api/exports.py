@@ -12,11 +12,10 @@ from domain.actors import Actor
 from domain.clock import now as clock_now
 from domain.errors import DomainError, ErrorCode
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, business_date
-from domain.services import access, exports
+from domain.services import exports
 from domain.services.contract_filters import ContractFilter
-from domain.services.sessions import SignedIn, signed_in
 from domain.settings import Settings
-from gql_api.context import bearer_token, request_id_of
+from gql_api.context import SIGNED_OUT, request_actor
 
 # The lines of one export, from the actor, the query's filters and the settings; raises
 # DomainError, before the first line, on a refusal or a bad filter.
@@ -38,15 +37,11 @@ def csv_export(name: str, lines: Lines) -> Callable[[Request], Awaitable[Respons
 
     async def route(request: Request) -> Response:
         settings: Settings = request.app.state.settings
-        found = await signed_in(bearer_token(request), settings)
-        user = found.user if isinstance(found, SignedIn) else None
-        # An expired or ended session says so, as GraphQL does: the client renews or signs in.
-        actor = access.actor_for(user, request_id_of(request), refused=None if user else found)
+        actor, _ = await request_actor(request, settings)
         try:
             body = await lines(actor, request.query_params, settings)
         except DomainError as error:
-            status = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.TOKEN_EXPIRED: 401,
-                      ErrorCode.SESSION_REVOKED: 401, ErrorCode.FORBIDDEN: 403}.get(error.code, 400)
+            status = 401 if error.code in SIGNED_OUT else 403 if error.code is ErrorCode.FORBIDDEN else 400
             return JSONResponse({"code": error.code, "message": error.message, "field": error.field}, status)
         return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{name}.csv"',

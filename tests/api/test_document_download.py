@@ -5,12 +5,16 @@ says. The file store stays as an option, and `documents-to-database` moves it.""
 import hashlib
 import subprocess
 import sys
+from datetime import timedelta
 from urllib.parse import quote, unquote
 
 import pytest
+import time_machine
 
+from domain import clock
 from domain.documents import storage
-from domain.models import Contract, Document, DocumentContent
+from domain.models import Contract, Document, DocumentContent, User
+from domain.services import sessions
 from gql_api.downloads import byte_range, content_disposition
 from tests.gql import (
     APPROVE,
@@ -167,3 +171,15 @@ async def test_the_downloaded_pdf_is_b_lt_and_document_check_says_so(client, set
     assert answer["valid"] and answer["level"] == "B-LT" and answer["validatesOffline"]
     assert datetime.fromisoformat(answer["timestampTime"]) == check.timestamp_time
     assert "Time-Stamping Authority" in answer["timestampAuthority"]
+
+
+async def test_a_download_with_an_expired_or_ended_session_says_which_as_graphql_does(client, settings, sealed):
+    # 401 for all three, and the code tells the client to renew or to sign in again.
+    assert (await client.get(sealed["url"])).json()["code"] == "UNAUTHENTICATED"
+    later = clock.now() + timedelta(minutes=settings.token_ttl_minutes, seconds=1)
+    with time_machine.travel(later):
+        expired = await client.get(sealed["url"], headers=auth(sealed["token"]))
+    assert expired.status_code == 401 and expired.json()["code"] == "TOKEN_EXPIRED"
+    await sessions.revoke_user((await User.get(email="tokyo@example.com")).id, clock.now(), "test")
+    ended = await client.get(sealed["url"], headers=auth(sealed["token"]))
+    assert ended.status_code == 401 and ended.json()["code"] == "SESSION_REVOKED"
