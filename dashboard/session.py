@@ -112,15 +112,12 @@ def current(sid: str | None) -> dict | None:
         return None
     if _shared:
         entry = _shared.get(sid)
-        if entry and _past(entry["ends_at"]):  # the key expires then too, by Redis's clock
-            _shared.forget(sid)
-            return None
     else:
         with _lock:
             entry = _signed_in.get(sid)
-            if entry and _past(entry["ends_at"]):
-                del _signed_in[sid]
-                return None
+    if entry and _past(entry["ends_at"]):  # in Redis the key expires then too, by its clock
+        forget(sid)
+        return None
     return {**entry, "sid": sid} if entry else None
 
 

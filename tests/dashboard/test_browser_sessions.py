@@ -65,6 +65,16 @@ async def still_signed_in(page: Page, title: str) -> None:
     await expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+async def renewed_once(family_id) -> None:
+    """The sign-in's refresh token was traded exactly once: the first used, the second not,
+    the session not revoked and no reuse seen."""
+    rotated = await RefreshToken.filter(family_id=family_id).order_by("created_at")
+    assert len(rotated) == 2, "one renewal, not one per tab or dashboard process"
+    assert rotated[0].used_at is not None and rotated[1].used_at is None
+    assert (await Session.get(id=family_id)).revoked_at is None
+    assert not await AuditEvent.filter(action="REFRESH_TOKEN_REUSED").exists()
+
+
 async def test_two_tabs_of_one_sign_in_renew_once_and_both_stay_signed_in(browser, clocked, settings):  # noqa: F811
     url, move_clocks = clocked
     manager = await make_manager(MANAGER)
@@ -79,11 +89,7 @@ async def test_two_tabs_of_one_sign_in_renew_once_and_both_stay_signed_in(browse
     await still_signed_in(first, "Partners")
     await still_signed_in(second, "Contracts")
 
-    rotated = await RefreshToken.filter(family_id=family.id).order_by("created_at")
-    assert len(rotated) == 2, "one renewal, not one per tab"
-    assert rotated[0].used_at is not None and rotated[1].used_at is None
-    assert (await Session.get(id=family.id)).revoked_at is None
-    assert not await AuditEvent.filter(action="REFRESH_TOKEN_REUSED").exists()
+    await renewed_once(family.id)
 
     # Both go on with the new pair: another page, a reload (the cookie), the CSV route.
     await open_page(first, "Review queue")

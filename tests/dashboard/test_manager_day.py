@@ -186,18 +186,28 @@ async def test_a_vanished_information_change_says_who_decided_it_and_when(app, s
     assert not at.exception
 
 
-async def test_a_vanished_non_renewal_says_the_partner_withdrew_it_and_when(app, settings, manager, client, run_worker):
+async def anna_asks_not_to_renew(client, settings, run_worker) -> tuple[str, str]:
+    """Anna's contract signed and in force, and her non-renewal request in review:
+    (her token, the request's id)."""
     token, _, contract_id = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
     await sign_with_preview(client, token, contract_id, ["DE"])
     await run_worker()
     asked = await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True}}, token)
-    request_id = asked["nonRenewContract"]["request"]["id"]
-    at = await signed_in_as(app, settings, MANAGER)
-    at.text_area(key=f"comment-non-renewal-{request_id}").input("We could offer other regions")
-    at.run()
+    return token, asked["nonRenewContract"]["request"]["id"]
+
+
+async def anna_withdraws(client, token: str, request_id: str) -> None:
     withdrawn = await gql(client, "mutation ($id: ID!) { withdrawNonRenewal(requestId: $id) { __typename } }",
                           {"id": request_id}, token)
     assert withdrawn["withdrawNonRenewal"]["__typename"] == "NonRenewalSuccess"
+
+
+async def test_a_vanished_non_renewal_says_the_partner_withdrew_it_and_when(app, settings, manager, client, run_worker):
+    token, request_id = await anna_asks_not_to_renew(client, settings, run_worker)
+    at = await signed_in_as(app, settings, MANAGER)
+    at.text_area(key=f"comment-non-renewal-{request_id}").input("We could offer other regions")
+    at.run()
+    await anna_withdraws(client, token, request_id)
 
     at.run()
 
@@ -210,15 +220,9 @@ async def test_a_vanished_non_renewal_says_the_partner_withdrew_it_and_when(app,
 
 
 async def test_a_withdrawn_request_is_reported_as_withdrawn_by_the_partner(app, settings, manager, client, run_worker):
-    token, _, contract_id = await approved_partner(client, await token_for(settings, MANAGER), "anna@acme.example")
-    await sign_with_preview(client, token, contract_id, ["DE"])
-    await run_worker()
-    asked = await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True}}, token)
-    request_id = asked["nonRenewContract"]["request"]["id"]
+    token, request_id = await anna_asks_not_to_renew(client, settings, run_worker)
     at = await signed_in_as(app, settings, MANAGER)
-    withdrawn = await gql(client, "mutation ($id: ID!) { withdrawNonRenewal(requestId: $id) { __typename } }",
-                          {"id": request_id}, token)
-    assert withdrawn["withdrawNonRenewal"]["__typename"] == "NonRenewalSuccess"
+    await anna_withdraws(client, token, request_id)
 
     at.button(key=f"approve-non-renewal-{request_id}").click().run()
 
