@@ -152,6 +152,15 @@ async def approved_partner(client: httpx.AsyncClient, manager_token: str, email:
     return token, partner_id, contracts[0]["id"]
 
 
+async def manager_and_partner(client: httpx.AsyncClient, email: str) -> tuple[str, str, str, str]:
+    """A channel manager, made and logged in, and a partner they approved; returns
+    (manager token, partner token, partner id, contract id)."""
+    user = await make_manager()
+    manager = await login(client, user.email, PASSWORD)
+    token, partner_id, contract_id = await approved_partner(client, manager, email)
+    return manager, token, partner_id, contract_id
+
+
 async def preview_hash(client: httpx.AsyncClient, token: str, contract_id: str, regions: list[str]) -> str:
     result = (await gql(client, PREVIEW, {"id": contract_id, "regions": regions}, token))["contract"]
     assert result["preview"]["__typename"] == "ContractPreview", result

@@ -5,7 +5,7 @@ import logging
 
 from domain import logs
 from domain.models import Contract, DocumentContent
-from tests.gql import PASSWORD, approved_partner, login, make_manager, sign_with_preview
+from tests.gql import manager_and_partner, sign_with_preview
 
 
 def test_a_log_line_is_json_with_the_request_id():
@@ -22,9 +22,7 @@ def test_a_log_line_is_json_with_the_request_id():
 async def test_an_unexpected_error_is_masked_and_logged_with_the_request_id(client, settings, run_worker):
     """A signed PDF missing from storage: the client sees INTERNAL and its request id, never
     the exception; the log line has the stack and the same request id."""
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    token, _, contract_id = await approved_partner(client, manager, "lost@example.com")
+    _, token, _, contract_id = await manager_and_partner(client, "lost@example.com")
     await sign_with_preview(client, token, contract_id, ["DE"])
     await run_worker()
     contract = await Contract.get(id=contract_id)

@@ -13,10 +13,9 @@ from tests.gql import (
     REGISTER,
     REQUEST_INFO_CHANGE,
     SIGN,
-    approved_partner,
     gql,
-    login,
     make_manager,
+    manager_and_partner,
     post,
     preview_hash,
     register,
@@ -54,9 +53,7 @@ def cursor(text: str) -> str:
 @pytest.fixture
 async def signer(client):
     """A partner with its pushed contract, and the hash of the text it read."""
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    token, partner_id, contract_id = await approved_partner(client, manager, "acme@example.com")
+    manager, token, partner_id, contract_id = await manager_and_partner(client, "acme@example.com")
     content_hash = await preview_hash(client, token, contract_id, ["DE"])
     return {"token": token, "manager": manager, "partner_id": partner_id, "contract_id": contract_id, "hash": content_hash}
 

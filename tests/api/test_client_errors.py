@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from gql_api import types
-from tests.gql import PASSWORD, approved_partner, login, make_manager
+from tests.gql import manager_and_partner
 
 REGISTER_VARS = """
 mutation ($input: RegisterPartnerInput!) { registerPartner(input: $input) { __typename } }
@@ -62,9 +62,7 @@ async def test_a_client_s_mistake_is_answered_with_a_code_and_logged_at_info(cli
 
 
 async def test_routine_refusals_are_logged_at_info_without_a_stack(client, caplog, database):
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    partner, _, _ = await approved_partner(client, manager, "anna@acme.example")
+    manager, partner, _, _ = await manager_and_partner(client, "anna@acme.example")
     cases = [
         ("forbidden", {"query": "{ partners { nodes { id } } }"}, partner, "FORBIDDEN"),
         ("page too large", {"query": "{ contracts(first: 101) { nodes { id } } }"}, manager, "INVALID_INPUT"),

@@ -11,7 +11,7 @@ from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 from domain.settings import Settings
 from gql_api.cost import DEFAULT_MAX_QUERY_COST, operation_cost
 from gql_api.schema import schema
-from tests.gql import PASSWORD, approved_partner, gql, login, make_manager
+from tests.gql import gql, manager_and_partner
 
 ROOT = Path(__file__).resolve().parents[2]
 EVERYTHING = """
@@ -30,9 +30,7 @@ def cost(query: str, variables: dict | None = None) -> int:
 
 
 async def test_thirty_aliases_of_a_hundred_contracts_with_their_text_are_refused_before_they_run(client, database):
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    partner, _, _ = await approved_partner(client, manager, "anna@acme.example")
+    _, partner, _, _ = await manager_and_partner(client, "anna@acme.example")
     response = await client.post("/graphql", json={"query": THIRTY}, headers={"Authorization": f"Bearer {partner}"})
     body = response.json()
     assert body.get("data") is None

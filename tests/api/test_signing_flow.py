@@ -7,20 +7,16 @@ from domain.models import AuditEvent, Contract, Document
 from tests.gql import (
     CONSOLE,
     CONTRACT,
-    PASSWORD,
     SIGN,
-    approved_partner,
     gql,
-    login,
-    make_manager,
+    manager_and_partner,
     preview_hash,
+    sign_with_preview,
 )
 
 
 async def test_twenty_concurrent_signs_give_one_job_one_document_one_signed_event(client, redis, run_worker, settings):
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    token, _, contract_id = await approved_partner(client, manager, "acme@example.com")
+    _, token, _, contract_id = await manager_and_partner(client, "acme@example.com")
     content_hash = await preview_hash(client, token, contract_id, ["DE", "FR"])
     sign = {"input": {"contractId": contract_id, "regions": ["FR", "DE"], "acknowledged": True, "contentHash": content_hash}}
 
@@ -38,14 +34,11 @@ async def test_twenty_concurrent_signs_give_one_job_one_document_one_signed_even
 
 
 async def test_console_is_gated_until_a_contract_is_in_force(client, run_worker):
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    token, _, contract_id = await approved_partner(client, manager, "acme@example.com")
+    _, token, _, contract_id = await manager_and_partner(client, "acme@example.com")
     gated = (await gql(client, CONSOLE, token=token))["partnerConsole"]
     assert gated["__typename"] == "OperationError" and gated["code"] == "CONTRACT_NOT_SIGNED"
 
-    content_hash = await preview_hash(client, token, contract_id, ["DE"])
-    await gql(client, SIGN, {"input": {"contractId": contract_id, "regions": ["DE"], "acknowledged": True, "contentHash": content_hash}}, token)
+    await sign_with_preview(client, token, contract_id, ["DE"])
     still_gated = (await gql(client, CONSOLE, token=token))["partnerConsole"]
     assert still_gated["code"] == "CONTRACT_NOT_SIGNED"  # SIGNING is not in force yet
     await run_worker()

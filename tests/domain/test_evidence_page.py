@@ -14,7 +14,7 @@ from domain.documents.rendering import ContractDocument, render_contract
 from domain.lifecycle import ContractKind
 from domain.models import AuditEvent, Contract
 from domain.settings import Settings
-from tests.gql import CONTRACT, PASSWORD, approved_partner, gql, login, make_manager, preview_hash
+from tests.gql import CONTRACT, gql, manager_and_partner, preview_hash
 from tests.pdf_text import pages
 
 SNAPSHOT = {"legal_name": "株式会社クラウドサービス東京", "registration_number": "0100-01-123456",
@@ -113,9 +113,7 @@ def test_the_pdf_metadata_is_the_contracts():
 
 
 async def test_a_signing_through_the_api_carries_its_evidence(client, settings, run_worker):
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    token, _, contract_id = await approved_partner(client, manager, "evidence@example.com")
+    _, token, _, contract_id = await manager_and_partner(client, "evidence@example.com")
     content_hash = await preview_hash(client, token, contract_id, ["DE", "FR"])
     response = await client.post("/graphql", json={"query": """
         mutation Sign($input: SignContractInput!) { signContract(input: $input) { __typename } }""",

@@ -4,7 +4,7 @@ served by the API at /metrics and by the worker on WORKER_METRICS_PORT."""
 import httpx
 from prometheus_client import REGISTRY
 
-from tests.gql import PASSWORD, approved_partner, login, make_manager, sign_with_preview
+from tests.gql import manager_and_partner, sign_with_preview
 from tests.partners import signable_partners
 from tests.processes import environment, free_port, start_worker
 from tests.workers.test_worker_crash import all_sealed, forget_jobs, job_ids, sign, until
@@ -18,9 +18,7 @@ def counts() -> dict[str, float]:
 
 
 async def test_a_sealed_contract_is_counted_once_in_each_step(client, run_worker):
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    token, _, contract_id = await approved_partner(client, manager, "metrics@example.com")
+    _, token, _, contract_id = await manager_and_partner(client, "metrics@example.com")
     await sign_with_preview(client, token, contract_id, ["DE"])
     before = counts()
     sums = {name: REGISTRY.get_sample_value(f"{name}_sum") or 0.0 for name in NAMES}

@@ -13,15 +13,7 @@ from domain.documents.sealing import Sealer, load_sealer
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document
 from tests.dbstate import all_rows
-from tests.gql import (
-    CONTRACT,
-    PASSWORD,
-    approved_partner,
-    gql,
-    login,
-    make_manager,
-    sign_with_preview,
-)
+from tests.gql import CONTRACT, gql, manager_and_partner, sign_with_preview
 from workers.jobs import sign_contract, startup
 from workers.queue import SIGN_CONTRACT, enqueue_signing, signing_job_id
 
@@ -47,9 +39,7 @@ def unreachable_sealer(settings) -> Sealer:
 @pytest.fixture
 async def signing(client):
     """A partner that has just signed: the contract is SIGNING, attempt 1, its job queued."""
-    await make_manager()
-    manager = await login(client, "manager@programme.example", PASSWORD)
-    token, _, contract_id = await approved_partner(client, manager, "acme@example.com")
+    manager, token, _, contract_id = await manager_and_partner(client, "acme@example.com")
     signed = await sign_with_preview(client, token, contract_id, ["DE"])
     assert signed["contract"]["status"] == "SIGNING"
     return {"token": token, "manager": manager, "contract_id": contract_id}
