@@ -1,10 +1,15 @@
 """The term after signing, one partner per story, with a frozen clock (S-15 to S-21).
 The API, the real worker and the daily sweep job all read the same frozen clock."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+import httpx
+
 from domain.models import AuditEvent, Contract
-from tests.gql import CONSOLE, NON_RENEW, REVIEW_NON_RENEWAL, SIGN, gql, make_manager, preview_hash
+from tests.gql import CONSOLE, NON_RENEW, REVIEW_NON_RENEWAL, gql, make_manager, sign_with_preview
 from tests.journeys import at, day, signed_partner, tokens
 from workers.jobs import daily_sweep
 
@@ -40,47 +45,72 @@ async def term(client, token, contract_id) -> dict:
     return (await gql(client, TERM, {"id": contract_id}, token))["contract"]
 
 
+async def review_non_renewal(client, manager_token: str, request_id: str, **decision) -> dict:
+    variables = {"id": request_id, **decision}
+    return (await gql(client, REVIEW_NON_RENEWAL, variables, manager_token))["reviewNonRenewal"]
+
+
+@dataclass
+class Story:
+    """A partner's contract signed on SIGNED_ON, told on the days counted back from its expiry."""
+    client: httpx.AsyncClient
+    email: str
+    contract_id: str
+    expires_on: str
+
+    @asynccontextmanager
+    async def on(self, days_left: int) -> AsyncIterator[tuple[str, str]]:
+        """The clock frozen on the day daysLeft is `days_left`, with fresh (partner, manager)
+        tokens: a test that moves the clock by days outlives them."""
+        with at(day(self.expires_on, days_left)):
+            yield await tokens(self.client, self.email)
+
+    async def term(self, token: str) -> dict:
+        return await term(self.client, token, self.contract_id)
+
+    async def renew(self, token: str) -> dict:
+        return (await gql(self.client, RENEW, {"id": self.contract_id}, token))["renewContract"]
+
+    async def non_renew(self, token: str, **request) -> dict:
+        variables = {"input": {"contractId": self.contract_id, **request}}
+        return (await gql(self.client, NON_RENEW, variables, token))["nonRenewContract"]
+
+
+async def signed(client, run_worker, email: str, regions: list[str] = ["DE", "FR"]) -> Story:
+    contract_id, contract = await signed_partner(client, run_worker, email, SIGNED_ON, regions)
+    return Story(client, email, contract_id, contract["expiresOn"])
 
 
 async def test_partner_renews_by_hand(client, settings, redis, run_worker):
     await make_manager()
-    contract_id, contract = await signed_partner(client, run_worker, "hand@example.com", SIGNED_ON)
-    email = "hand@example.com"
-    expires = contract["expiresOn"]
+    story = await signed(client, run_worker, "hand@example.com")
 
-    with at(day(expires, 46)):
-        token, manager = await tokens(client, email)
-        early = (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]
+    async with story.on(46) as (token, _):
+        early = await story.renew(token)
         assert early["code"] == "RENEWAL_WINDOW_CLOSED"
-        assert (await term(client, token, contract_id))["renewalWindow"]["isOpen"] is False
+        assert (await story.term(token))["renewalWindow"]["isOpen"] is False
 
-    with at(day(expires, 40)):
-        token, manager = await tokens(client, email)
-        renewed = (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]
-        renewal = renewed["renewal"]
+    async with story.on(40) as (token, _):
+        renewal = (await story.renew(token))["renewal"]
         assert renewal["status"] == "PENDING_SIGNATURE" and renewal["kind"] == "RENEWAL"
-        assert renewal["effectiveOn"] == (date.fromisoformat(expires) + timedelta(days=1)).isoformat()
-        again = (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]
+        assert renewal["effectiveOn"] == (date.fromisoformat(story.expires_on) + timedelta(days=1)).isoformat()
+        again = await story.renew(token)
         assert again["renewal"]["id"] == renewal["id"]  # a second click, the same renewal
-        assert (await term(client, token, contract_id))["renewalStatus"] == "RENEWAL_PENDING_SIGNATURE"
-        content_hash = await preview_hash(client, token, renewal["id"], ["DE", "FR", "NL"])
-        signed = await gql(client, SIGN, {"input": {"contractId": renewal["id"], "regions": ["DE", "FR", "NL"],
-                                                    "acknowledged": True, "contentHash": content_hash}}, token)
-        assert signed["signContract"]["__typename"] == "SignContractSuccess"
+        assert (await story.term(token))["renewalStatus"] == "RENEWAL_PENDING_SIGNATURE"
+        signing = await sign_with_preview(client, token, renewal["id"], ["DE", "FR", "NL"])
+        assert signing["__typename"] == "SignContractSuccess"
         await run_worker()
-        now = await term(client, token, contract_id)
+        now = await story.term(token)
         assert now["renewalStatus"] == "RENEWED"
         assert now["successor"]["status"] == "SIGNED" and now["successor"]["autoRenewed"] is False
 
-    with at(day(expires, 30)):
-        token, manager = await tokens(client, email)
+    async with story.on(30):
         await sweep(settings, redis)
         assert await Contract.filter(partner__users__email="hand@example.com").count() == 2
 
-    with at(day(expires, -1)):
-        token, manager = await tokens(client, email)
+    async with story.on(-1) as (token, _):
         await sweep(settings, redis)
-        after = await term(client, token, contract_id)
+        after = await story.term(token)
         assert after["status"] == "EXPIRED"
         assert after["successor"]["status"] == "ACTIVE"
         assert [r["code"] for r in after["successor"]["regions"]] == ["DE", "FR", "NL"]
@@ -89,66 +119,57 @@ async def test_partner_renews_by_hand(client, settings, redis, run_worker):
 
 async def test_contract_auto_renews_on_day_30(client, settings, redis, run_worker):
     await make_manager()
-    contract_id, contract = await signed_partner(client, run_worker, "auto@example.com", SIGNED_ON, ["JP", "SG"])
-    email = "auto@example.com"
-    expires = contract["expiresOn"]
+    story = await signed(client, run_worker, "auto@example.com", ["JP", "SG"])
 
-    with at(day(expires, 31)):
-        token, manager = await tokens(client, email)
+    async with story.on(31) as (token, _):
         await sweep(settings, redis)
-        assert (await term(client, token, contract_id))["renewalStatus"] == "AUTO"
+        assert (await story.term(token))["renewalStatus"] == "AUTO"
 
-    with at(day(expires, 30)):
-        token, manager = await tokens(client, email)
+    async with story.on(30) as (token, _):
         await sweep(settings, redis)
         await run_worker()
-        renewed = await term(client, token, contract_id)
+        renewed = await story.term(token)
         assert renewed["renewalStatus"] == "RENEWED"
         successor = renewed["successor"]
         assert successor["status"] == "SIGNED" and successor["autoRenewed"] is True
         assert [r["code"] for r in successor["regions"]] == ["JP", "SG"]
-        assert successor["predecessor"]["id"] == contract_id
+        assert successor["predecessor"]["id"] == story.contract_id
         events = await AuditEvent.all().count()
         await sweep(settings, redis)  # the same day again: nothing more
         assert await AuditEvent.all().count() == events
-        late = (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]
+        late = await story.renew(token)
         assert late["renewal"]["id"] == successor["id"]
 
 
 async def test_non_renewal_approved_expires_and_closes_the_console(client, settings, redis, run_worker):
     await make_manager()
-    contract_id, contract = await signed_partner(client, run_worker, "leaving@example.com", SIGNED_ON)
-    email = "leaving@example.com"
-    expires = contract["expiresOn"]
+    story = await signed(client, run_worker, "leaving@example.com")
 
-    with at(day(expires, 40)):
-        token, manager = await tokens(client, email)
-        unconfirmed = (await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": False}}, token))["nonRenewContract"]
+    async with story.on(40) as (token, manager):
+        unconfirmed = await story.non_renew(token, confirmed=False)
         assert unconfirmed["code"] == "NOT_ACKNOWLEDGED" and unconfirmed["field"] == "confirmed"
-        asked = (await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True, "reason": "Leaving the market"}}, token))["nonRenewContract"]
+        asked = await story.non_renew(token, confirmed=True, reason="Leaving the market")
         assert asked["request"]["status"] == "IN_REVIEW"
-        twice = (await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True}}, token))["nonRenewContract"]
+        twice = await story.non_renew(token, confirmed=True)
         assert twice["code"] == "NON_RENEWAL_IN_REVIEW"
-        assert (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]["code"] == "NON_RENEWAL_IN_REVIEW"
-        approved = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": True, "comment": "Sorry to see you go"}, manager))["reviewNonRenewal"]
+        assert (await story.renew(token))["code"] == "NON_RENEWAL_IN_REVIEW"
+        approved = await review_non_renewal(client, manager, asked["request"]["id"], approve=True,
+                                            comment="Sorry to see you go")
         assert approved["request"]["status"] == "APPROVED"
-        assert (await gql(client, RENEW, {"id": contract_id}, token))["renewContract"]["code"] == "NOT_RENEWING"
-        assert (await term(client, token, contract_id))["renewalStatus"] == "NOT_RENEWING"
+        assert (await story.renew(token))["code"] == "NOT_RENEWING"
+        assert (await story.term(token))["renewalStatus"] == "NOT_RENEWING"
 
-    with at(day(expires, 30)):
-        token, manager = await tokens(client, email)
+    async with story.on(30) as (token, _):
         await sweep(settings, redis)
-        assert (await term(client, token, contract_id))["successor"] is None
+        assert (await story.term(token))["successor"] is None
 
-    with at(day(expires, 0)):
-        token, manager = await tokens(client, email)
+    async with story.on(0) as (token, _):
         await sweep(settings, redis)
         assert (await gql(client, CONSOLE, token=token))["partnerConsole"]["contractsInForce"] == 1
 
-    with at(day(expires, -1)):
-        token, manager = await tokens(client, email)
+    async with story.on(-1) as (token, _):
         await sweep(settings, redis)
-        assert (await term(client, token, contract_id))["status"] == "EXPIRED"
+        assert (await story.term(token))["status"] == "EXPIRED"
         closed = (await gql(client, CONSOLE, token=token))["partnerConsole"]
         assert closed["code"] == "CONTRACT_NOT_SIGNED"
         assert await AuditEvent.filter(action="CONSOLE_CLOSED").count() == 1
@@ -158,54 +179,45 @@ async def test_non_renewal_approved_expires_and_closes_the_console(client, setti
 
 async def test_non_renewal_rejected_on_day_28_renews_at_once(client, settings, redis, run_worker):
     await make_manager()
-    contract_id, contract = await signed_partner(client, run_worker, "stay@example.com", SIGNED_ON)
-    email = "stay@example.com"
-    expires = contract["expiresOn"]
+    story = await signed(client, run_worker, "stay@example.com")
 
-    with at(day(expires, 30)):
-        token, manager = await tokens(client, email)
-        closed = (await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True}}, token))["nonRenewContract"]
+    async with story.on(30) as (token, _):
+        closed = await story.non_renew(token, confirmed=True)
         assert closed["code"] == "NON_RENEWAL_WINDOW_CLOSED"
 
-    with at(day(expires, 35)):
-        token, manager = await tokens(client, email)
-        asked = (await gql(client, NON_RENEW, {"input": {"contractId": contract_id, "confirmed": True}}, token))["nonRenewContract"]
+    async with story.on(35) as (token, _):
+        asked = await story.non_renew(token, confirmed=True)
 
-    with at(day(expires, 30)):
-        token, manager = await tokens(client, email)
+    async with story.on(30) as (token, _):
         await sweep(settings, redis)  # held while in review
-        assert (await term(client, token, contract_id))["renewalStatus"] == "NON_RENEWAL_IN_REVIEW"
-        assert (await term(client, token, contract_id))["successor"] is None
+        assert (await story.term(token))["renewalStatus"] == "NON_RENEWAL_IN_REVIEW"
+        assert (await story.term(token))["successor"] is None
 
-    with at(day(expires, 28)):
-        token, manager = await tokens(client, email)
-        no_comment = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": False}, manager))["reviewNonRenewal"]
+    async with story.on(28) as (token, manager):
+        no_comment = await review_non_renewal(client, manager, asked["request"]["id"], approve=False)
         assert no_comment["code"] == "INVALID_INPUT" and no_comment["field"] == "comment"
-        rejected = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": False, "comment": "Contract obligations"}, manager))["reviewNonRenewal"]
+        rejected = await review_non_renewal(client, manager, asked["request"]["id"], approve=False,
+                                            comment="Contract obligations")
         assert rejected["request"]["status"] == "REJECTED"
         await run_worker()  # the rejection queued the renewal's sealing; no sweep needed
-        renewed = await term(client, token, contract_id)
+        renewed = await story.term(token)
         assert renewed["renewalStatus"] == "RENEWED" and renewed["successor"]["autoRenewed"] is True
-        again = (await gql(client, REVIEW_NON_RENEWAL, {"id": asked["request"]["id"], "approve": True}, manager))["reviewNonRenewal"]
+        again = await review_non_renewal(client, manager, asked["request"]["id"], approve=True)
         assert again["code"] == "ALREADY_DECIDED"
 
 
 async def test_sweep_catches_up_after_workers_were_down_from_day_35_to_day_25(client, settings, redis, run_worker):
     await make_manager()
-    contract_id, contract = await signed_partner(client, run_worker, "downtime@example.com", SIGNED_ON)
-    email = "downtime@example.com"
-    expires = contract["expiresOn"]
+    story = await signed(client, run_worker, "downtime@example.com")
 
-    with at(day(expires, 35)):
-        token, manager = await tokens(client, email)
+    async with story.on(35) as (token, _):
         await sweep(settings, redis)
-        assert (await term(client, token, contract_id))["successor"] is None
+        assert (await story.term(token))["successor"] is None
     # no sweep from day 34 to day 26
-    with at(day(expires, 25)):
-        token, manager = await tokens(client, email)
+    async with story.on(25) as (token, _):
         await sweep(settings, redis)
         await run_worker()
-        renewed = await term(client, token, contract_id)
+        renewed = await story.term(token)
         assert renewed["successor"]["status"] == "SIGNED" and renewed["successor"]["autoRenewed"] is True
         counts = (await Contract.all().count(), await AuditEvent.all().count())
         await sweep(settings, redis)
@@ -218,13 +230,11 @@ async def test_sweep_catches_up_past_expiry(client, settings, redis, run_worker)
     """Down from day 35 to the day after expiry: the missed auto-renewal happens, the old
     contract expires, and the renewal is ACTIVE as soon as it is sealed."""
     await make_manager()
-    contract_id, contract = await signed_partner(client, run_worker, "late@example.com", SIGNED_ON)
-    email = "late@example.com"
-    with at(day(contract["expiresOn"], -3)):
-        token, manager = await tokens(client, email)
+    story = await signed(client, run_worker, "late@example.com")
+    async with story.on(-3) as (token, _):
         await sweep(settings, redis)
         await run_worker()
-        after = await term(client, token, contract_id)
+        after = await story.term(token)
         assert after["status"] == "EXPIRED"
         assert after["successor"]["status"] == "ACTIVE"
         assert (await gql(client, CONSOLE, token=token))["partnerConsole"]["contractsInForce"] == 1
