@@ -504,8 +504,13 @@ def ids(nodes: list[dict]) -> set[str]:
     return {node["id"] for node in nodes}
 
 
+async def stored_ids(rows) -> set[str]:
+    """The ids of a query's rows, as the API writes them."""
+    return {str(i) for i in await rows.values_list("id", flat=True)}
+
+
 async def own_items(model, w: World, role: str) -> set[str]:
-    return {str(i) for i in await model.filter(partner_id=w.partners[w.subject(role)]).values_list("id", flat=True)}
+    return await stored_ids(model.filter(partner_id=w.partners[w.subject(role)]))
 
 
 def list_proof(model, nodes_of: Callable[[Any], list[dict]]) -> Proof:
@@ -518,6 +523,15 @@ def list_proof(model, nodes_of: Callable[[Any], list[dict]]) -> Proof:
             assert subject_items <= returned, (subject_items, returned)
             if not (role == "unsigned" and model is NonRenewalRequest):  # U cannot have one
                 assert subject_items
+    return proof
+
+
+def rows_of_target(model, by: str) -> Proof:
+    """The answer lists exactly the rows of `model` whose `by` is the call's target, and
+    there are some."""
+    async def proof(w: World, role: str, call_: Call, value: Any, expected: str) -> None:
+        stored = await stored_ids(model.filter(**{by: call_.target}))
+        assert stored and ids(value["nodes"]) == stored
     return proof
 
 
@@ -953,12 +967,14 @@ async def proof_template_version(w, role, call_, value, expected):
     version = value["template"]["version"] if "template" in value else value["version"]
     newest = (await ContractTemplate.all().order_by("-version").first()).version
     assert version == (newest if "template" in value else newest + 1)
+
+
 async def build_notifications(w, role):
     return Call("query { notifications(first: 100) { nodes { id kind subject partnerId contractId } } }")
 
 
 async def proof_notifications(w, role, call_, value, expected):
-    own = {str(i) for i in await Notification.filter(user_id=w.users[role].id).values_list("id", flat=True)}
+    own = await stored_ids(Notification.filter(user_id=w.users[role].id))
     assert ids(value["nodes"]) == own
     if role != "admin":  # the admin was sent nothing
         assert own
@@ -970,23 +986,18 @@ async def build_partner_notifications(w, role):
       nodes { id kind subject emailStatus recipient { id email } } } }""", {"p": target}, target)
 
 
-async def proof_partner_notifications(w, role, call_, value, expected):
-    about = {str(i) for i in await Notification.filter(partner_id=call_.target).values_list("id", flat=True)}
-    assert about and ids(value["nodes"]) == about
-
-
 async def build_webhook_endpoints(w, role):
     return Call("query { webhookEndpoints(first: 100) { nodes { id url partnerId } } }")
 
 
 async def proof_webhook_endpoints(w, role, call_, value, expected):
     returned = ids(value["nodes"])
-    a_endpoints = {str(i) for i in await WebhookEndpoint.filter(partner_id=w.partners["A"]).values_list("id", flat=True)}
+    a_endpoints = await stored_ids(WebhookEndpoint.filter(partner_id=w.partners["A"]))
     if expected == HIDDEN:
         assert a_endpoints and not a_endpoints & returned, returned
         return
     own = WebhookEndpoint.all() if role == "admin" else WebhookEndpoint.filter(partner_id=w.own_partner(role))
-    assert returned == {str(i) for i in await own.values_list("id", flat=True)}
+    assert returned == await stored_ids(own)
     if role != "unsigned":  # it cannot register one
         assert returned
 
@@ -995,11 +1006,6 @@ async def build_webhook_deliveries(w, role):
     target = w.endpoints["A"]
     return Call("""query ($e: ID!) { webhookDeliveries(endpointId: $e, first: 100) {
       nodes { id eventType status attempts { statusCode } } } }""", {"e": target}, target)
-
-
-async def proof_webhook_deliveries(w, role, call_, value, expected):
-    made = {str(i) for i in await WebhookDelivery.filter(endpoint_id=call_.target).values_list("id", flat=True)}
-    assert made and ids(value["nodes"]) == made
 
 
 async def build_event_types(w, role):
@@ -1146,9 +1152,9 @@ OPERATIONS: dict[str, Operation] = {
     "Mutation.reassignPartners": Operation(build_reassign_partners, proof_reassign_partners),
     "Mutation.publishTemplate": Operation(build_publish_template, proof_template_version),
     "Query.notifications": Operation(build_notifications, proof_notifications),
-    "Query.partnerNotifications": Operation(build_partner_notifications, proof_partner_notifications),
+    "Query.partnerNotifications": Operation(build_partner_notifications, rows_of_target(Notification, "partner_id")),
     "Query.webhookEndpoints": Operation(build_webhook_endpoints, proof_webhook_endpoints),
-    "Query.webhookDeliveries": Operation(build_webhook_deliveries, proof_webhook_deliveries),
+    "Query.webhookDeliveries": Operation(build_webhook_deliveries, rows_of_target(WebhookDelivery, "endpoint_id")),
     "Query.webhookEventTypes": Operation(build_event_types, proof_event_types),
     "Mutation.markNotificationsRead": Operation(build_mark_read, proof_mark_read),
     "Mutation.setNotificationPreferences": Operation(build_preferences, proof_preferences),
@@ -1378,6 +1384,20 @@ async def open_streams(url: str, w: World, query: str, variables_of: Callable[[s
     return streams
 
 
+async def observe(w: World, streams: dict[str, Stream], field_name: str,
+                  outcome: Callable[[str, list[dict]], Awaitable[str | None]]) -> dict[str, str]:
+    """Each role's outcome once its stream has had an event (or ten seconds): its refusal,
+    else what `outcome` makes of its events, else UNEXPECTED. Every event is checked for leaks."""
+    await asyncio.gather(*(s.read(lambda m: any(x["type"] == "next" for x in m), 10) for s in streams.values()))
+    observed = {}
+    for role, stream in streams.items():
+        events = stream.events(field_name)
+        observed[role] = stream.refusal() or await outcome(role, events) or f"UNEXPECTED {stream.messages}"
+        for event in events:
+            await assert_no_leak(w, role, event)
+    return observed
+
+
 async def test_subscription_contract_status_changed(api, world: World):
     name = "Subscription.contractStatusChanged"
     w = world
@@ -1399,20 +1419,13 @@ async def test_subscription_contract_status_changed(api, world: World):
                                                            "acknowledged": True, "contentHash": content_hash}},
                                 w.tokens[role])
             assert signed["data"]["signContract"]["__typename"] == "SignContractSuccess", signed
-        field_name = "contractStatusChanged"
-        await asyncio.gather(*(s.read(lambda m: any(x["type"] == "next" for x in m), 10) for s in streams.values()))
-        observed = {}
-        for role, stream in streams.items():
-            events = stream.events(field_name)
-            if stream.refusal():
-                observed[role] = stream.refusal()
-            elif [(e["contractId"], e["newStatus"]) for e in events[:1]] == [(target[role], "SIGNING")]:
-                observed[role] = ALLOWED
-            else:
-                observed[role] = f"UNEXPECTED {events}"
-            for event in events:
-                await assert_no_leak(w, role, event)
-        assert observed == dict(zip(ROLES, EXPECTED[name]))
+
+        async def outcome(role: str, events: list[dict]) -> str | None:
+            if [(e["contractId"], e["newStatus"]) for e in events[:1]] == [(target[role], "SIGNING")]:
+                return ALLOWED
+            return None
+
+        assert await observe(w, streams, "contractStatusChanged", outcome) == dict(zip(ROLES, EXPECTED[name]))
     finally:
         await asyncio.gather(*(s.close() for s in streams.values()))
 
@@ -1432,21 +1445,16 @@ async def test_subscription_review_queue_changed(api, world: World):
               requestInfoChange(input: $input) { __typename } }""",
                                {"input": {"address": unique_address(), "reason": "We moved."}}, w.tokens[role])
             assert asked["data"]["requestInfoChange"]["__typename"] == "InfoChangeRequestSuccess", asked
-        await asyncio.gather(*(s.read(lambda m: any(x["type"] == "next" for x in m), 10) for s in streams.values()))
-        observed = {}
-        for role, stream in streams.items():
-            firsts = [(e["action"], e["partnerId"]) for e in stream.events("reviewQueueChanged")[:1]]
-            if stream.refusal():
-                observed[role] = stream.refusal()
-            elif firsts == [("INFO_CHANGE_REQUESTED", w.partners["A"])]:
-                observed[role] = ALLOWED
-            elif firsts == [("INFO_CHANGE_REQUESTED", w.partners["B"])]:
-                observed[role] = HIDDEN
-            else:
-                observed[role] = f"UNEXPECTED {stream.messages}"
-            for event in stream.events("reviewQueueChanged"):
-                await assert_no_leak(w, role, event)
-        assert observed == dict(zip(ROLES, EXPECTED[name]))
+
+        async def outcome(role: str, events: list[dict]) -> str | None:
+            firsts = [(e["action"], e["partnerId"]) for e in events[:1]]
+            if firsts == [("INFO_CHANGE_REQUESTED", w.partners["A"])]:
+                return ALLOWED
+            if firsts == [("INFO_CHANGE_REQUESTED", w.partners["B"])]:
+                return HIDDEN
+            return None
+
+        assert await observe(w, streams, "reviewQueueChanged", outcome) == dict(zip(ROLES, EXPECTED[name]))
     finally:
         await asyncio.gather(*(s.close() for s in streams.values()))
 
@@ -1471,21 +1479,13 @@ async def test_subscription_notification_received(api, world: World):
             "url": endpoint.url, "host": "93.184.215.14", "failing_since": clock.now().isoformat(),
             "attempts": 8, "last_status": 503, "ownerId": str(w.users["admin"].id)})
         await relay_notifications(w)
-        await asyncio.gather(*(s.read(lambda m: any(x["type"] == "next" for x in m), 10) for s in streams.values()))
-        observed = {}
-        for role, stream in streams.items():
-            received = {e["id"] for e in stream.events("notificationReceived")}
-            own = {str(i) for i in await Notification.filter(user_id=w.users[role].id).values_list("id", flat=True)} \
-                if role != "anonymous" else set()
-            if stream.refusal():
-                observed[role] = stream.refusal()
-            elif received and received <= own:
-                observed[role] = ALLOWED
-            else:
-                observed[role] = f"UNEXPECTED {stream.messages}"
-            for event in stream.events("notificationReceived"):
-                await assert_no_leak(w, role, event)
-        assert observed == dict(zip(ROLES, EXPECTED[name]))
+
+        async def outcome(role: str, events: list[dict]) -> str | None:
+            received = {e["id"] for e in events}
+            own = await stored_ids(Notification.filter(user_id=w.users[role].id)) if role != "anonymous" else set()
+            return ALLOWED if received and received <= own else None
+
+        assert await observe(w, streams, "notificationReceived", outcome) == dict(zip(ROLES, EXPECTED[name]))
     finally:
         await asyncio.gather(*(s.close() for s in streams.values()))
 
