@@ -75,7 +75,8 @@ unsigned partner's CONTRACT_NOT_SIGNED). `webhookEventTypes` is public, like `ma
 import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -1376,12 +1377,18 @@ class Stream:
             await self.socket.close()
 
 
-async def open_streams(url: str, w: World, query: str, variables_of: Callable[[str], dict]) -> dict[str, Stream]:
+@asynccontextmanager
+async def open_streams(url: str, w: World, query: str,
+                       variables_of: Callable[[str], dict]) -> AsyncIterator[dict[str, Stream]]:
+    """Every role's subscription to `query`, closed afterwards."""
     streams = {role: Stream(role) for role in ROLES}
-    await asyncio.gather(*(s.open(url, w.tokens[role], query, variables_of(role)) for role, s in streams.items()))
-    # A refused subscription answers at once; let the others register with the event relay.
-    await asyncio.gather(*(s.read(lambda m: bool(m), 1.0) for s in streams.values()))
-    return streams
+    try:
+        await asyncio.gather(*(s.open(url, w.tokens[role], query, variables_of(role)) for role, s in streams.items()))
+        # A refused subscription answers at once; let the others register with the event relay.
+        await asyncio.gather(*(s.read(lambda m: bool(m), 1.0) for s in streams.values()))
+        yield streams
+    finally:
+        await asyncio.gather(*(s.close() for s in streams.values()))
 
 
 async def observe(w: World, streams: dict[str, Stream], field_name: str,
@@ -1408,8 +1415,7 @@ async def test_subscription_contract_status_changed(api, world: World):
     target = {role: unsigned_id if role == "unsigned" else renewal_id for role in ROLES}
     query = """subscription ($c: ID) { contractStatusChanged(contractId: $c) {
       contractId partnerId oldStatus newStatus action contract { id } } }"""
-    streams = await open_streams(api, w, query, lambda role: {"c": target[role]})
-    try:
+    async with open_streams(api, w, query, lambda role: {"c": target[role]}) as streams:
         # Real status changes on both targets: A signs its renewal, U signs its contract.
         for role, contract_id in (("signed", renewal_id), ("unsigned", unsigned_id)):
             contract = await Contract.get(id=contract_id)
@@ -1426,8 +1432,6 @@ async def test_subscription_contract_status_changed(api, world: World):
             return None
 
         assert await observe(w, streams, "contractStatusChanged", outcome) == dict(zip(ROLES, EXPECTED[name]))
-    finally:
-        await asyncio.gather(*(s.close() for s in streams.values()))
 
 
 async def test_subscription_review_queue_changed(api, world: World):
@@ -1436,8 +1440,7 @@ async def test_subscription_review_queue_changed(api, world: World):
     await ensure_no_open_info_change(w, "A")
     await ensure_no_open_info_change(w, "B")
     query = "subscription { reviewQueueChanged { action partnerId requestId status } }"
-    streams = await open_streams(api, w, query, lambda role: {})
-    try:
+    async with open_streams(api, w, query, lambda role: {}) as streams:
         # A's request enters M1's queue, then B's enters M2's: a manager who gets B's first
         # was not sent A's (one channel, in order).
         for role in ("signed", "other_partner"):
@@ -1455,16 +1458,13 @@ async def test_subscription_review_queue_changed(api, world: World):
             return None
 
         assert await observe(w, streams, "reviewQueueChanged", outcome) == dict(zip(ROLES, EXPECTED[name]))
-    finally:
-        await asyncio.gather(*(s.close() for s in streams.values()))
 
 
 async def test_subscription_notification_received(api, world: World):
     name = "Subscription.notificationReceived"
     w = world
     query = "subscription { notificationReceived { id kind partnerId contractId } }"
-    streams = await open_streams(api, w, query, lambda role: {})
-    try:
+    async with open_streams(api, w, query, lambda role: {}) as streams:
         # A new notice for every role, stored and announced by the worker's relay: each
         # partner's information change is requested (its manager hears) and rejected (its
         # users hear), and the admin's programme-wide endpoint is disabled (the admin hears).
@@ -1486,8 +1486,6 @@ async def test_subscription_notification_received(api, world: World):
             return ALLOWED if received and received <= own else None
 
         assert await observe(w, streams, "notificationReceived", outcome) == dict(zip(ROLES, EXPECTED[name]))
-    finally:
-        await asyncio.gather(*(s.close() for s in streams.values()))
 
 
 # --- staff emails (#14 finding 2: partners could read their manager's email) -------------
