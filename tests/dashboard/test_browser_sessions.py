@@ -43,19 +43,27 @@ async def clocked(settings, database, tmp_path):
     api.stop()
 
 
-async def signed_in_twice(browser, url: str) -> tuple[BrowserContext, Page, Page]:  # noqa: F811
-    """A tab signed in through the form, and a second tab of the same browser, signed in
-    by the cookie the first one got."""
+async def signed_in_on(browser, url: str) -> tuple[BrowserContext, Page]:  # noqa: F811
+    """A tab of a new browser, signed in through the form."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    first = await context.new_page()
-    await first.goto(url)
-    async with first.expect_response(lambda response: "/session/adopt" in response.url):
-        await sign_in(first)
-    await expect(first.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
+    page = await context.new_page()
+    await page.goto(url)
+    async with page.expect_response(lambda response: "/session/adopt" in response.url):
+        await sign_in(page)
+    await expect(page.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
+    return context, page
+
+
+async def signed_in_twice(browser, url: str, other_url: str | None = None  # noqa: F811
+                          ) -> tuple[BrowserContext, Page, Page]:
+    """A tab signed in through the form, and a second tab of the same browser, signed in
+    by the cookie the first one got: on the same dashboard, or on `other_url`, another
+    dashboard process (cookies do not tell ports apart)."""
+    context, first = await signed_in_on(browser, url)
     assert "dashboard_session" in {cookie["name"] for cookie in await context.cookies()}
     second = await context.new_page()
-    await second.goto(url)
-    await expect(second.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
+    await second.goto(other_url or url)
+    await still_signed_in(second, "Review queue")
     return context, first, second
 
 

@@ -14,12 +14,17 @@ from datetime import timedelta
 import httpx
 import pytest
 import redis
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import expect
 
 from domain.models import RefreshToken, Session
 from tests.dashboard.test_browser import open_page
 from tests.dashboard.test_browser_day import browser, sign_in  # noqa: F401 - a fixture
-from tests.dashboard.test_browser_sessions import renewed_once, still_signed_in
+from tests.dashboard.test_browser_sessions import (
+    renewed_once,
+    signed_in_on,
+    signed_in_twice,
+    still_signed_in,
+)
 from tests.gql import make_manager
 from tests.processes import environment, free_port, start_api, start_dashboard
 
@@ -64,24 +69,6 @@ async def platform(settings, database, tmp_path, stored):
     api.stop()
 
 
-async def signed_in_on(browser, url: str) -> tuple[BrowserContext, Page]:  # noqa: F811
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await page.goto(url)
-    async with page.expect_response(lambda response: "/session/adopt" in response.url):
-        await sign_in(page)
-    await expect(page.get_by_role("heading", name="Review queue", level=1)).to_be_visible()
-    return context, page
-
-
-async def second_tab(context: BrowserContext, url: str) -> Page:
-    """A tab of the same browser (the same cookie: cookies do not tell ports apart) on `url`."""
-    page = await context.new_page()
-    await page.goto(url)
-    await still_signed_in(page, "Review queue")
-    return page
-
-
 async def test_a_sign_in_outlives_a_restart_of_the_dashboard(browser, platform, stored, settings):  # noqa: F811
     start, _ = platform
     await make_manager(MANAGER)
@@ -111,8 +98,7 @@ async def test_two_dashboards_renew_an_expired_token_once_between_them(browser, 
     start, move_clocks = platform
     manager = await make_manager(MANAGER)
     (_, one), (_, other) = await asyncio.gather(asyncio.to_thread(start), asyncio.to_thread(start))
-    context, first = await signed_in_on(browser, one)
-    second = await second_tab(context, other)
+    context, first, second = await signed_in_twice(browser, one, other)
     family = await Session.get(user_id=manager.id)
     assert await RefreshToken.filter(family_id=family.id).count() == 1
 
@@ -169,8 +155,7 @@ async def test_signing_out_on_one_dashboard_ends_the_sign_in_on_the_other(browse
     start, _ = platform
     manager = await make_manager(MANAGER)
     (_, one), (_, other) = await asyncio.gather(asyncio.to_thread(start), asyncio.to_thread(start))
-    context, first = await signed_in_on(browser, one)
-    second = await second_tab(context, other)
+    context, first, second = await signed_in_twice(browser, one, other)
     family = await Session.get(user_id=manager.id)
 
     await first.get_by_role("button", name="Sign out").click()
