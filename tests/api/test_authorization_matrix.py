@@ -1391,14 +1391,15 @@ async def open_streams(url: str, w: World, query: str,
         await asyncio.gather(*(s.close() for s in streams.values()))
 
 
-async def observe(w: World, streams: dict[str, Stream], field_name: str,
+async def observe(w: World, streams: dict[str, Stream], name: str,
                   outcome: Callable[[str, list[dict]], Awaitable[str | None]]) -> dict[str, str]:
-    """Each role's outcome once its stream has had an event (or ten seconds): its refusal,
-    else what `outcome` makes of its events, else UNEXPECTED. Every event is checked for leaks."""
+    """Each role's outcome of the subscription `name` once its stream has had an event (or ten
+    seconds): its refusal, else what `outcome` makes of its events, else UNEXPECTED. Every
+    event is checked for leaks."""
     await asyncio.gather(*(s.read(lambda m: any(x["type"] == "next" for x in m), 10) for s in streams.values()))
     observed = {}
     for role, stream in streams.items():
-        events = stream.events(field_name)
+        events = stream.events(name.split(".")[1])
         observed[role] = stream.refusal() or await outcome(role, events) or f"UNEXPECTED {stream.messages}"
         for event in events:
             await assert_no_leak(w, role, event)
@@ -1431,7 +1432,7 @@ async def test_subscription_contract_status_changed(api, world: World):
                 return ALLOWED
             return None
 
-        assert await observe(w, streams, "contractStatusChanged", outcome) == dict(zip(ROLES, EXPECTED[name]))
+        assert await observe(w, streams, name, outcome) == dict(zip(ROLES, EXPECTED[name]))
 
 
 async def test_subscription_review_queue_changed(api, world: World):
@@ -1457,7 +1458,7 @@ async def test_subscription_review_queue_changed(api, world: World):
                 return HIDDEN
             return None
 
-        assert await observe(w, streams, "reviewQueueChanged", outcome) == dict(zip(ROLES, EXPECTED[name]))
+        assert await observe(w, streams, name, outcome) == dict(zip(ROLES, EXPECTED[name]))
 
 
 async def test_subscription_notification_received(api, world: World):
@@ -1485,7 +1486,7 @@ async def test_subscription_notification_received(api, world: World):
             own = await stored_ids(Notification.filter(user_id=w.users[role].id)) if role != "anonymous" else set()
             return ALLOWED if received and received <= own else None
 
-        assert await observe(w, streams, "notificationReceived", outcome) == dict(zip(ROLES, EXPECTED[name]))
+        assert await observe(w, streams, name, outcome) == dict(zip(ROLES, EXPECTED[name]))
 
 
 # --- staff emails (#14 finding 2: partners could read their manager's email) -------------
