@@ -20,6 +20,7 @@ from tests.gql import (
     gql,
     login,
     make_manager,
+    manager_and_partner,
     preview_hash,
     token_for,
 )
@@ -169,9 +170,7 @@ async def test_publish_template_from_the_command_line(settings, database, tmp_pa
 async def test_every_unsigned_status_moves_and_nothing_else(client, settings):
     """PENDING_SIGNATURE and SIGNING_FAILED move (the failed attempt's stored hash goes too);
     SIGNING, SIGNED, ACTIVE and EXPIRED keep their version and hash."""
-    await make_manager()
-    manager = await login(client, MANAGER, PASSWORD)
-    _, partner_id, first_id = await approved_partner(client, manager, "many@example.com")
+    _, _, partner_id, first_id = await manager_and_partner(client, "many@example.com")
     template = await ContractTemplate.get(version=1)
     first = await Contract.get(id=first_id)
     statuses = [ContractStatus.SIGNING_FAILED, ContractStatus.SIGNING, ContractStatus.SIGNED,
