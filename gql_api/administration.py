@@ -2,7 +2,7 @@
 and the contract template's versions."""
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -11,7 +11,7 @@ from domain import models
 from domain.services import managers, templates
 from domain.services.managers import ManagerStatus
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 
 ManagerStatusType = strawberry.enum(ManagerStatus, description="Where a channel manager's account stands.")
 
@@ -108,7 +108,7 @@ class TemplateDraft:
                    against_version=draft.current.version, unsigned_contracts=draft.unsigned_contracts)
 
 
-TemplateDraftResult = Annotated[TemplateDraft | OperationError, strawberry.union("TemplateDraftResult")]
+TemplateDraftResult = result_of(TemplateDraft)
 
 
 async def resolve_contract_templates(info: Info[Context, None]) -> list[ContractTemplateVersion]:

@@ -12,7 +12,7 @@ from domain.services import access, lists, lookups
 from domain.services.contract_filters import ContractFilter
 from gql_api.administration import contract_templates_field, template_draft_field, workload_field
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.notifications import NotificationQueries
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, PageInfo, connection
@@ -28,8 +28,8 @@ from gql_api.types import (
 )
 from gql_api.webhooks import WebhookQueries
 
-ContractResult = Annotated[Contract | OperationError, strawberry.union("ContractResult")]
-PartnerResult = Annotated[Partner | OperationError, strawberry.union("PartnerResult")]
+ContractResult = result_of(Contract)
+PartnerResult = result_of(Partner)
 
 
 # A review queue is worked oldest first; the lists are newest first otherwise.
@@ -47,9 +47,7 @@ class PartnerConsole:
     contracts_in_force: int = strawberry.field(description="Contracts in force today.")
 
 
-PartnerConsoleResult = Annotated[
-    PartnerConsole | OperationError, strawberry.union("PartnerConsoleResult")
-]
+PartnerConsoleResult = result_of(PartnerConsole)
 
 
 @strawberry.type(description="Does a stored document match its hash, and does the seal validate?")
@@ -71,9 +69,7 @@ class DocumentCheck:
                     "certificates and revocation data), with no network.")
 
 
-DocumentCheckResult = Annotated[
-    DocumentCheck | OperationError, strawberry.union("DocumentCheckResult")
-]
+DocumentCheckResult = result_of(DocumentCheck)
 
 
 @strawberry.type

@@ -1,7 +1,7 @@
 """GraphQL types: the domain's models as the schema shows them."""
 
 from datetime import date, datetime
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.scalars import JSON
@@ -27,7 +27,7 @@ from domain.lifecycle import (
 from domain.models import Role
 from domain.services import access, notifications
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 
 ContractStatusType = strawberry.enum(ContractStatus, description="Where a contract stands.")
 ContractKindType = strawberry.enum(ContractKind, description="Initial contract or renewal.")
@@ -150,9 +150,7 @@ class ContractPreview:
     expires_on: date = strawberry.field(description="Last day in force, if signed today.")
 
 
-ContractPreviewResult = Annotated[
-    ContractPreview | OperationError, strawberry.union("ContractPreviewResult")
-]
+ContractPreviewResult = result_of(ContractPreview)
 
 
 @strawberry.type(description="The days in which the partner may Renew (S-18).")

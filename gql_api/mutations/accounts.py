@@ -8,7 +8,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.services import accounts, registration, sessions
 from gql_api import throttle
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.types import Partner, Viewer
 
 
@@ -55,10 +55,8 @@ class LoginSuccess:
                    viewer=Viewer.of(tokens.user))
 
 
-RegisterPartnerResult = Annotated[
-    RegisterPartnerSuccess | OperationError, strawberry.union("RegisterPartnerResult")
-]
-LoginResult = Annotated[LoginSuccess | OperationError, strawberry.union("LoginResult")]
+RegisterPartnerResult = result_of(RegisterPartnerSuccess)
+LoginResult = result_of(LoginSuccess)
 
 
 @strawberry.type(description="The password is set; log in with it.")
@@ -66,7 +64,7 @@ class SetPasswordSuccess:
     viewer: Viewer = strawberry.field(description="Whose password it is.")
 
 
-SetPasswordResult = Annotated[SetPasswordSuccess | OperationError, strawberry.union("SetPasswordResult")]
+SetPasswordResult = result_of(SetPasswordSuccess)
 
 
 @strawberry.type
