@@ -25,6 +25,7 @@ from gql_api.types import (
     NonRenewalRequest,
     Partner,
     Viewer,
+    copy_fields,
 )
 from gql_api.webhooks import WebhookQueries
 
@@ -223,18 +224,7 @@ class Query(NotificationQueries, WebhookQueries):
         ctx = info.context
         document = await lookups.signed_document(ctx.actor, contract_id)
         check = await check_pdf(await storage.read(document.sha256, ctx.settings), document.sha256, ctx.settings)
-        return DocumentCheck(
-            sha256=check.sha256,
-            sha256_matches=check.sha256_matches,
-            signature_intact=check.signature_intact,
-            signature_trusted=check.signature_trusted,
-            covers_whole_file=check.covers_whole_file,
-            valid=check.valid,
-            level=check.level,
-            timestamp_time=check.timestamp_time,
-            timestamp_authority=check.timestamp_authority,
-            validates_offline=check.validates_offline,
-        )
+        return copy_fields(DocumentCheck, check)
 
     overview = overview_field
     workload = workload_field

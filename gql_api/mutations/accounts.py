@@ -9,7 +9,7 @@ from domain.services import accounts, registration, sessions
 from gql_api import throttle
 from gql_api.context import Context
 from gql_api.errors import refusal_as_payload, result_of
-from gql_api.types import Partner, Viewer
+from gql_api.types import Partner, Viewer, copy_fields
 
 
 @strawberry.input(description="Company information and a password for the partner's login (S-1).")
@@ -50,9 +50,7 @@ class LoginSuccess:
 
     @classmethod
     def of(cls, tokens: sessions.Tokens) -> "LoginSuccess":
-        return cls(token=tokens.access_token, expires_at=tokens.expires_at, refresh_token=tokens.refresh_token,
-                   refresh_expires_at=tokens.refresh_expires_at, session_expires_at=tokens.session_expires_at,
-                   viewer=Viewer.of(tokens.user))
+        return copy_fields(cls, tokens, token=tokens.access_token, viewer=Viewer.of(tokens.user))
 
 
 RegisterPartnerResult = result_of(RegisterPartnerSuccess)
