@@ -1,3 +1,4 @@
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Optional
 
@@ -8,6 +9,7 @@ from domain import events
 from domain.documents import storage
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
+from domain.pagination import Page
 from domain.services import access, lists, lookups
 from domain.services.contract_filters import ContractFilter
 from gql_api.administration import contract_templates_field, template_draft_field, workload_field
@@ -24,6 +26,7 @@ from gql_api.types import (
     Market,
     NonRenewalRequest,
     Partner,
+    PartnerRequest,
     Viewer,
     copy_fields,
 )
@@ -40,6 +43,23 @@ RequestIds = Annotated[
     strawberry.argument(description="Only these requests (at most 100), e.g. the ones a client had on screen: "
                         "who decided those that left the queue, and when."),
 ]
+
+
+def partner_requests_field(kind: type[PartnerRequest], pages: Callable[..., Awaitable[Page]], description: str):
+    """infoChangeRequests and nonRenewalRequests: one list of partner requests, with the same
+    arguments, over each kind."""
+
+    async def resolve(
+        info: Info[Context, None],
+        first: int = 20,
+        after: Optional[str] = None,
+        status: Optional[ReviewStatus] = None,
+        oldest_first: OldestFirst = False,
+        ids: RequestIds = None,
+    ) -> Connection[kind]:  # type: ignore[valid-type]
+        return connection(await pages(info.context.actor, first, after, status, oldest_first, ids), kind.of)
+
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.type(description="The partner console's summary; open once a contract is in force (S-4).")
@@ -156,33 +176,14 @@ class Query(NotificationQueries, WebhookQueries):
     async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
         return Partner.of(await access.get_partner(info.context.actor, id, "id"))
 
-    @strawberry.field(description="Information change requests the viewer may see, newest first (or oldest first).")
-    async def info_change_requests(
-        self,
-        info: Info[Context, None],
-        first: int = 20,
-        after: Optional[str] = None,
-        status: Optional[ReviewStatus] = None,
-        oldest_first: OldestFirst = False,
-        ids: RequestIds = None,
-    ) -> Connection[InfoChangeRequest]:
-        page = await lists.info_change_requests(info.context.actor, first, after, status, oldest_first,
-                                  [str(i) for i in ids] if ids is not None else None)
-        return connection(page, InfoChangeRequest.of)
-
-    @strawberry.field(description="Non-renewal requests the viewer may see, newest first (or oldest first).")
-    async def non_renewal_requests(
-        self,
-        info: Info[Context, None],
-        first: int = 20,
-        after: Optional[str] = None,
-        status: Optional[ReviewStatus] = None,
-        oldest_first: OldestFirst = False,
-        ids: RequestIds = None,
-    ) -> Connection[NonRenewalRequest]:
-        page = await lists.non_renewal_requests(info.context.actor, first, after, status, oldest_first,
-                                  [str(i) for i in ids] if ids is not None else None)
-        return connection(page, NonRenewalRequest.of)
+    info_change_requests = partner_requests_field(
+        InfoChangeRequest, lists.info_change_requests,
+        "Information change requests the viewer may see, newest first (or oldest first).",
+    )
+    non_renewal_requests = partner_requests_field(
+        NonRenewalRequest, lists.non_renewal_requests,
+        "Non-renewal requests the viewer may see, newest first (or oldest first).",
+    )
 
     @strawberry.field(
         description="Audit events of one contract or one partner, oldest first (S-22). "
