@@ -12,7 +12,7 @@ from domain.services import managers, templates
 from domain.services.managers import ManagerStatus
 from gql_api.context import Context
 from gql_api.errors import refusal_as_payload, result_of
-from gql_api.types import copy_fields
+from gql_api.types import copy_fields, seconds_since
 
 ManagerStatusType = strawberry.enum(ManagerStatus, description="Where a channel manager's account stands.")
 
@@ -50,8 +50,7 @@ async def resolve_workload(info: Info[Context, None], include_deactivated: bool 
         copy_fields(
             ManagerWorkload, row,
             manager=ManagerAccount.of(row.manager) if row.manager else None,
-            oldest_wait_seconds=int((ctx.now - row.oldest_open_since).total_seconds())
-            if row.oldest_open_since else None,
+            oldest_wait_seconds=seconds_since(row.oldest_open_since, ctx.now),
         )
         for row in rows
     ]

@@ -47,6 +47,11 @@ def optional_id(value: object) -> strawberry.ID | None:
     return strawberry.ID(str(value)) if value else None
 
 
+def seconds_since(then: datetime | None, now: datetime) -> int | None:
+    """How long the oldest of a queue has waited, in whole seconds; null when none waits."""
+    return int((now - then).total_seconds()) if then else None
+
+
 @functools.cache
 def plain_fields(cls: type) -> tuple[str, ...]:
     """A strawberry type's fields filled when it is made (its Private ones too), not those
@@ -104,7 +109,7 @@ class ChannelManager:
 
 
 async def _staff(info: Info[Context, None], user_id: object) -> Optional[ChannelManager]:
-    """The manager (or admin) a decision names, by user id."""
+    """A manager (or admin) by user id: who decided, or a partner's channel manager."""
     if user_id is None:
         return None
     user = await info.context.users.load(user_id)
@@ -140,9 +145,7 @@ class Partner:
 
     @strawberry.field(description="The partner's channel manager.")
     async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
-        if self.model.manager_id is None:
-            return None
-        return ChannelManager.of(await info.context.users.load(self.model.manager_id))
+        return await _staff(info, self.model.manager_id)
 
     @strawberry.field(description="Whether a contract is in force, so the partner console is open (S-4).")
     async def console_access(self, info: Info[Context, None]) -> bool:
