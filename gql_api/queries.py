@@ -1,3 +1,4 @@
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Optional
@@ -17,7 +18,7 @@ from gql_api.context import Context
 from gql_api.errors import refusal_as_payload, result_of
 from gql_api.notifications import NotificationQueries
 from gql_api.overview import overview_field
-from gql_api.pagination import Connection, PageInfo, connection
+from gql_api.pagination import Connection, connection
 from gql_api.subscriptions import ContractStatusChange, is_status_change
 from gql_api.types import (
     AuditEvent,
@@ -213,11 +214,8 @@ class Query(NotificationQueries, WebhookQueries):
     ) -> Connection[ContractStatusChange]:
         page = await lists.contract_status_events(info.context.actor, contract_id, first, after)
         messages = [events.message(row) for row in page.rows]
-        changes = [ContractStatusChange.of(m) for m in messages if is_status_change(m)]
-        return Connection(
-            nodes=changes, page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
-            count_matching=page.count,
-        )
+        changes = [m for m in messages if is_status_change(m)]
+        return connection(dataclasses.replace(page, rows=changes), ContractStatusChange.of)
 
     @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")
     @refusal_as_payload
