@@ -2,7 +2,7 @@
 and the contract template's versions."""
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -11,7 +11,8 @@ from domain import models
 from domain.services import managers, templates
 from domain.services.managers import ManagerStatus
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
+from gql_api.types import copy_fields, seconds_since
 
 ManagerStatusType = strawberry.enum(ManagerStatus, description="Where a channel manager's account stands.")
 
@@ -26,13 +27,7 @@ class ManagerAccount:
 
     @classmethod
     def of(cls, user: models.User) -> "ManagerAccount":
-        return cls(
-            id=strawberry.ID(str(user.id)),
-            name=user.name,
-            email=user.email,
-            status=managers.manager_status(user),
-            created_at=user.created_at,
-        )
+        return copy_fields(cls, user, id=strawberry.ID(str(user.id)), status=managers.manager_status(user))
 
 
 @strawberry.type(description="One channel manager's work: partners, open reviews, and the oldest wait.")
@@ -52,13 +47,10 @@ async def resolve_workload(info: Info[Context, None], include_deactivated: bool 
     ctx = info.context
     rows = await managers.workload(ctx.actor, include_deactivated)
     return [
-        ManagerWorkload(
+        copy_fields(
+            ManagerWorkload, row,
             manager=ManagerAccount.of(row.manager) if row.manager else None,
-            partners=row.partners,
-            open_reviews=row.open_reviews,
-            oldest_open_since=row.oldest_open_since,
-            oldest_wait_seconds=int((ctx.now - row.oldest_open_since).total_seconds())
-            if row.oldest_open_since else None,
+            oldest_wait_seconds=seconds_since(row.oldest_open_since, ctx.now),
         )
         for row in rows
     ]
@@ -83,8 +75,8 @@ class ContractTemplateVersion:
 
     @classmethod
     def of(cls, model: models.ContractTemplate, contracts: int, in_force: bool) -> "ContractTemplateVersion":
-        return cls(model=model, version=model.version, title=model.title, body=model.body,
-                   published_at=model.created_at, contracts=contracts, in_force=in_force)
+        return copy_fields(cls, model, model=model, published_at=model.created_at, contracts=contracts,
+                           in_force=in_force)
 
     @strawberry.field(description="The admin who published it; null for bundled versions and the command line.")
     async def published_by(self, info: Info[Context, None]) -> Optional[str]:
@@ -104,11 +96,10 @@ class TemplateDraft:
 
     @classmethod
     def of(cls, draft: templates.Draft) -> "TemplateDraft":
-        return cls(version=draft.version, title=draft.title, preview=draft.preview, diff=draft.diff,
-                   against_version=draft.current.version, unsigned_contracts=draft.unsigned_contracts)
+        return copy_fields(cls, draft, against_version=draft.current.version)
 
 
-TemplateDraftResult = Annotated[TemplateDraft | OperationError, strawberry.union("TemplateDraftResult")]
+TemplateDraftResult = result_of(TemplateDraft)
 
 
 async def resolve_contract_templates(info: Info[Context, None]) -> list[ContractTemplateVersion]:

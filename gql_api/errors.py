@@ -9,7 +9,7 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Optional, ParamSpec, TypeVar
+from typing import Annotated, Optional, ParamSpec, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -36,10 +36,18 @@ class OperationError:
         return cls(code=error.code, message=error.message, field=error.field)
 
 
+def result_of(success: type) -> object:
+    """The type of a field that may be refused: `XSuccess | OperationError`, a union named
+    XResult (a success type without the suffix, X, gives XResult too). The schema's naming of
+    these unions lives here; the field's resolver goes under @refusal_as_payload."""
+    name = success.__strawberry_definition__.name.removesuffix("Success") + "Result"
+    return Annotated[success | OperationError, strawberry.union(name)]
+
+
 def refusal_as_payload(
     resolver: Callable[P, Awaitable[R]],
 ) -> Callable[P, Awaitable[R | OperationError]]:
-    """For a field typed `XxxSuccess | OperationError`: a refusal (DomainError) the resolver
+    """For a field typed result_of(XxxSuccess): a refusal (DomainError) the resolver
     raises becomes the OperationError member, code, message and field unchanged. Put it
     under @strawberry.mutation / @strawberry.field; strawberry reads the resolver's
     arguments through functools.wraps."""

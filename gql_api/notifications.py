@@ -1,7 +1,7 @@
 """Notifications in the product (S-25): the viewer's own, and a partner's for its manager."""
 
 from datetime import date, datetime
-from typing import Annotated, Optional
+from typing import Annotated, Optional, Self
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +13,7 @@ from domain.services import notifications as notices
 from domain.settings import Settings
 from gql_api.context import Context
 from gql_api.pagination import Connection, connection
-from gql_api.types import optional_id
+from gql_api.types import copy_fields, optional_id
 
 NoticeKindType = strawberry.enum(NoticeKind, description="Which notice: one per row of docs/notifications.md.")
 EmailStatusType = strawberry.enum(EmailStatus, description="Where a notification's email stands.")
@@ -21,6 +21,7 @@ EmailStatusType = strawberry.enum(EmailStatus, description="Where a notification
 
 @strawberry.type(description="A notice to one person (S-25): shown in the product, and sent by email.")
 class Notification:
+    model: strawberry.Private[models.Notification]
     id: strawberry.ID = strawberry.field(description="Notification id.")
     kind: NoticeKind = strawberry.field(description="Which notice.")
     subject: str = strawberry.field(description="Its subject line, as its email has it, in the viewer's locale.")
@@ -36,24 +37,18 @@ class Notification:
     partner_id: Optional[strawberry.ID] = strawberry.field(description="The partner it is about, if any.")
     contract_id: Optional[strawberry.ID] = strawberry.field(description="The contract it is about, if any.")
 
-    @staticmethod
-    def _shared(model: models.Notification, locale: str | None, settings: Settings) -> dict:
-        return dict(
+    @classmethod
+    def of(cls, model: models.Notification, locale: str | None, settings: Settings) -> Self:
+        return copy_fields(
+            cls, model,
+            model=model,
             id=strawberry.ID(str(model.id)),
             kind=NoticeKind(model.kind),
             subject=notices.subject_of(model, locale, settings),
-            created_at=model.created_at,
-            read_at=model.read_at,
             email_status=EmailStatus(model.email_status),
-            days_late=model.days_late,
-            due_on=model.due_on,
             partner_id=optional_id(model.partner_id),
             contract_id=optional_id(model.contract_id),
         )
-
-    @classmethod
-    def of(cls, model: models.Notification, locale: str | None, settings: Settings) -> "Notification":
-        return cls(**cls._shared(model, locale, settings))
 
 
 @strawberry.type(description="Who a notice went to.")
@@ -66,21 +61,15 @@ class NotificationRecipient:
 
 @strawberry.type(description="A notice about a partner, as its channel manager sees it: to whom, and whether it arrived.")
 class PartnerNotification(Notification):
-    model: strawberry.Private[models.Notification]
     sent_at: Optional[datetime] = strawberry.field(description="When the mail server took the email.")
     last_error: Optional[str] = strawberry.field(
         description="Why the last try failed: kept while it is retried, and once it FAILED."
     )
 
-    @classmethod
-    def of(cls, model: models.Notification, locale: str | None, settings: Settings) -> "PartnerNotification":
-        return cls(**cls._shared(model, locale, settings), model=model, sent_at=model.sent_at,
-                   last_error=model.last_error)
-
     @strawberry.field(description="Who it went to.")
     async def recipient(self, info: Info[Context, None]) -> NotificationRecipient:
         user = await info.context.users.load(self.model.user_id)  # type: ignore[attr-defined]
-        return NotificationRecipient(id=strawberry.ID(str(user.id)), name=user.name, email=user.email, role=user.role)
+        return copy_fields(NotificationRecipient, user, id=strawberry.ID(str(user.id)))
 
 
 def viewer_locale(info: Info[Context, None]) -> str | None:

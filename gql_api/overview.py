@@ -10,6 +10,7 @@ from domain.lifecycle import ContractStatus, RegistrationStatus
 from domain.services import overview as figures
 from domain.services.overview import EXPIRING_WITHIN_DAYS
 from gql_api.context import Context
+from gql_api.types import copy_fields, seconds_since
 
 ReviewKindType = strawberry.enum(figures.ReviewKind, description="What waits in the review queue.")
 
@@ -100,20 +101,10 @@ async def resolve_overview(info: Info[Context, None]) -> Overview:
         contracts_by_status=[ContractStatusCount(status=s, count=n) for s, n in data.contracts_by_status.items()],
         expiring=[ExpiringCount(within_days=d, count=n) for d, n in data.expiring_within.items()],
         pending_reviews=[
-            PendingReviewCount(
-                kind=p.kind,
-                count=p.count,
-                oldest_since=p.oldest_since,
-                oldest_age_seconds=int((ctx.now - p.oldest_since).total_seconds()) if p.oldest_since else None,
-            )
+            copy_fields(PendingReviewCount, p, oldest_age_seconds=seconds_since(p.oldest_since, ctx.now))
             for p in data.pending_reviews
         ],
-        signing_latency=SigningLatency(
-            since=data.signing_latency.since,
-            signings=data.signing_latency.signings,
-            average_seconds=data.signing_latency.average_seconds,
-            max_seconds=data.signing_latency.max_seconds,
-        ),
+        signing_latency=copy_fields(SigningLatency, data.signing_latency),
         expiries_by_month=[MonthCount(month=m, count=n) for m, n in data.expiries_by_month],
         signings_by_day=[DayCount(day=d, count=n) for d, n in data.signings_by_day],
     )

@@ -1,3 +1,5 @@
+import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Optional
 
@@ -8,14 +10,15 @@ from domain import events
 from domain.documents import storage
 from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus, RegistrationStatus, RenewalStatus, ReviewStatus
+from domain.pagination import Page
 from domain.services import access, lists, lookups
 from domain.services.contract_filters import ContractFilter
 from gql_api.administration import contract_templates_field, template_draft_field, workload_field
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.notifications import NotificationQueries
 from gql_api.overview import overview_field
-from gql_api.pagination import Connection, PageInfo, connection
+from gql_api.pagination import Connection, connection
 from gql_api.subscriptions import ContractStatusChange, is_status_change
 from gql_api.types import (
     AuditEvent,
@@ -24,12 +27,14 @@ from gql_api.types import (
     Market,
     NonRenewalRequest,
     Partner,
+    PartnerRequest,
     Viewer,
+    copy_fields,
 )
 from gql_api.webhooks import WebhookQueries
 
-ContractResult = Annotated[Contract | OperationError, strawberry.union("ContractResult")]
-PartnerResult = Annotated[Partner | OperationError, strawberry.union("PartnerResult")]
+ContractResult = result_of(Contract)
+PartnerResult = result_of(Partner)
 
 
 # A review queue is worked oldest first; the lists are newest first otherwise.
@@ -41,15 +46,30 @@ RequestIds = Annotated[
 ]
 
 
+def partner_requests_field(kind: type[PartnerRequest], pages: Callable[..., Awaitable[Page]], description: str):
+    """infoChangeRequests and nonRenewalRequests: one list of partner requests, with the same
+    arguments, over each kind."""
+
+    async def resolve(
+        info: Info[Context, None],
+        first: int = 20,
+        after: Optional[str] = None,
+        status: Optional[ReviewStatus] = None,
+        oldest_first: OldestFirst = False,
+        ids: RequestIds = None,
+    ) -> Connection[kind]:  # type: ignore[valid-type]
+        return connection(await pages(info.context.actor, first, after, status, oldest_first, ids), kind.of)
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
 @strawberry.type(description="The partner console's summary; open once a contract is in force (S-4).")
 class PartnerConsole:
     partner: Partner = strawberry.field(description="The partner.")
     contracts_in_force: int = strawberry.field(description="Contracts in force today.")
 
 
-PartnerConsoleResult = Annotated[
-    PartnerConsole | OperationError, strawberry.union("PartnerConsoleResult")
-]
+PartnerConsoleResult = result_of(PartnerConsole)
 
 
 @strawberry.type(description="Does a stored document match its hash, and does the seal validate?")
@@ -71,9 +91,7 @@ class DocumentCheck:
                     "certificates and revocation data), with no network.")
 
 
-DocumentCheckResult = Annotated[
-    DocumentCheck | OperationError, strawberry.union("DocumentCheckResult")
-]
+DocumentCheckResult = result_of(DocumentCheck)
 
 
 @strawberry.type
@@ -159,33 +177,14 @@ class Query(NotificationQueries, WebhookQueries):
     async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
         return Partner.of(await access.get_partner(info.context.actor, id, "id"))
 
-    @strawberry.field(description="Information change requests the viewer may see, newest first (or oldest first).")
-    async def info_change_requests(
-        self,
-        info: Info[Context, None],
-        first: int = 20,
-        after: Optional[str] = None,
-        status: Optional[ReviewStatus] = None,
-        oldest_first: OldestFirst = False,
-        ids: RequestIds = None,
-    ) -> Connection[InfoChangeRequest]:
-        page = await lists.info_change_requests(info.context.actor, first, after, status, oldest_first,
-                                  [str(i) for i in ids] if ids is not None else None)
-        return connection(page, InfoChangeRequest.of)
-
-    @strawberry.field(description="Non-renewal requests the viewer may see, newest first (or oldest first).")
-    async def non_renewal_requests(
-        self,
-        info: Info[Context, None],
-        first: int = 20,
-        after: Optional[str] = None,
-        status: Optional[ReviewStatus] = None,
-        oldest_first: OldestFirst = False,
-        ids: RequestIds = None,
-    ) -> Connection[NonRenewalRequest]:
-        page = await lists.non_renewal_requests(info.context.actor, first, after, status, oldest_first,
-                                  [str(i) for i in ids] if ids is not None else None)
-        return connection(page, NonRenewalRequest.of)
+    info_change_requests = partner_requests_field(
+        InfoChangeRequest, lists.info_change_requests,
+        "Information change requests the viewer may see, newest first (or oldest first).",
+    )
+    non_renewal_requests = partner_requests_field(
+        NonRenewalRequest, lists.non_renewal_requests,
+        "Non-renewal requests the viewer may see, newest first (or oldest first).",
+    )
 
     @strawberry.field(
         description="Audit events of one contract or one partner, oldest first (S-22). "
@@ -215,11 +214,8 @@ class Query(NotificationQueries, WebhookQueries):
     ) -> Connection[ContractStatusChange]:
         page = await lists.contract_status_events(info.context.actor, contract_id, first, after)
         messages = [events.message(row) for row in page.rows]
-        changes = [ContractStatusChange.of(m) for m in messages if is_status_change(m)]
-        return Connection(
-            nodes=changes, page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
-            count_matching=page.count,
-        )
+        changes = [m for m in messages if is_status_change(m)]
+        return connection(dataclasses.replace(page, rows=changes), ContractStatusChange.of)
 
     @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")
     @refusal_as_payload
@@ -227,18 +223,7 @@ class Query(NotificationQueries, WebhookQueries):
         ctx = info.context
         document = await lookups.signed_document(ctx.actor, contract_id)
         check = await check_pdf(await storage.read(document.sha256, ctx.settings), document.sha256, ctx.settings)
-        return DocumentCheck(
-            sha256=check.sha256,
-            sha256_matches=check.sha256_matches,
-            signature_intact=check.signature_intact,
-            signature_trusted=check.signature_trusted,
-            covers_whole_file=check.covers_whole_file,
-            valid=check.valid,
-            level=check.level,
-            timestamp_time=check.timestamp_time,
-            timestamp_authority=check.timestamp_authority,
-            validates_offline=check.validates_offline,
-        )
+        return copy_fields(DocumentCheck, check)
 
     overview = overview_field
     workload = workload_field

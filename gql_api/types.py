@@ -1,7 +1,9 @@
 """GraphQL types: the domain's models as the schema shows them."""
 
+import dataclasses
+import functools
 from datetime import date, datetime
-from typing import Annotated, Optional
+from typing import Optional, Self, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -27,7 +29,7 @@ from domain.lifecycle import (
 from domain.models import Role
 from domain.services import access, notifications
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 
 ContractStatusType = strawberry.enum(ContractStatus, description="Where a contract stands.")
 ContractKindType = strawberry.enum(ContractKind, description="Initial contract or renewal.")
@@ -37,9 +39,31 @@ RoleType = strawberry.enum(Role, description="What a user is in the programme.")
 RenewalStatusType = strawberry.enum(RenewalStatus, description="What happens at the end of the term.")
 
 
+T = TypeVar("T")
+
+
 def optional_id(value: object) -> strawberry.ID | None:
     """A foreign key as the schema shows it: its id, or null."""
     return strawberry.ID(str(value)) if value else None
+
+
+def seconds_since(then: datetime | None, now: datetime) -> int | None:
+    """How long the oldest of a queue has waited, in whole seconds; null when none waits."""
+    return int((now - then).total_seconds()) if then else None
+
+
+@functools.cache
+def plain_fields(cls: type) -> tuple[str, ...]:
+    """A strawberry type's fields filled when it is made (its Private ones too), not those
+    with a resolver."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def copy_fields(cls: type[T], source: object, **given: object) -> T:
+    """cls with the fields given, and each other field copied from source's attribute of
+    the same name: where the schema's names are the domain's, they are not listed twice."""
+    copied = {name: getattr(source, name) for name in plain_fields(cls) if name not in given}
+    return cls(**copied, **given)
 
 
 @strawberry.type(description="A country or region the programme sells in (ISO 3166-1 alpha-2).")
@@ -63,9 +87,7 @@ class PartnerInfo:
 
     @classmethod
     def of(cls, data: dict) -> "PartnerInfo":
-        return cls(**{k: data[k] for k in (
-            "legal_name", "registration_number", "address", "contact_name", "email", "phone"
-        )})
+        return cls(**{name: data[name] for name in plain_fields(cls)})
 
 
 @strawberry.type(description="A channel manager (or admin), as a partner or a colleague sees them.")
@@ -87,7 +109,7 @@ class ChannelManager:
 
 
 async def _staff(info: Info[Context, None], user_id: object) -> Optional[ChannelManager]:
-    """The manager (or admin) a decision names, by user id."""
+    """A manager (or admin) by user id: who decided, or a partner's channel manager."""
     if user_id is None:
         return None
     user = await info.context.users.load(user_id)
@@ -109,14 +131,12 @@ class Partner:
 
     @classmethod
     def of(cls, model: models.Partner) -> "Partner":
-        return cls(
+        return copy_fields(
+            cls, model,
             model=model,
             id=strawberry.ID(str(model.id)),
             info=PartnerInfo.of(model.__dict__),
-            registration_status=model.registration_status,
-            review_comment=model.review_comment,
             registered_at=model.created_at,
-            reviewed_at=model.reviewed_at,
         )
 
     @strawberry.field(description="Who approved or rejected the registration.")
@@ -125,9 +145,7 @@ class Partner:
 
     @strawberry.field(description="The partner's channel manager.")
     async def manager(self, info: Info[Context, None]) -> Optional[ChannelManager]:
-        if self.model.manager_id is None:
-            return None
-        return ChannelManager.of(await info.context.users.load(self.model.manager_id))
+        return await _staff(info, self.model.manager_id)
 
     @strawberry.field(description="Whether a contract is in force, so the partner console is open (S-4).")
     async def console_access(self, info: Info[Context, None]) -> bool:
@@ -150,9 +168,7 @@ class ContractPreview:
     expires_on: date = strawberry.field(description="Last day in force, if signed today.")
 
 
-ContractPreviewResult = Annotated[
-    ContractPreview | OperationError, strawberry.union("ContractPreviewResult")
-]
+ContractPreviewResult = result_of(ContractPreview)
 
 
 @strawberry.type(description="The days in which the partner may Renew (S-18).")
@@ -173,15 +189,9 @@ class PartnerRequest:
     comment: Optional[str] = strawberry.field(description="The manager's comment.")
     created_at: datetime = strawberry.field(description="When it was requested.")
 
-    @staticmethod
-    def _shared(model: models.InfoChangeRequest | models.NonRenewalRequest) -> dict:
-        return dict(
-            model=model,
-            id=strawberry.ID(str(model.id)),
-            status=model.status,
-            comment=model.comment,
-            created_at=model.created_at,
-        )
+    @classmethod
+    def of(cls, model: models.InfoChangeRequest | models.NonRenewalRequest, **given: object) -> Self:
+        return copy_fields(cls, model, model=model, id=strawberry.ID(str(model.id)), **given)
 
     @strawberry.field(description="The partner.")
     async def partner(self, info: Info[Context, None]) -> Partner:
@@ -200,12 +210,6 @@ class NonRenewalRequest(PartnerRequest):
     reason: Optional[str] = strawberry.field(description="The partner's reason, if given.")
     confirmed: JSON = strawberry.field(description="The contract information the partner confirmed.")
     decided_at: Optional[datetime] = strawberry.field(description="When it was decided or withdrawn.")
-
-    @classmethod
-    def of(cls, model: models.NonRenewalRequest) -> "NonRenewalRequest":
-        return cls(
-            **cls._shared(model), reason=model.reason, confirmed=model.confirmed, decided_at=model.decided_at
-        )
 
     @strawberry.field(description="The contract.")
     async def contract(self, info: Info[Context, None]) -> "Contract":
@@ -240,20 +244,12 @@ class Contract:
 
     @classmethod
     def of(cls, model: models.Contract) -> "Contract":
-        return cls(
+        return copy_fields(
+            cls, model,
             model=model,
             id=strawberry.ID(str(model.id)),
-            kind=model.kind,
-            status=model.status,
             partner_snapshot=PartnerInfo.of(model.partner_snapshot),
             regions=[Market.of(code) for code in model.regions],
-            effective_on=model.effective_on,
-            expires_on=model.expires_on,
-            signed_at=model.signed_at,
-            sealed_at=model.sealed_at,
-            signing_error=model.signing_error,
-            auto_renewed=model.auto_renewed,
-            created_at=model.created_at,
         )
 
     @strawberry.field(description="expiresOn minus today (S-14).")
@@ -289,13 +285,7 @@ class Contract:
         shown = contract_text(
             self.model, template, info.context.today, info.context.settings, picked
         )
-        return ContractPreview(
-            text=shown.text,
-            content_hash=shown.content_hash,
-            regions=[Market.of(code) for code in picked],
-            effective_on=shown.effective_on,
-            expires_on=shown.expires_on,
-        )
+        return copy_fields(ContractPreview, shown, regions=[Market.of(code) for code in picked])
 
     @strawberry.field(description="The sealed PDF, once signing completes (S-12).")
     async def document(self, info: Info[Context, None]) -> Optional[SignedDocument]:
@@ -371,15 +361,10 @@ class InfoChangeRequest(PartnerRequest):
 
     @classmethod
     def of(cls, model: models.InfoChangeRequest) -> "InfoChangeRequest":
-        return cls(
-            **cls._shared(model),
-            changes=[
-                FieldChange(field=inputs.camel(name), before=model.previous[name], after=value)
-                for name, value in sorted(model.changes.items())
-            ],
-            reason=model.reason,
-            decided_at=model.decided_at,
-        )
+        return super().of(model, changes=[
+            FieldChange(field=inputs.camel(name), before=model.previous[name], after=value)
+            for name, value in sorted(model.changes.items())
+        ])
 
 
 @strawberry.type(description="An append-only record of a state change (S-22).")
@@ -406,18 +391,12 @@ class AuditEvent:
 
     @classmethod
     def of(cls, model: models.AuditEvent) -> "AuditEvent":
-        return cls(
+        return copy_fields(
+            cls, model,
             id=strawberry.ID(str(model.id)),
-            at=model.at,
-            action=model.action,
-            actor_role=model.actor_role,
             actor_id=optional_id(model.actor_id),
-            from_status=model.from_status,
-            to_status=model.to_status,
             partner_id=optional_id(model.partner_id),
             contract_id=optional_id(model.contract_id),
-            request_id=model.request_id,
-            detail=model.detail,
             actor_user_id=model.actor_id,
         )
 
@@ -439,9 +418,8 @@ class Viewer:
 
     @classmethod
     def of(cls, user: models.User) -> "Viewer":
-        return cls(user=user, id=strawberry.ID(str(user.id)), email=user.email, name=user.name, role=user.role,
-                   locale=user.locale, reminders_enabled=user.reminders_enabled,
-                   second_factor_enabled=user.totp_enabled_at is not None)
+        return copy_fields(cls, user, user=user, id=strawberry.ID(str(user.id)),
+                           second_factor_enabled=user.totp_enabled_at is not None)
 
     @strawberry.field(description="The partner, for a partner user.")
     async def partner(self, info: Info[Context, None]) -> Optional[Partner]:

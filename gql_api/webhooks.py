@@ -11,6 +11,7 @@ from domain.notifications.webhooks import EVENT_TYPES, DeliveryStatus
 from domain.services import lists
 from gql_api.context import Context
 from gql_api.pagination import Connection, connection
+from gql_api.types import copy_fields, optional_id
 
 DeliveryStatusType = strawberry.enum(DeliveryStatus, description="Where a webhook delivery stands.")
 
@@ -39,18 +40,12 @@ class WebhookEndpoint:
 
     @classmethod
     def of(cls, model: models.WebhookEndpoint) -> "WebhookEndpoint":
-        partner_id = model.partner_id  # type: ignore[attr-defined]
-        return cls(
+        return copy_fields(
+            cls, model,
             id=strawberry.ID(str(model.id)),
-            url=model.url,
-            description=model.description,
             event_types=list(model.event_types),
-            enabled=model.enabled,
-            disabled_reason=model.disabled_reason,
-            failing_since=model.failing_since,
             previous_secret_valid_until=model.previous_secret_until,
-            partner_id=strawberry.ID(str(partner_id)) if partner_id else None,
-            created_at=model.created_at,
+            partner_id=optional_id(model.partner_id),  # type: ignore[attr-defined]
         )
 
 
@@ -82,28 +77,20 @@ class WebhookDelivery:
 
     @classmethod
     def of(cls, model: models.WebhookDelivery) -> "WebhookDelivery":
-        return cls(
+        return copy_fields(
+            cls, model,
             model=model,
             id=strawberry.ID(str(model.id)),
-            event_type=model.event_type,
             event_id=f"evt_{model.event_id}",
-            message_id=model.message_id,
             status=DeliveryStatus(model.status),
             attempt_count=model.attempts,
-            created_at=model.created_at,
-            delivered_at=model.delivered_at,
             next_attempt_at=model.next_attempt_at if model.status == DeliveryStatus.PENDING else None,
-            last_status_code=model.last_status_code,
-            last_error=model.last_error,
             payload=model.body,
         )
 
     @strawberry.field(description="Every try, oldest first: status code, latency and error.")
     async def attempts(self, info: Info[Context, None]) -> list[WebhookAttempt]:
-        return [
-            WebhookAttempt(at=row.at, status_code=row.status_code, latency_ms=row.latency_ms, error=row.error)
-            for row in await info.context.webhook_attempts.load(self.model.id)
-        ]
+        return [copy_fields(WebhookAttempt, row) for row in await info.context.webhook_attempts.load(self.model.id)]
 
 
 @strawberry.type

@@ -8,8 +8,8 @@ from domain.errors import DomainError, ErrorCode
 from domain.services import accounts, registration, sessions
 from gql_api import throttle
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
-from gql_api.types import Partner, Viewer
+from gql_api.errors import refusal_as_payload, result_of
+from gql_api.types import Partner, Viewer, copy_fields
 
 
 @strawberry.input(description="Company information and a password for the partner's login (S-1).")
@@ -50,15 +50,11 @@ class LoginSuccess:
 
     @classmethod
     def of(cls, tokens: sessions.Tokens) -> "LoginSuccess":
-        return cls(token=tokens.access_token, expires_at=tokens.expires_at, refresh_token=tokens.refresh_token,
-                   refresh_expires_at=tokens.refresh_expires_at, session_expires_at=tokens.session_expires_at,
-                   viewer=Viewer.of(tokens.user))
+        return copy_fields(cls, tokens, token=tokens.access_token, viewer=Viewer.of(tokens.user))
 
 
-RegisterPartnerResult = Annotated[
-    RegisterPartnerSuccess | OperationError, strawberry.union("RegisterPartnerResult")
-]
-LoginResult = Annotated[LoginSuccess | OperationError, strawberry.union("LoginResult")]
+RegisterPartnerResult = result_of(RegisterPartnerSuccess)
+LoginResult = result_of(LoginSuccess)
 
 
 @strawberry.type(description="The password is set; log in with it.")
@@ -66,7 +62,7 @@ class SetPasswordSuccess:
     viewer: Viewer = strawberry.field(description="Whose password it is.")
 
 
-SetPasswordResult = Annotated[SetPasswordSuccess | OperationError, strawberry.union("SetPasswordResult")]
+SetPasswordResult = result_of(SetPasswordSuccess)
 
 
 @strawberry.type

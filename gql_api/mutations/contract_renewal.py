@@ -1,4 +1,4 @@
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -6,7 +6,7 @@ from strawberry.types import Info
 from domain.lifecycle import AUTO_RENEW_DAYS_LEFT, RENEWAL_CLOSES_DAYS_LEFT, RENEWAL_OPENS_DAYS_LEFT
 from domain.services import renewal
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.types import Contract, NonRenewalRequest
 
 
@@ -27,10 +27,8 @@ class NonRenewalSuccess:
     request: NonRenewalRequest = strawberry.field(description="The request.")
 
 
-RenewContractResult = Annotated[
-    RenewContractSuccess | OperationError, strawberry.union("RenewContractResult")
-]
-NonRenewalResult = Annotated[NonRenewalSuccess | OperationError, strawberry.union("NonRenewalResult")]
+RenewContractResult = result_of(RenewContractSuccess)
+NonRenewalResult = result_of(NonRenewalSuccess)
 
 
 @strawberry.type

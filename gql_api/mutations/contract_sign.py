@@ -1,11 +1,9 @@
-from typing import Annotated
-
 import strawberry
 from strawberry.types import Info
 
 from domain.services import signing
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.types import Contract
 
 
@@ -22,9 +20,7 @@ class SignContractSuccess:
     contract: Contract = strawberry.field(description="The contract.")
 
 
-SignContractResult = Annotated[
-    SignContractSuccess | OperationError, strawberry.union("SignContractResult")
-]
+SignContractResult = result_of(SignContractSuccess)
 
 
 @strawberry.type

@@ -1,11 +1,11 @@
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.types import Info
 
 from domain.services import info_changes
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.types import InfoChangeRequest
 
 
@@ -25,9 +25,7 @@ class InfoChangeRequestSuccess:
     request: InfoChangeRequest = strawberry.field(description="The request.")
 
 
-InfoChangeRequestResult = Annotated[
-    InfoChangeRequestSuccess | OperationError, strawberry.union("InfoChangeRequestResult")
-]
+InfoChangeRequestResult = result_of(InfoChangeRequestSuccess)
 
 
 @strawberry.type

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -7,7 +7,7 @@ from strawberry.types import Info
 from domain.services import managers
 from gql_api.administration import ManagerAccount
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.types import Partner
 
 
@@ -30,13 +30,9 @@ class ReassignPartnersSuccess:
     moved: int = strawberry.field(description="How many changed manager (the others had it already).")
 
 
-InviteManagerResult = Annotated[InviteManagerSuccess | OperationError, strawberry.union("InviteManagerResult")]
-DeactivateManagerResult = Annotated[
-    DeactivateManagerSuccess | OperationError, strawberry.union("DeactivateManagerResult")
-]
-ReassignPartnersResult = Annotated[
-    ReassignPartnersSuccess | OperationError, strawberry.union("ReassignPartnersResult")
-]
+InviteManagerResult = result_of(InviteManagerSuccess)
+DeactivateManagerResult = result_of(DeactivateManagerSuccess)
+ReassignPartnersResult = result_of(ReassignPartnersSuccess)
 
 
 @strawberry.type

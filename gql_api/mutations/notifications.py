@@ -6,7 +6,7 @@ from strawberry.types import Info
 from domain.notifications.render import LOCALES
 from domain.services import notifications
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.types import Contract, Viewer
 
 
@@ -25,13 +25,9 @@ class RemindPartnerSuccess:
     contract: Contract = strawberry.field(description="The contract still waiting for its signature.")
 
 
-MarkNotificationsReadResult = Annotated[
-    MarkNotificationsReadSuccess | OperationError, strawberry.union("MarkNotificationsReadResult")
-]
-NotificationPreferencesResult = Annotated[
-    NotificationPreferencesSuccess | OperationError, strawberry.union("NotificationPreferencesResult")
-]
-RemindPartnerResult = Annotated[RemindPartnerSuccess | OperationError, strawberry.union("RemindPartnerResult")]
+MarkNotificationsReadResult = result_of(MarkNotificationsReadSuccess)
+NotificationPreferencesResult = result_of(NotificationPreferencesSuccess)
+RemindPartnerResult = result_of(RemindPartnerSuccess)
 
 
 @strawberry.type

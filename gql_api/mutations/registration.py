@@ -1,11 +1,11 @@
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 from strawberry.types import Info
 
 from domain.services import registration
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import OperationError, refusal_as_payload, result_of
 from gql_api.types import Partner
 
 
@@ -14,9 +14,7 @@ class RegistrationDecisionSuccess:
     partner: Partner = strawberry.field(description="The partner, with its new status.")
 
 
-RegistrationDecisionResult = Annotated[
-    RegistrationDecisionSuccess | OperationError, strawberry.union("RegistrationDecisionResult")
-]
+RegistrationDecisionResult = result_of(RegistrationDecisionSuccess)
 
 
 @strawberry.type(description="One registration of a bulk decision: decided, or why not.")
@@ -33,9 +31,7 @@ class DecideRegistrationsSuccess:
     decided: int = strawberry.field(description="How many were decided now.")
 
 
-DecideRegistrationsResult = Annotated[
-    DecideRegistrationsSuccess | OperationError, strawberry.union("DecideRegistrationsResult")
-]
+DecideRegistrationsResult = result_of(DecideRegistrationsSuccess)
 
 
 @strawberry.type

@@ -1,14 +1,12 @@
 """Sessions that end (S-28): refresh, logout, password change and reset, second factor."""
 
-from typing import Annotated
-
 import strawberry
 from strawberry.types import Info
 
 from domain.services import access, accounts, second_factor, sessions
 from gql_api import throttle
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.mutations.accounts import LoginResult, LoginSuccess
 from gql_api.types import Viewer
 
@@ -50,20 +48,12 @@ class DisableSecondFactorSuccess:
     viewer: Viewer = strawberry.field(description="The viewer.")
 
 
-LogoutResult = Annotated[LogoutSuccess | OperationError, strawberry.union("LogoutResult")]
-ChangePasswordResult = Annotated[ChangePasswordSuccess | OperationError, strawberry.union("ChangePasswordResult")]
-RequestPasswordResetResult = Annotated[
-    RequestPasswordResetSuccess | OperationError, strawberry.union("RequestPasswordResetResult")
-]
-EnrollSecondFactorResult = Annotated[
-    EnrollSecondFactorSuccess | OperationError, strawberry.union("EnrollSecondFactorResult")
-]
-ConfirmSecondFactorResult = Annotated[
-    ConfirmSecondFactorSuccess | OperationError, strawberry.union("ConfirmSecondFactorResult")
-]
-DisableSecondFactorResult = Annotated[
-    DisableSecondFactorSuccess | OperationError, strawberry.union("DisableSecondFactorResult")
-]
+LogoutResult = result_of(LogoutSuccess)
+ChangePasswordResult = result_of(ChangePasswordSuccess)
+RequestPasswordResetResult = result_of(RequestPasswordResetSuccess)
+EnrollSecondFactorResult = result_of(EnrollSecondFactorSuccess)
+ConfirmSecondFactorResult = result_of(ConfirmSecondFactorSuccess)
+DisableSecondFactorResult = result_of(DisableSecondFactorSuccess)
 
 RESET_ASKED = ("If an account has this email, a link to set a new password is on its way to it. "
                "The link works once, for a limited time.")

@@ -1,12 +1,10 @@
-from typing import Annotated
-
 import strawberry
 from strawberry.types import Info
 
 from domain.services import templates
 from gql_api.administration import ContractTemplateVersion, TemplateDraft
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 
 
 @strawberry.type(description="The new version is in force; unsigned contracts moved to it.")
@@ -16,7 +14,7 @@ class PublishTemplateSuccess:
     contracts_moved: int = strawberry.field(description="Unsigned contracts whose text, and content hash, changed.")
 
 
-PublishTemplateResult = Annotated[PublishTemplateSuccess | OperationError, strawberry.union("PublishTemplateResult")]
+PublishTemplateResult = result_of(PublishTemplateSuccess)
 
 
 @strawberry.type

@@ -5,7 +5,7 @@ from strawberry.types import Info
 
 from domain.services import integrations
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload
+from gql_api.errors import refusal_as_payload, result_of
 from gql_api.webhooks import WebhookDelivery, WebhookEndpoint
 
 
@@ -32,12 +32,10 @@ class WebhookDeliverySuccess:
     delivery: WebhookDelivery = strawberry.field(description="The delivery, pending again.")
 
 
-WebhookSecretResult = Annotated[WebhookSecretSuccess | OperationError, strawberry.union("WebhookSecretResult")]
-WebhookEndpointResult = Annotated[WebhookEndpointSuccess | OperationError, strawberry.union("WebhookEndpointResult")]
-DeleteWebhookEndpointResult = Annotated[
-    DeleteWebhookEndpointSuccess | OperationError, strawberry.union("DeleteWebhookEndpointResult")
-]
-WebhookDeliveryResult = Annotated[WebhookDeliverySuccess | OperationError, strawberry.union("WebhookDeliveryResult")]
+WebhookSecretResult = result_of(WebhookSecretSuccess)
+WebhookEndpointResult = result_of(WebhookEndpointSuccess)
+DeleteWebhookEndpointResult = result_of(DeleteWebhookEndpointSuccess)
+WebhookDeliveryResult = result_of(WebhookDeliverySuccess)
 
 
 @strawberry.type
