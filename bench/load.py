@@ -3,8 +3,8 @@ the API as deployed (`partner-platform api --workers 2`: uvicorn, two processes)
 PostgreSQL, with one arq worker sealing the signatures. Then every signature is accounted
 for once the worker has drained.
 
-    .venv/bin/python bench/load.py                 # about 2.5 minutes with set-up and drain
-    .venv/bin/python bench/load.py --help          # clients, duration, partners per client
+    .venv/bin/python -m bench.load                 # about 2.5 minutes with set-up and drain
+    .venv/bin/python -m bench.load --help          # clients, duration, partners per client
 
 BENCH_DATABASE_SERVER (default postgres://postgres@127.0.0.1:5432/test: any database of
 the server, used only to create and drop ours) and BENCH_REDIS_URL (default
@@ -49,13 +49,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 import httpx
 from redis.asyncio import Redis
 
-from bench.common import free_port, fresh_database
+from bench.common import ROOT, free_port, fresh_database
 from bench.sign_throughput import (
     REDIS_URL,
     SERVER_URL,

@@ -1,8 +1,8 @@
 """Signing benchmark: how fast one worker process seals contracts, and how long a partner
 waits from `signContract` to a SIGNED/ACTIVE contract. Against PostgreSQL and Redis.
 
-    .venv/bin/python bench/sign_throughput.py            # about 1.5 minutes
-    .venv/bin/python bench/sign_throughput.py --help     # sizes, rate, profiling
+    .venv/bin/python -m bench.sign_throughput            # about 1.5 minutes
+    .venv/bin/python -m bench.sign_throughput --help     # sizes, rate, profiling
 
 BENCH_DATABASE_SERVER (default postgres://postgres@127.0.0.1:5432/test: any database of
 the server, used only to create and drop ours) and BENCH_REDIS_URL (default
@@ -57,13 +57,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 import httpx
 from redis.asyncio import Redis
 
-from bench.common import cpu_seconds, drop_database, forget_jobs, free_port, fresh_database
+from bench.common import (
+    ROOT,
+    connect_migrated,
+    cpu_seconds,
+    drop_database,
+    forget_jobs,
+    free_port,
+    fresh_database,
+)
 from bench.common import wait_ready as common_wait_ready
 from domain import auth, clock, db
 from domain.documents import storage
@@ -72,7 +77,6 @@ from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Role, User
 from domain.services import access, registration
-from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from ops.trust_services import wait_listening
 from tests.databases import database_url
@@ -144,9 +148,7 @@ def verdict(ok: bool) -> str:
 async def make_signers(settings: Settings, count: int) -> list[Signer]:
     """Partners registered and approved through the domain services; each gets a token
     and the contentHash its preview would show."""
-    await db.migrate(settings)
-    await db.init(settings)
-    await install_bundled_templates()
+    await connect_migrated(settings)
     # Set-up only: one argon2 hash for every account instead of one per registration
     # (~0.1 s each). Nobody logs in with a password here: tokens are issued directly.
     password_hash = auth.hash_password(PASSWORD)
@@ -514,7 +516,7 @@ async def main(args: argparse.Namespace) -> int:
         procs.append(api)
 
         def start_worker() -> Proc:
-            worker = Proc("worker", [sys.executable, str(ROOT / "bench" / "bench_worker.py")],
+            worker = Proc("worker", [sys.executable, "-m", "bench.bench_worker"],
                           worker_env, data_dir / "worker.log")
             procs.append(worker)
             return worker
