@@ -29,6 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # and drop them), and the Redis their processes share.
 TEST_SERVER = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 TEST_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The same for the benchmarks that run a worker. Not Redis database 0: the test suite's
+# `redis` fixture deletes every arq:job:sign:* key there, which makes a concurrent bench's
+# queued jobs "expire" (arq drops them).
+BENCH_SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def arguments(doc: str, *, redis: bool = False) -> argparse.ArgumentParser:

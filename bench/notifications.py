@@ -40,7 +40,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from tortoise import connections
 
-from bench.common import ROOT, cpu_seconds, free_port, migrated_database
+from bench.common import BENCH_REDIS, BENCH_SERVER, ROOT, cpu_seconds, free_port, migrated_database
 from domain import audit_chain, clock, events
 from domain.lifecycle import ContractKind, ContractStatus, business_date
 from domain.models import (
@@ -61,8 +61,6 @@ from domain.settings import Settings
 from tests.processes import stop_group
 from workers.queue import notifications as notifications_reaction
 
-SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SNAPSHOT = {"legal_name": "P", "registration_number": "R", "address": "A", "contact_name": "C",
             "email": "e@example.com", "phone": "+4930123456"}
 WAIT = 900  # seconds: every wait is bounded
@@ -208,7 +206,7 @@ async def filled(name: str, count: int):
     directory = Path(tempfile.mkdtemp(prefix="bench-notify-"))
     smtp, http = Sink("smtp", directory), Sink("http", directory)
     try:
-        async with migrated_database(SERVER, name, data_dir=directory / "data") as settings:
+        async with migrated_database(BENCH_SERVER, name, data_dir=directory / "data") as settings:
             await wait_port(smtp.port)
             await wait_port(http.port)
             await fill(count, settings, f"http://127.0.0.1:{http.port}/hooks")
@@ -224,7 +222,7 @@ async def run_once(count: int, number: int) -> Run:
     worker = None
     async with filled(name, count) as (settings, directory, smtp, http):
         try:
-            env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS,
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url, "REDIS_URL": BENCH_REDIS,
                    "QUEUE_NAME": f"arq:bench:{name}", "EVENTS_CHANNEL": f"events:bench:{name}",
                    "DATA_DIR": str(directory / "data"), "SMTP_URL": f"smtp://127.0.0.1:{smtp.port}?starttls=off",
                    "WEBHOOKS_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "WARNING"}
@@ -288,7 +286,7 @@ async def statements(count: int) -> dict[str, list[str]]:
         now = clock.now()
         await run_daily_sweep(business_date(now, settings.tz), now, settings)
         await audit_chain.chain_new()
-        redis = Redis.from_url(REDIS)  # the reaction announces stored notices there
+        redis = Redis.from_url(BENCH_REDIS)  # the reaction announces stored notices there
         reaction = notifications_reaction(redis, settings.model_copy(update={"events_channel": f"events:bench:{os.getpid()}"}))
         per_batch: list[int] = []
         logger = logging.getLogger("tortoise.db_client")

@@ -61,6 +61,8 @@ import httpx
 from redis.asyncio import Redis
 
 from bench.common import (
+    BENCH_REDIS,
+    BENCH_SERVER,
     ROOT,
     connect_migrated,
     cpu_seconds,
@@ -83,11 +85,6 @@ from tests.databases import database_url
 from tests.gql import SIGN
 from tests.partners import ready_to_sign
 from workers.queue import signing_job_id
-
-SERVER_URL = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
-# Not database 0: the test suite's `redis` fixture deletes every arq:job:sign:* key there,
-# which makes a concurrent bench's queued jobs "expire" (arq drops them).
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 GOAL_P95_S = 1.0
 GOAL_RATE = 20.0
@@ -239,7 +236,7 @@ async def tear_down(procs: list[Proc], orm_up: bool, redis: Redis, queue_name: s
     finally:
         await redis.aclose()
         if db_name:
-            await drop_database(SERVER_URL, db_name)
+            await drop_database(BENCH_SERVER, db_name)
         if keep_logs:
             print(f"logs kept in {data_dir}")
         else:
@@ -474,10 +471,10 @@ async def main(args: argparse.Namespace) -> int:
     queue_name = f"arq:bench:{run_id}"
     timings_key = f"bench:timings:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_bench_{run_id}_"))
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(SERVER_URL, db_name),
-                        redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(BENCH_SERVER, db_name),
+                        redis_url=BENCH_REDIS, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
                         trust_services_port=free_port(), worker_metrics_port=free_port())
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": BENCH_REDIS,
            "QUEUE_NAME": queue_name, "DATA_DIR": str(data_dir), "TOKEN_SECRET": settings.token_secret,
            # Pub/sub channels are not per Redis database: keep this run's contract events
            # away from anyone else's subscribers (ignored by code without the setting).
@@ -491,15 +488,15 @@ async def main(args: argparse.Namespace) -> int:
     total = args.burst + args.sequential + args.paced
     port = free_port()
     procs: list[Proc] = []
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(BENCH_REDIS)
     signers: list[Signer] = []
     orm_up = False
     db_created = False
     started = time.monotonic()
-    print(f"signing benchmark {run_id}: PostgreSQL {urlsplit(SERVER_URL).netloc}, Redis {REDIS_URL}, "
+    print(f"signing benchmark {run_id}: PostgreSQL {urlsplit(BENCH_SERVER).netloc}, Redis {BENCH_REDIS}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work slows every figure)")
     try:
-        await fresh_database(SERVER_URL, db_name)
+        await fresh_database(BENCH_SERVER, db_name)
         db_created = True
         procs.append(start_trust_services(settings, env, data_dir))
         t = time.monotonic()
