@@ -1,6 +1,6 @@
 """GraphQL against a hand-written endpoint and a raw floor, for one contract list (PostgreSQL).
 
-    .venv/bin/python bench/api_read.py [--requests 300] [--concurrency 32] [--seconds 5]
+    .venv/bin/python -m bench.api_read [--requests 300] [--concurrency 32] [--seconds 5]
 
 One uvicorn process serves, on the same data and the same bearer token:
   /graphql           our API: contracts(first: N) with partner and latest event nested
@@ -12,7 +12,6 @@ It reports p50/p99 (sequential requests) at N = 20 and 100, requests per second 
 concurrency, and the ratios: goals GraphQL <= 1.5x hand-written at N = 20, <= 3x at
 N = 100, and the limits' cost <= 1.10x."""
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -22,14 +21,19 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import asyncpg
+import httpx
+import orjson
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-import orjson  # noqa: E402
-
-from bench.common import api_process, drop_database, free_port, fresh_database, pct, run_env  # noqa: E402
+from bench.common import (
+    api_process,
+    arguments,
+    connect_migrated,
+    free_port,
+    pct,
+    run_env,
+    throwaway_database,
+)
 
 QUERY = """query List($first: Int!) { contracts(first: $first) { nodes {
   id status kind effectiveOn expiresOn daysLeft regions { code }
@@ -134,13 +138,10 @@ async def fill(database_url: str, contracts: int) -> None:
     from domain.auth import hash_password
     from domain.lifecycle import ContractKind, ContractStatus
     from domain.models import AuditEvent, Contract, ContractTemplate, Partner, Role, User
-    from domain.services.templates import install_bundled_templates
     from domain.settings import Settings
 
     settings = Settings(_env_file=None, database_url=database_url, data_dir=Path("/tmp/pc_bench_api_read"))
-    await db.migrate(settings)
-    await db.init(settings)
-    await install_bundled_templates()
+    await connect_migrated(settings)
     template = await ContractTemplate.get(version=1)
     await User.create(email="admin@bench.example", name="Admin", role=Role.ADMIN,
                       password_hash=hash_password("bench-admin-password"))
@@ -210,19 +211,17 @@ async def throughput(client: httpx.AsyncClient, endpoint: str, first: int, concu
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     name = f"pc_bench_read_{os.getpid()}"
-    database_url = await fresh_database(args.server, name)
     port = free_port()
-    try:
+    async with throwaway_database(args.server, name) as database_url:
         await fill(database_url, 2000)
-        argv = [sys.executable, "-m", "uvicorn", "--factory", "api_read:bench_app",
-                "--app-dir", str(ROOT / "bench"), "--port", str(port), "--log-level", "warning"]
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "bench.api_read:bench_app",
+                "--port", str(port), "--log-level", "warning"]
         async with api_process(argv, run_env(name, database_url, "/tmp/pc_bench_api_read"), port), \
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
                                   limits=httpx.Limits(max_connections=args.concurrency)) as client:
@@ -252,8 +251,6 @@ async def main() -> None:
                 limits = pct(limited, 50) / pct(unlimited, 50)
                 print(f"N={first}: limits' cost, interleaved p50 with / without = {pct(limited, 50):.2f} / "
                       f"{pct(unlimited, 50):.2f} ms = {limits:.3f} (goal <= 1.10: {'met' if limits <= 1.10 else 'NOT met'})")
-    finally:
-        await drop_database(args.server, name)
 
 
 if __name__ == "__main__":

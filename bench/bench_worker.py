@@ -16,11 +16,7 @@ import cProfile
 import json
 import logging
 import os
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arq.worker import run_worker
 

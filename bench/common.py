@@ -1,12 +1,14 @@
-"""What several benchmarks need: a throw-away PostgreSQL database, a free port, an API
-process and its readiness, a process's CPU time, a percentile."""
+"""What several benchmarks need: their command line, a throw-away PostgreSQL database, a
+free port, an API process and its readiness, a process's CPU time, a percentile."""
 
+import argparse
 import asyncio
 import os
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from arq.constants import (
@@ -16,10 +18,64 @@ from arq.constants import (
     retry_key_prefix,
 )
 
-from tests.databases import drop_database, fresh_database  # noqa: F401 - for the benchmarks
+from domain import db
+from domain.services.templates import install_bundled_templates
+from domain.settings import Settings
+from tests.databases import drop_database, fresh_database
 from tests.processes import free_port  # noqa: F401 - for the benchmarks
 
 ROOT = Path(__file__).resolve().parents[1]
+# Any database of the PostgreSQL server the benchmarks make theirs on (used only to create
+# and drop them), and the Redis their processes share.
+TEST_SERVER = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+TEST_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The same for the benchmarks that run a worker. Not Redis database 0: the test suite's
+# `redis` fixture deletes every arq:job:sign:* key there, which makes a concurrent bench's
+# queued jobs "expire" (arq drops them).
+BENCH_SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def arguments(doc: str, *, redis: bool = False) -> argparse.ArgumentParser:
+    """A benchmark's command line, described by the first paragraph of its docstring, with
+    --server (and --redis) to say where it runs."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--server", default=TEST_SERVER,
+                        help="any database of the PostgreSQL server to make the benchmark's on")
+    if redis:
+        parser.add_argument("--redis", default=TEST_REDIS)
+    return parser
+
+
+@asynccontextmanager
+async def throwaway_database(server: str, name: str) -> AsyncIterator[str]:
+    """Database `name` on `server`, made fresh for a run and dropped after it: its URL."""
+    url = await fresh_database(server, name)
+    try:
+        yield url
+    finally:
+        await drop_database(server, name)
+
+
+async def connect_migrated(settings: Settings) -> None:
+    """Migrate the run's database, connect the ORM to it and install the bundled contract
+    templates: where every benchmark that fills through the models starts."""
+    await db.migrate(settings)
+    await db.init(settings)
+    await install_bundled_templates()
+
+
+@asynccontextmanager
+async def migrated_database(server: str, name: str, **settings: Any) -> AsyncIterator[Settings]:
+    """A throw-away database for one run, connected as by connect_migrated: the run's
+    Settings (DATA_DIR /tmp/<name> unless given). Closed and dropped afterwards."""
+    async with throwaway_database(server, name) as url:
+        run = Settings(_env_file=None, database_url=url, **{"data_dir": Path("/tmp") / name, **settings})
+        try:
+            await connect_migrated(run)
+            yield run
+        finally:
+            await db.close()
 
 
 async def forget_jobs(redis, queue_name: str, job_ids, *extra_keys: str) -> None:
@@ -50,7 +106,7 @@ def run_env(name: str, database_url: str, data_dir: str | Path, **more: str) -> 
     """The environment of a run's API process: its database and data directory, and a queue
     and events channel of its own on the test Redis (TEST_REDIS_URL)."""
     return {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(data_dir),
-            "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "REDIS_URL": TEST_REDIS,
             "QUEUE_NAME": f"arq:{name}", "EVENTS_CHANNEL": f"events:{name}", "PYTHONPATH": str(ROOT), **more}
 
 

@@ -1,6 +1,6 @@
 """CSV export of 100,000 contracts from the API (GET /exports/contracts.csv), on PostgreSQL.
 
-    .venv/bin/python bench/csv_export.py [--contracts 100000] [--runs 3]
+    .venv/bin/python -m bench.csv_export [--contracts 100000] [--runs 3]
 
 One API process (`partner-platform api`, uvicorn) on a fresh database of N contracts (one
 admin sees them all). Each run streams the whole list and reports the seconds to the last
@@ -11,7 +11,6 @@ grow with the list. Goal: under 10 s for 100,000 contracts.
 TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test: any database of the
 server, used only to create and drop ours) and TEST_REDIS_URL say where."""
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -22,12 +21,16 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import httpx
 
-import httpx  # noqa: E402
-
-from bench.common import api_process, drop_database, free_port, fresh_database, run_env  # noqa: E402
+from bench.common import (
+    api_process,
+    arguments,
+    connect_migrated,
+    free_port,
+    run_env,
+    throwaway_database,
+)
 
 DATA_DIR = Path("/tmp/pc_bench_csv_export")
 SNAPSHOT = {"legal_name": "Reseller GmbH", "registration_number": "R1", "address": "Road 1",
@@ -41,13 +44,10 @@ async def fill(database_url: str, contracts: int) -> str:
     from domain.lifecycle import ContractKind, ContractStatus
     from domain.models import Contract, ContractTemplate, Partner, Role, User
     from domain.services import sessions
-    from domain.services.templates import install_bundled_templates
     from domain.settings import Settings
 
     settings = Settings(_env_file=None, database_url=database_url, data_dir=DATA_DIR, token_secret="b" * 64)
-    await db.migrate(settings)
-    await db.init(settings)
-    await install_bundled_templates()
+    await connect_migrated(settings)
     template = await ContractTemplate.get(version=1)
     admin = await User.create(email="admin@bench.example", name="Admin", role=Role.ADMIN, password_hash=None)
     partners = [Partner(id=uuid.uuid4(), legal_name=f"=Reseller {i} GmbH" if i % 100 == 0 else f"Reseller {i} GmbH",
@@ -96,15 +96,13 @@ async def export_once(client: httpx.AsyncClient, pid: int) -> dict:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--contracts", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     name = f"pc_bench_csv_{os.getpid()}"
-    database_url = await fresh_database(args.server, name)
     port = free_port()
-    try:
+    async with throwaway_database(args.server, name) as database_url:
         started = time.perf_counter()
         token = await fill(database_url, args.contracts)
         print(f"{args.contracts:,} contracts made in {time.perf_counter() - started:.0f} s; "
@@ -146,8 +144,6 @@ async def main() -> None:
                 rest = sorted(values[1:])
                 print(f"  {name:10} p50 {rest[len(rest) // 2]:.1f} ms, p99 {rest[int(len(rest) * 0.99) - 1]:.1f} ms "
                       f"over {len(rest)} sequential requests; load average {os.getloadavg()[0]:.2f}")
-    finally:
-        await drop_database(args.server, name)
 
 
 if __name__ == "__main__":

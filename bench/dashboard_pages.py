@@ -1,6 +1,6 @@
 """How long each page of the managers' dashboard takes to render with 100,000 contracts.
 
-    .venv/bin/python bench/dashboard_pages.py [--contracts 100000] [--runs 5] [--browser]
+    .venv/bin/python -m bench.dashboard_pages [--contracts 100000] [--runs 5] [--browser]
 
 It makes a fresh PostgreSQL database, fills it in bulk (10,000 partners, 10 channel
 managers and an admin, 100,000 contracts in every status and renewal state, their
@@ -15,7 +15,6 @@ contract for real (a sealed PDF), starts the API as its own process, and then ti
 
 The goal: every page under 2 s."""
 
-import argparse
 import asyncio
 import os
 import random
@@ -26,22 +25,18 @@ import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import httpx
 from tortoise import connections
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.common import drop_database, fresh_database  # noqa: E402
-from domain import clock, db  # noqa: E402
-from domain.auth import hash_password  # noqa: E402
-from domain.contract_text import contract_text  # noqa: E402
-from domain.documents.certificates import ensure_programme_certificate  # noqa: E402
-from domain.documents.sealing import load_sealer  # noqa: E402
-from domain.lifecycle import ContractKind, ContractStatus, ReviewStatus, business_date, term_end  # noqa: E402
-from domain.models import (  # noqa: E402
+from bench.common import ROOT, arguments, migrated_database
+from domain import clock
+from domain.auth import hash_password
+from domain.contract_text import contract_text
+from domain.documents.certificates import ensure_programme_certificate
+from domain.documents.sealing import load_sealer
+from domain.lifecycle import ContractKind, ContractStatus, ReviewStatus, business_date, term_end
+from domain.models import (
     AuditEvent,
     Contract,
     ContractTemplate,
@@ -51,9 +46,8 @@ from domain.models import (  # noqa: E402
     Role,
     User,
 )
-from domain.services import access, registration, sealing, sessions, signing  # noqa: E402
-from domain.services.templates import install_bundled_templates  # noqa: E402
-from domain.settings import DEFAULT_MARKETS, Settings  # noqa: E402
+from domain.services import access, registration, sealing, sessions, signing
+from domain.settings import DEFAULT_MARKETS, Settings
 
 PASSWORD = "bench-manager-password"
 MANAGERS = 10
@@ -314,69 +308,60 @@ def report(title: str, results: list[tuple[str, list[float]]]) -> bool:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__, redis=True)
     parser.add_argument("--contracts", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--browser", action="store_true", help="also time the pages in headless Chromium")
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
 
     name = f"pc_bench_dashboard_{os.getpid()}"
-    data_dir = Path("/tmp") / name
-    settings = Settings(_env_file=None, database_url=await fresh_database(args.server, name), data_dir=data_dir,
-                        redis_url=args.redis, queue_name=f"arq:bench:{name}")
-    processes: list[subprocess.Popen] = []
-    try:
-        ensure_programme_certificate(settings)
-        await db.migrate(settings)
-        await db.init(settings)
-        await install_bundled_templates()
-        started = time.perf_counter()
-        today = business_date(clock.now(), settings.tz)
-        filled = await fill(args.contracts - 1, today)  # and one signed for real below
-        contract_id = await signed_for_real(settings, filled["manager"])
-        await connections.get("default").execute_script("VACUUM ANALYZE")
-        total = await Contract.all().count()
-        print(f"filled in {time.perf_counter() - started:.1f} s: {total:,} contracts "
-              f"({filled['renewals']:,} renewals), {len(filled['partners']):,} partners, "
-              f"{filled['events']:,} signing audit events, {filled['holds']:,} non-renewal requests; "
-              f"PostgreSQL, {os.cpu_count()} cores")
+    async with migrated_database(args.server, name, redis_url=args.redis, queue_name=f"arq:bench:{name}") as settings:
+        processes: list[subprocess.Popen] = []
+        try:
+            ensure_programme_certificate(settings)
+            started = time.perf_counter()
+            today = business_date(clock.now(), settings.tz)
+            filled = await fill(args.contracts - 1, today)  # and one signed for real below
+            contract_id = await signed_for_real(settings, filled["manager"])
+            await connections.get("default").execute_script("VACUUM ANALYZE")
+            total = await Contract.all().count()
+            print(f"filled in {time.perf_counter() - started:.1f} s: {total:,} contracts "
+                  f"({filled['renewals']:,} renewals), {len(filled['partners']):,} partners, "
+                  f"{filled['events']:,} signing audit events, {filled['holds']:,} non-renewal requests; "
+                  f"PostgreSQL, {os.cpu_count()} cores")
 
-        env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-               "DATA_DIR": str(data_dir), "QUEUE_NAME": settings.queue_name}
-        port = 18000 + os.getpid() % 1000
-        api = f"http://127.0.0.1:{port}"
-        processes.append(start([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env))
-        wait_until_up(f"{api}/health/live", processes[-1])
-        os.environ["DASHBOARD_API_URL"] = api
-        os.environ["DASHBOARD_REFRESH_SECONDS"] = "600"
+            env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+                   "DATA_DIR": str(settings.data_dir), "QUEUE_NAME": settings.queue_name}
+            port = 18000 + os.getpid() % 1000
+            api = f"http://127.0.0.1:{port}"
+            processes.append(start([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env))
+            wait_until_up(f"{api}/health/live", processes[-1])
+            os.environ["DASHBOARD_API_URL"] = api
+            os.environ["DASHBOARD_REFRESH_SECONDS"] = "600"
 
-        partner_id = str(filled["partners"][0].id)
-        met = True
-        for viewer, label in [(filled["admin"], "an admin (all contracts)"),
-                              (filled["manager"], "a channel manager (a tenth of them)")]:
-            seen = await access.contracts_visible_to(access.actor_for(viewer)).count()
-            tokens = await sessions.start(viewer, clock.now(), settings)
-            results = apptest_pages(viewer, tokens, contract_id, partner_id, args.runs)
-            met &= report(f"AppTest, as {label}: {seen:,} contracts visible; {args.runs} runs each", results)
+            partner_id = str(filled["partners"][0].id)
+            met = True
+            for viewer, label in [(filled["admin"], "an admin (all contracts)"),
+                                  (filled["manager"], "a channel manager (a tenth of them)")]:
+                seen = await access.contracts_visible_to(access.actor_for(viewer)).count()
+                tokens = await sessions.start(viewer, clock.now(), settings)
+                results = apptest_pages(viewer, tokens, contract_id, partner_id, args.runs)
+                met &= report(f"AppTest, as {label}: {seen:,} contracts visible; {args.runs} runs each", results)
 
-        if args.browser:
-            from ops.cli import dashboard_command
+            if args.browser:
+                from ops.cli import dashboard_command
 
-            dashboard_port = port + 1000
-            processes.append(start(dashboard_command(dashboard_port), {**env, "DASHBOARD_API_URL": api,
-                                                                       "DASHBOARD_REFRESH_SECONDS": "600"}))
-            dashboard = f"http://127.0.0.1:{dashboard_port}"
-            wait_until_up(f"{dashboard}/_stcore/health", processes[-1], "ok")
-            results = await asyncio.to_thread(browser_pages, dashboard, filled["admin"].email, args.runs)
-            met &= report(f"Headless Chromium, as an admin (all contracts); {args.runs} runs each", results)
-        print(f"\ngoal: every page under {GOAL_SECONDS:.0f} s: {'met' if met else 'NOT met'}")
-    finally:
-        for process in processes:
-            stop(process)
-        await db.close()
-        await drop_database(args.server, name)
+                dashboard_port = port + 1000
+                processes.append(start(dashboard_command(dashboard_port), {**env, "DASHBOARD_API_URL": api,
+                                                                           "DASHBOARD_REFRESH_SECONDS": "600"}))
+                dashboard = f"http://127.0.0.1:{dashboard_port}"
+                wait_until_up(f"{dashboard}/_stcore/health", processes[-1], "ok")
+                results = await asyncio.to_thread(browser_pages, dashboard, filled["admin"].email, args.runs)
+                met &= report(f"Headless Chromium, as an admin (all contracts); {args.runs} runs each", results)
+            print(f"\ngoal: every page under {GOAL_SECONDS:.0f} s: {'met' if met else 'NOT met'}")
+        finally:
+            for process in processes:
+                stop(process)
 
 
 if __name__ == "__main__":

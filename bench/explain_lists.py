@@ -1,6 +1,6 @@
 """Do the contract and partner lists use indexes at 1,000,000 contracts? (PostgreSQL)
 
-    .venv/bin/python bench/explain_lists.py [--contracts 1000000]
+    .venv/bin/python -m bench.explain_lists [--contracts 1000000]
 
 Fills a fresh database (20,000 partners, 50 channel managers, the contracts spread over
 three years and over every status), runs EXPLAIN ANALYZE on the queries the API issues for
@@ -8,30 +8,22 @@ its lists and filters (first page and a later, keyset page), prints each plan's 
 and time, and fails when a plan reads the contracts or partners table with a sequential
 scan. The querysets are built as domain/services/lists.py and domain/pagination.py build them."""
 
-import argparse
 import asyncio
 import json
 import os
 import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 from tortoise import connections
+from tortoise.expressions import Q
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tortoise.expressions import Q  # noqa: E402
-
-from bench.common import drop_database, fresh_database  # noqa: E402
-from domain import db  # noqa: E402
-from domain.actors import Actor  # noqa: E402
-from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, RegistrationStatus  # noqa: E402
-from domain.models import Role, User  # noqa: E402
-from domain.pagination import decode_cursor, encode_cursor  # noqa: E402
-from domain.services import access  # noqa: E402
-from domain.services.templates import install_bundled_templates  # noqa: E402
-from domain.settings import Settings  # noqa: E402
+from bench.common import arguments, migrated_database
+from domain.actors import Actor
+from domain.lifecycle import IN_FORCE_STATUSES, ContractStatus, RegistrationStatus
+from domain.models import Role, User
+from domain.pagination import decode_cursor, encode_cursor
+from domain.services import access
 
 TODAY = date(2027, 6, 1)
 
@@ -97,17 +89,11 @@ def scans(plan: dict, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__)
     parser.add_argument("--contracts", type=int, default=1_000_000)
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    name = f"pc_bench_explain_{os.getpid()}"
-    settings = Settings(_env_file=None, database_url=await fresh_database(args.server, name), data_dir=Path("/tmp") / name)
     failures = []
-    try:
-        await db.migrate(settings)
-        await db.init(settings)
-        await install_bundled_templates()
+    async with migrated_database(args.server, f"pc_bench_explain_{os.getpid()}"):
         started = time.perf_counter()
         await fill(args.contracts)
         print(f"filled {args.contracts:,} contracts in {time.perf_counter() - started:.0f} s")
@@ -131,9 +117,6 @@ async def main() -> None:
             print(f"{label:45} {plan['Execution Time']:8.2f} ms  {verdict}")
             if seq:
                 failures.append(label)
-    finally:
-        await db.close()
-        await drop_database(args.server, name)
     if failures:
         print(f"{len(failures)} queries read a whole table: {failures}")
         sys.exit(1)

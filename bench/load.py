@@ -3,8 +3,8 @@ the API as deployed (`partner-platform api --workers 2`: uvicorn, two processes)
 PostgreSQL, with one arq worker sealing the signatures. Then every signature is accounted
 for once the worker has drained.
 
-    .venv/bin/python bench/load.py                 # about 2.5 minutes with set-up and drain
-    .venv/bin/python bench/load.py --help          # clients, duration, partners per client
+    .venv/bin/python -m bench.load                 # about 2.5 minutes with set-up and drain
+    .venv/bin/python -m bench.load --help          # clients, duration, partners per client
 
 BENCH_DATABASE_SERVER (default postgres://postgres@127.0.0.1:5432/test: any database of
 the server, used only to create and drop ours) and BENCH_REDIS_URL (default
@@ -49,16 +49,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 import httpx
 from redis.asyncio import Redis
 
-from bench.common import free_port, fresh_database
+from bench.common import BENCH_REDIS, BENCH_SERVER, ROOT, free_port, fresh_database
 from bench.sign_throughput import (
-    REDIS_URL,
-    SERVER_URL,
     BenchError,
     Proc,
     Signer,
@@ -310,27 +305,27 @@ async def main(args: argparse.Namespace) -> int:
     run_id = secrets.token_hex(5)
     db_name, queue_name = f"pc_load_{run_id}", f"arq:load:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_load_{run_id}_"))
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(SERVER_URL, db_name),
-                        redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(BENCH_SERVER, db_name),
+                        redis_url=BENCH_REDIS, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
                         trust_services_port=free_port())
     # The API's and worker's asyncpg pool: Tortoise's default (5 per process) unless --pool-size.
     process_db_url = settings.database_url + (f"?maxsize={args.pool_size}" if args.pool_size else "")
-    env = {**os.environ, "DATABASE_URL": process_db_url, "REDIS_URL": REDIS_URL,
+    env = {**os.environ, "DATABASE_URL": process_db_url, "REDIS_URL": BENCH_REDIS,
            "QUEUE_NAME": queue_name, "EVENTS_CHANNEL": f"load:events:{run_id}", "DATA_DIR": str(data_dir),
            "TOKEN_SECRET": settings.token_secret, "TRUST_SERVICES_PORT": str(settings.trust_services_port),
            "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     port = free_port()
     procs: list[Proc] = []
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(BENCH_REDIS)
     signers: list[Signer] = []
     db_created = orm_up = False
     partner_clients = args.clients - args.managers
     print(f"load benchmark {run_id}: {args.clients} clients ({partner_clients} partners' consoles, "
           f"{args.managers} managers) for {args.seconds:g} s; API with {args.api_workers} uvicorn processes, "
-          f"1 worker, {args.pool_size or 'default (5)'} DB connections each; PostgreSQL {urlsplit(SERVER_URL).netloc}, Redis {REDIS_URL}; {os.cpu_count()} CPUs, "
+          f"1 worker, {args.pool_size or 'default (5)'} DB connections each; PostgreSQL {urlsplit(BENCH_SERVER).netloc}, Redis {BENCH_REDIS}; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
     try:
-        await fresh_database(SERVER_URL, db_name)
+        await fresh_database(BENCH_SERVER, db_name)
         db_created = orm_up = True
         procs.append(start_trust_services(settings, env, data_dir))
         t = time.monotonic()

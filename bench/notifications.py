@@ -4,7 +4,7 @@ webhook endpoint takes every event. On PostgreSQL, with a local SMTP sink (aiosm
 local receiver (uvicorn), each its own OS process (bench/sinks.py), and one real worker
 process (`partner-platform worker`).
 
-    .venv/bin/python bench/notifications.py [--contracts 10000] [--runs 3] [--small 2000]
+    .venv/bin/python -m bench.notifications [--contracts 10000] [--runs 3] [--small 2000]
 
 Each run makes a fresh database, fills it (not timed), starts the sinks and the worker.
 The worker's start-up sweep records the 10,000 reminders; its relay turns them into
@@ -37,16 +37,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from redis.asyncio import Redis
+from tortoise import connections
 
-from redis.asyncio import Redis  # noqa: E402
-from tortoise import connections  # noqa: E402
-
-from bench.common import cpu_seconds, drop_database, free_port, fresh_database  # noqa: E402
-from domain import audit_chain, clock, db, events  # noqa: E402
-from domain.lifecycle import ContractKind, ContractStatus, business_date  # noqa: E402
-from domain.models import (  # noqa: E402
+from bench.common import BENCH_REDIS, BENCH_SERVER, ROOT, cpu_seconds, free_port, migrated_database
+from domain import audit_chain, clock, events
+from domain.lifecycle import ContractKind, ContractStatus, business_date
+from domain.models import (
     AuditEvent,
     Contract,
     ContractTemplate,
@@ -57,16 +54,13 @@ from domain.models import (  # noqa: E402
     WebhookDelivery,
     WebhookEndpoint,
 )
-from domain.notifications import sending, webhooks  # noqa: E402
-from domain.notifications.delivery import SmtpMailer  # noqa: E402
-from domain.services.sweep import run_daily_sweep  # noqa: E402
-from domain.services.templates import install_bundled_templates  # noqa: E402
-from domain.settings import Settings  # noqa: E402
-from tests.processes import stop_group  # noqa: E402
-from workers.queue import notifications as notifications_reaction  # noqa: E402
+from domain.notifications import sending, webhooks
+from domain.notifications.delivery import SmtpMailer
+from domain.services.sweep import run_daily_sweep
+from domain.settings import Settings
+from tests.processes import stop_group
+from workers.queue import notifications as notifications_reaction
 
-SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SNAPSHOT = {"legal_name": "P", "registration_number": "R", "address": "A", "contact_name": "C",
             "email": "e@example.com", "phone": "+4930123456"}
 WAIT = 900  # seconds: every wait is bounded
@@ -211,20 +205,15 @@ async def filled(name: str, count: int):
     yields (settings, directory, smtp, http) and drops it all afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="bench-notify-"))
     smtp, http = Sink("smtp", directory), Sink("http", directory)
-    settings = Settings(_env_file=None, database_url=await fresh_database(SERVER, name), data_dir=directory / "data")
     try:
-        await db.migrate(settings)
-        await db.init(settings)
-        await install_bundled_templates()
-        await wait_port(smtp.port)
-        await wait_port(http.port)
-        await fill(count, settings, f"http://127.0.0.1:{http.port}/hooks")
-        yield settings, directory, smtp, http
+        async with migrated_database(BENCH_SERVER, name, data_dir=directory / "data") as settings:
+            await wait_port(smtp.port)
+            await wait_port(http.port)
+            await fill(count, settings, f"http://127.0.0.1:{http.port}/hooks")
+            yield settings, directory, smtp, http
     finally:
         smtp.stop()
         http.stop()
-        await db.close()
-        await drop_database(SERVER, name)
 
 
 async def run_once(count: int, number: int) -> Run:
@@ -233,7 +222,7 @@ async def run_once(count: int, number: int) -> Run:
     worker = None
     async with filled(name, count) as (settings, directory, smtp, http):
         try:
-            env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS,
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url, "REDIS_URL": BENCH_REDIS,
                    "QUEUE_NAME": f"arq:bench:{name}", "EVENTS_CHANNEL": f"events:bench:{name}",
                    "DATA_DIR": str(directory / "data"), "SMTP_URL": f"smtp://127.0.0.1:{smtp.port}?starttls=off",
                    "WEBHOOKS_ALLOW_LOOPBACK": "true", "LOG_LEVEL": "WARNING"}
@@ -297,7 +286,7 @@ async def statements(count: int) -> dict[str, list[str]]:
         now = clock.now()
         await run_daily_sweep(business_date(now, settings.tz), now, settings)
         await audit_chain.chain_new()
-        redis = Redis.from_url(REDIS)  # the reaction announces stored notices there
+        redis = Redis.from_url(BENCH_REDIS)  # the reaction announces stored notices there
         reaction = notifications_reaction(redis, settings.model_copy(update={"events_channel": f"events:bench:{os.getpid()}"}))
         per_batch: list[int] = []
         logger = logging.getLogger("tortoise.db_client")

@@ -1,7 +1,7 @@
 """fpdf2 against Typst on the same contract: CPU time per render, and whether every
 partner name reads back exactly from the PDF.
 
-    .venv/bin/python bench/renderers.py [--runs 20]
+    .venv/bin/python -m bench.renderers [--runs 20]
 
 The contract is the bundled template with a partner whose name, address and contact are in
 every script the programme's markets use (one line each, and a mixed Latin + CJK line).
@@ -24,10 +24,6 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from domain.contract_text import bundled_template, render
 from domain.documents.fonts import CJK, font_book, font_dirs

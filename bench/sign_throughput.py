@@ -1,8 +1,8 @@
 """Signing benchmark: how fast one worker process seals contracts, and how long a partner
 waits from `signContract` to a SIGNED/ACTIVE contract. Against PostgreSQL and Redis.
 
-    .venv/bin/python bench/sign_throughput.py            # about 1.5 minutes
-    .venv/bin/python bench/sign_throughput.py --help     # sizes, rate, profiling
+    .venv/bin/python -m bench.sign_throughput            # about 1.5 minutes
+    .venv/bin/python -m bench.sign_throughput --help     # sizes, rate, profiling
 
 BENCH_DATABASE_SERVER (default postgres://postgres@127.0.0.1:5432/test: any database of
 the server, used only to create and drop ours) and BENCH_REDIS_URL (default
@@ -57,13 +57,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 import httpx
 from redis.asyncio import Redis
 
-from bench.common import cpu_seconds, drop_database, forget_jobs, free_port, fresh_database
+from bench.common import (
+    BENCH_REDIS,
+    BENCH_SERVER,
+    ROOT,
+    connect_migrated,
+    cpu_seconds,
+    drop_database,
+    forget_jobs,
+    free_port,
+    fresh_database,
+)
 from bench.common import wait_ready as common_wait_ready
 from domain import auth, clock, db
 from domain.documents import storage
@@ -72,18 +79,12 @@ from domain.documents.verification import check_pdf
 from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Role, User
 from domain.services import access, registration
-from domain.services.templates import install_bundled_templates
 from domain.settings import Settings
 from ops.trust_services import wait_listening
 from tests.databases import database_url
 from tests.gql import SIGN
 from tests.partners import ready_to_sign
 from workers.queue import signing_job_id
-
-SERVER_URL = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432/test")
-# Not database 0: the test suite's `redis` fixture deletes every arq:job:sign:* key there,
-# which makes a concurrent bench's queued jobs "expire" (arq drops them).
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 GOAL_P95_S = 1.0
 GOAL_RATE = 20.0
@@ -144,9 +145,7 @@ def verdict(ok: bool) -> str:
 async def make_signers(settings: Settings, count: int) -> list[Signer]:
     """Partners registered and approved through the domain services; each gets a token
     and the contentHash its preview would show."""
-    await db.migrate(settings)
-    await db.init(settings)
-    await install_bundled_templates()
+    await connect_migrated(settings)
     # Set-up only: one argon2 hash for every account instead of one per registration
     # (~0.1 s each). Nobody logs in with a password here: tokens are issued directly.
     password_hash = auth.hash_password(PASSWORD)
@@ -237,7 +236,7 @@ async def tear_down(procs: list[Proc], orm_up: bool, redis: Redis, queue_name: s
     finally:
         await redis.aclose()
         if db_name:
-            await drop_database(SERVER_URL, db_name)
+            await drop_database(BENCH_SERVER, db_name)
         if keep_logs:
             print(f"logs kept in {data_dir}")
         else:
@@ -472,10 +471,10 @@ async def main(args: argparse.Namespace) -> int:
     queue_name = f"arq:bench:{run_id}"
     timings_key = f"bench:timings:{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix=f"pc_bench_{run_id}_"))
-    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(SERVER_URL, db_name),
-                        redis_url=REDIS_URL, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url(BENCH_SERVER, db_name),
+                        redis_url=BENCH_REDIS, queue_name=queue_name, token_secret=secrets.token_urlsafe(32),
                         trust_services_port=free_port(), worker_metrics_port=free_port())
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": BENCH_REDIS,
            "QUEUE_NAME": queue_name, "DATA_DIR": str(data_dir), "TOKEN_SECRET": settings.token_secret,
            # Pub/sub channels are not per Redis database: keep this run's contract events
            # away from anyone else's subscribers (ignored by code without the setting).
@@ -489,15 +488,15 @@ async def main(args: argparse.Namespace) -> int:
     total = args.burst + args.sequential + args.paced
     port = free_port()
     procs: list[Proc] = []
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(BENCH_REDIS)
     signers: list[Signer] = []
     orm_up = False
     db_created = False
     started = time.monotonic()
-    print(f"signing benchmark {run_id}: PostgreSQL {urlsplit(SERVER_URL).netloc}, Redis {REDIS_URL}, "
+    print(f"signing benchmark {run_id}: PostgreSQL {urlsplit(BENCH_SERVER).netloc}, Redis {BENCH_REDIS}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work slows every figure)")
     try:
-        await fresh_database(SERVER_URL, db_name)
+        await fresh_database(BENCH_SERVER, db_name)
         db_created = True
         procs.append(start_trust_services(settings, env, data_dir))
         t = time.monotonic()
@@ -514,7 +513,7 @@ async def main(args: argparse.Namespace) -> int:
         procs.append(api)
 
         def start_worker() -> Proc:
-            worker = Proc("worker", [sys.executable, str(ROOT / "bench" / "bench_worker.py")],
+            worker = Proc("worker", [sys.executable, "-m", "bench.bench_worker"],
                           worker_env, data_dir / "worker.log")
             procs.append(worker)
             return worker

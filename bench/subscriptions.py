@@ -1,7 +1,7 @@
 """Commit-to-receipt latency of contractStatusChanged, at 1, 200 and 1,000 concurrent
 subscribers on one API process (uvicorn, its own OS process), on PostgreSQL and Redis.
 
-    .venv/bin/python bench/subscriptions.py [--subscribers 1 200 1000] [--events 200] [--partners]
+    .venv/bin/python -m bench.subscriptions [--subscribers 1 200 1000] [--events 200] [--partners]
 
 The bench process plays the worker: it signs contracts through the domain service, and
 its publisher notes the time at which each event left, after the commit. The subscribers
@@ -15,7 +15,6 @@ case for fan-out. With --partners each subscriber is a different partner, and ea
 concerns one of them, as when partners watch their own contracts.
 Goals: p99 <= 250 ms at 200 subscribers, and p99 at 200 <= 5 x p99 at 1."""
 
-import argparse
 import asyncio
 import gc
 import json
@@ -29,20 +28,17 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import cpu_seconds, drop_database, free_port, fresh_database, pct, wait_ready  # noqa: E402
-from domain import db, events  # noqa: E402
-from domain.auth import hash_password  # noqa: E402
-from domain.clock import now  # noqa: E402
-from domain.contract_text import contract_text  # noqa: E402
-from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, business_date  # noqa: E402
-from domain.models import Contract, ContractTemplate, Partner, Role, User  # noqa: E402
-from domain.services import access, sessions, signing  # noqa: E402
-from domain.services.templates import install_bundled_templates  # noqa: E402
-from domain.settings import Settings  # noqa: E402
-from workers.queue import connect as connect_redis  # noqa: E402
-from workers.queue import event_publisher  # noqa: E402
+from bench.common import arguments, cpu_seconds, free_port, migrated_database, pct, wait_ready
+from domain import events
+from domain.auth import hash_password
+from domain.clock import now
+from domain.contract_text import contract_text
+from domain.lifecycle import ContractKind, ContractStatus, RegistrationStatus, business_date
+from domain.models import Contract, ContractTemplate, Partner, Role, User
+from domain.services import access, sessions, signing
+from domain.settings import Settings
+from workers.queue import connect as connect_redis
+from workers.queue import event_publisher
 
 PASSWORD = "bench-partner-password"
 # Events that warm each run up (the clients' JIT, the server's first executions), not counted.
@@ -69,9 +65,6 @@ async def start_subscribers(url: str, tokens: list[str], receipts: int, data_dir
 
 async def setup(settings: Settings, contracts_of: list[int]) -> list[User]:
     """Partners (one user each) with `contracts_of[i]` contracts to sign for partner i."""
-    await db.migrate(settings)
-    await db.init(settings)
-    await install_bundled_templates()
     template = await ContractTemplate.get(version=1)
     partners = [Partner(id=uuid.uuid4(), legal_name=f"Bench Reseller {i}", registration_number=f"B{i}",
                         address="1 Road", contact_name="Bea", email=f"bench{i}@example.com",
@@ -95,11 +88,12 @@ async def setup(settings: Settings, contracts_of: list[int]) -> list[User]:
 
 async def run(args) -> None:
     name = f"pc_bench_subs_{os.getpid()}"
-    data_dir = Path("/tmp") / name
-    settings = Settings(_env_file=None, database_url=await fresh_database(args.server, name),
-                        redis_url=args.redis, data_dir=data_dir, queue_name=f"arq:{name}",
-                        events_channel=f"events:{name}")
+    async with migrated_database(args.server, name, redis_url=args.redis, queue_name=f"arq:{name}",
+                                 events_channel=f"events:{name}") as settings:
+        await measure(args, settings)
 
+
+async def measure(args, settings: Settings) -> None:
     def events_for(count: int) -> int:
         return WARM_UP + max(args.events, -(-MIN_RECEIPTS // (1 if args.partners else count)))
 
@@ -113,7 +107,7 @@ async def run(args) -> None:
             contracts_of[partner_of(count, number)] += 1
     users = await setup(settings, contracts_of)
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "DATA_DIR": str(data_dir), "QUEUE_NAME": settings.queue_name, "EVENTS_CHANNEL": settings.events_channel}
+           "DATA_DIR": str(settings.data_dir), "QUEUE_NAME": settings.queue_name, "EVENTS_CHANNEL": settings.events_channel}
     port = free_port()
     api = subprocess.Popen([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -145,7 +139,7 @@ async def run(args) -> None:
         for count in args.subscribers:
             watchers = tokens[:count] if args.partners else tokens[:1] * count
             clients = await start_subscribers(f"ws://127.0.0.1:{port}/graphql", watchers,
-                                              1 if args.partners else count, data_dir)
+                                              1 if args.partners else count, settings.data_dir)
             await asyncio.sleep(1.0)  # the server registers each subscription after its client sends it
             gc.collect()
             gc.freeze()  # this process's GC pauses, between commit and publish, would count too
@@ -187,16 +181,12 @@ async def run(args) -> None:
         api.terminate()
         api.wait(timeout=20)
         await redis.aclose()
-        await db.close()
-        await drop_database(args.server, name)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__, redis=True)
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1, 200, 1000])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--partners", action="store_true", help="each subscriber a different partner")
     parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     asyncio.run(run(parser.parse_args()))

@@ -1,6 +1,6 @@
 """How the daily sweep's time grows with the number of due contracts, on PostgreSQL.
 
-    .venv/bin/python bench/sweep.py [--sizes 10000 100000] [--server postgres://postgres@127.0.0.1:5432/test]
+    .venv/bin/python -m bench.sweep [--sizes 10000 100000] [--server postgres://postgres@127.0.0.1:5432/test]
 
 For each size it makes a fresh database, fills it with contracts in force of which three
 in four are on their auto-renewal day and one in four past its last day (a missed
@@ -8,34 +8,20 @@ auto-renewal: the sweep catches up, renews and expires it), runs the sweep once,
 what it did, and prints the time. The goal: the time at 100,000 within 12 times the time
 at 10,000 (linear would be 10)."""
 
-import argparse
 import asyncio
 import os
-import sys
 import time
-from pathlib import Path
 
 from tortoise import connections
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import drop_database, fresh_database  # noqa: E402
-from domain import db  # noqa: E402
-from domain.models import AuditEvent  # noqa: E402
-from domain.services.sweep import run_daily_sweep  # noqa: E402
-from domain.services.templates import install_bundled_templates  # noqa: E402
-from domain.settings import Settings  # noqa: E402
-from tests.due_contracts import NOW, TODAY, make_due_contracts  # noqa: E402
+from bench.common import arguments, migrated_database
+from domain.models import AuditEvent
+from domain.services.sweep import run_daily_sweep
+from tests.due_contracts import NOW, TODAY, make_due_contracts
 
 
 async def measure(server: str, count: int) -> float:
-    name = f"pc_bench_sweep_{os.getpid()}_{count}"
-    settings = Settings(_env_file=None, database_url=await fresh_database(server, name),
-                        data_dir=Path("/tmp") / name)
-    try:
-        await db.migrate(settings)
-        await db.init(settings)
-        await install_bundled_templates()
+    async with migrated_database(server, f"pc_bench_sweep_{os.getpid()}_{count}") as settings:
         await make_due_contracts(count, max(count // 10, 1))
         await connections.get("default").execute_script("VACUUM ANALYZE")
         started = time.perf_counter()
@@ -51,15 +37,11 @@ async def measure(server: str, count: int) -> float:
         print(f"{count:>8,} due contracts: sweep {elapsed:7.2f} s "
               f"({count / elapsed:8,.0f} contracts/s); second run (nothing to do) {idle:5.2f} s")
         return elapsed
-    finally:
-        await db.close()
-        await drop_database(server, name)
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--server", default=os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     print(f"daily sweep on PostgreSQL, {os.cpu_count()} cores")
     times = {count: await measure(args.server, count) for count in args.sizes}

@@ -19,8 +19,10 @@ def pager_cursor(name: str, filters: tuple) -> str | None:
 
 
 def item_page(query: str, kind: str, item_id: str) -> dict | None:
-    """The answer to `query` for one contract or partner (`kind`), with the page of its
-    events being shown; None once the reason it cannot be shown is on the page."""
+    """One contract or partner (`kind`), opened from its list: a button back to the list,
+    and the answer to `query` with the page of its events being shown; None once the
+    reason it cannot be shown is on the page."""
+    st.button(f"← All {kind}s", key=f"{kind}s-back", on_click=links.close_here, args=(kind,))
     after = pager_cursor(f"{kind}-events-{item_id}", ())
     data = client.call(query, {"id": item_id, "after": after})
     if data[kind]["__typename"] == "OperationError":

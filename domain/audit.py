@@ -7,7 +7,7 @@ from uuid import UUID
 from domain import bulk, events
 from domain.actions import Action
 from domain.actors import Actor
-from domain.models import AuditEvent
+from domain.models import AuditEvent, Contract, InfoChangeRequest, NonRenewalRequest
 
 
 async def record(
@@ -38,6 +38,27 @@ async def record(
     )
     events.collect([events.stored(event)])
     return event
+
+
+async def contract_moved(
+    actor: Actor, action: Action, now: datetime, contract: Contract, from_status: str | None, to_status: str,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """A contract's status change (from None: a new contract). The event names the contract
+    and its partner, so that both their timelines show it."""
+    return await record(actor, action, now, partner_id=contract.partner_id, contract_id=contract.id,
+                        from_status=from_status, to_status=to_status, detail=detail)
+
+
+async def request_moved(
+    actor: Actor, action: Action, now: datetime, request: InfoChangeRequest | NonRenewalRequest,
+    from_status: str | None, to_status: str, detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """A partner's request asked for (from None) or decided. The event names the request,
+    its partner and, for a non-renewal, the contract it is about."""
+    contract_id = request.contract_id if isinstance(request, NonRenewalRequest) else None
+    return await record(actor, action, now, partner_id=request.partner_id, contract_id=contract_id,
+                        subject_id=request.id, from_status=from_status, to_status=to_status, detail=detail)
 
 
 def row(actor: Actor, at: str, action: Action, partner_id: Any, contract_id: Any = None,

@@ -243,7 +243,21 @@ class Contract(Model):
         )
 
 
-class InfoChangeRequest(Model):
+class ReviewedRequest(Model):
+    """A partner's request that a manager approves or rejects (or the partner withdraws):
+    its review, the same for every kind of request. Each kind names its own reviewer
+    field, because the reverse relation on User differs."""
+
+    status = fields.CharEnumField(ReviewStatus, max_length=20, default=ReviewStatus.IN_REVIEW)
+    comment = fields.TextField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class InfoChangeRequest(ReviewedRequest):
     partner_id: UUID
     requested_by_id: UUID
     reviewer_id: UUID | None
@@ -257,20 +271,16 @@ class InfoChangeRequest(Model):
     changes = fields.JSONField()
     previous = fields.JSONField()
     reason = fields.TextField()
-    status = fields.CharEnumField(ReviewStatus, max_length=20, default=ReviewStatus.IN_REVIEW)
     reviewer = fields.ForeignKeyField(
         "models.User", related_name="info_change_reviews", null=True, on_delete=fields.RESTRICT
     )
-    comment = fields.TextField(null=True)
-    decided_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "info_change_requests"
         indexes = (("status", "created_at"),)
 
 
-class NonRenewalRequest(Model):
+class NonRenewalRequest(ReviewedRequest):
     """A partner's request not to renew a contract (S-15, S-16)."""
 
     contract_id: UUID
@@ -290,13 +300,9 @@ class NonRenewalRequest(Model):
     # The contract information the partner verified when asking.
     confirmed = fields.JSONField()
     reason = fields.TextField(null=True)
-    status = fields.CharEnumField(ReviewStatus, max_length=20, default=ReviewStatus.IN_REVIEW)
     reviewer = fields.ForeignKeyField(
         "models.User", related_name="non_renewal_reviews", null=True, on_delete=fields.RESTRICT
     )
-    comment = fields.TextField(null=True)
-    decided_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "non_renewal_requests"

@@ -237,20 +237,25 @@ class Settings(BaseSettings):
         return self.documents_dir or self.data_dir / "documents"
 
     @property
+    def signing_dir(self) -> Path:
+        """The development PKI, and the seal's files where no SIGNING_*_PATH or TSA_CA_PATH says otherwise."""
+        return self.data_dir / "signing"
+
+    @property
     def key_path(self) -> Path:
-        return self.signing_key_path or self.data_dir / "signing" / "programme-key.pem"
+        return self.signing_key_path or self.signing_dir / "programme-key.pem"
 
     @property
     def cert_path(self) -> Path:
-        return self.signing_cert_path or self.data_dir / "signing" / "programme-cert.pem"
+        return self.signing_cert_path or self.signing_dir / "programme-cert.pem"
 
     @property
     def ca_path(self) -> Path:
-        return self.signing_ca_path or self.data_dir / "signing" / "programme-ca.pem"
+        return self.signing_ca_path or self.signing_dir / "programme-ca.pem"
 
     @property
     def tsa_root_path(self) -> Path:
-        return self.tsa_ca_path or self.data_dir / "signing" / "tsa-root.pem"
+        return self.tsa_ca_path or self.signing_dir / "tsa-root.pem"
 
     @property
     def timestamp_url(self) -> str:

@@ -155,10 +155,10 @@ async def deliver(ctx: dict, budget_seconds: float = 50) -> str:
         deadline = asyncio.get_running_loop().time() + budget_seconds
 
         async def until_done(send) -> None:
+            nonlocal total
             while asyncio.get_running_loop().time() < deadline:
                 sent = await send(clock.now())
-                for name in vars(total):
-                    setattr(total, name, getattr(total, name) + getattr(sent, name))
+                total += sent
                 if not any(vars(sent).values()):
                     break
 

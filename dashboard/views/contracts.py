@@ -13,10 +13,6 @@ def markets(api: str) -> dict[str, str]:
     return {m["code"]: m["name"] for m in client.execute(MARKETS)["markets"]}
 
 
-def back_to_list() -> None:
-    links.close_here("contract")
-
-
 def remind(contract_id: str) -> None:
     """Button callback: ask the API to remind the partner, and keep what came of it."""
     result = client.result_of(REMIND_PARTNER, {"id": contract_id}, "remindPartnerToSign")
@@ -76,7 +72,6 @@ def signature_check(contract: dict) -> None:
 
 
 def contract_page(contract_id: str) -> None:
-    st.button("← All contracts", key="contracts-back", on_click=back_to_list)
     data = paging.item_page(CONTRACT, "contract", contract_id)
     if data is None:
         return

@@ -11,12 +11,7 @@ FILTERS = {  # widget key: (query parameter, parse)
 }
 
 
-def back_to_list() -> None:
-    links.close_here("partner")
-
-
 def partner_page(partner_id: str) -> None:
-    st.button("← All partners", key="partners-back", on_click=back_to_list)
     data = paging.item_page(PARTNER, "partner", partner_id)
     if data is None:
         return

@@ -123,15 +123,11 @@ def certomancer_config(settings: Settings, now: datetime) -> dict:
     }
 
 
-def pki_dir(settings: Settings) -> Path:
-    return settings.data_dir / "signing"
-
-
 def load_pki(settings: Settings):
     """The development PKI as certomancer reads it from DATA_DIR/signing/certomancer.yml."""
     from certomancer.registry import CertomancerConfig
 
-    return CertomancerConfig.from_file(str(pki_dir(settings) / CONFIG)).get_pki_arch(ARCH)
+    return CertomancerConfig.from_file(str(settings.signing_dir / CONFIG)).get_pki_arch(ARCH)
 
 
 def _write_certificates(settings: Settings, target: Path) -> None:
@@ -150,7 +146,7 @@ def ensure_programme_certificate(settings: Settings) -> None:
     """On first run, generate the development PKI into the data directory. Production
     configures its own by path, and nothing is generated."""
     key_path, cert_path, ca_path = settings.key_path, settings.cert_path, settings.ca_path
-    target = pki_dir(settings)
+    target = settings.signing_dir
     if not uses_development_pki(settings):
         if not (key_path.exists() and cert_path.exists() and ca_path.exists()):
             raise FileNotFoundError(f"signing key or certificate missing: {key_path}, {cert_path}, {ca_path}")
@@ -185,7 +181,7 @@ def ensure_programme_certificate(settings: Settings) -> None:
 def revoke_seal_certificate(settings: Settings, since: datetime, reason: str = "key_compromise") -> None:
     """Development and tests: the programme CA revokes the sealing certificate as of
     `since`. The trust services read it when started again."""
-    path = pki_dir(settings) / CONFIG
+    path = settings.signing_dir / CONFIG
     config = yaml.safe_load(path.read_text())
     config["pki-architectures"][ARCH]["certs"]["seal"]["revocation"] = {
         "revoked-since": _when(since), "reason": reason,

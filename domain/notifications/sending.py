@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from domain import audit, bulk, events
 from domain.actions import Action
 from domain.actors import system
+from domain.counts import Counts
 from domain.models import User, WebhookAttempt, WebhookEndpoint
 from domain.notifications import webhooks
 from domain.notifications.delivery import DeliveryFailed, Mailer
@@ -52,7 +53,7 @@ def webhook_retry_at(now: datetime, attempts: int) -> datetime | None:
 
 
 @dataclass
-class Sent:
+class Sent(Counts):
     emails: int = 0
     email_failures: int = 0
     webhooks: int = 0

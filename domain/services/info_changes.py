@@ -55,13 +55,8 @@ async def request_info_change(
             previous={name: current[name] for name in changed},
             reason=reason,
         )
-        await audit.record(
-            actor,
-            Action.INFO_CHANGE_REQUESTED,
-            now,
-            partner_id=partner.id,
-            subject_id=request.id,
-            to_status=ReviewStatus.IN_REVIEW,
+        await audit.request_moved(
+            actor, Action.INFO_CHANGE_REQUESTED, now, request, None, ReviewStatus.IN_REVIEW,
             detail={"fields": sorted(changed), "changes": _before_after(request), **_lookalike(changed)},
         )
     return request
@@ -93,14 +88,8 @@ async def review_info_change(
     target = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
     async with events.transaction():
         await reviews.decide(actor, request, reviews.REQUEST, ReviewStatus.IN_REVIEW, target, now, comment, tz)
-        await audit.record(
-            actor,
-            Action(f"INFO_CHANGE_{target}"),
-            now,
-            partner_id=request.partner_id,
-            subject_id=request.id,
-            from_status=ReviewStatus.IN_REVIEW,
-            to_status=target,
+        await audit.request_moved(
+            actor, Action(f"INFO_CHANGE_{target}"), now, request, ReviewStatus.IN_REVIEW, target,
             detail={"comment": comment, "changes": _before_after(request)},
         )
         if approve:

@@ -112,17 +112,14 @@ async def _move(
     names = {u.id: u.name for u in await User.filter(id__in={p.manager_id for p in moving}).only("id", "name")}
     await Partner.filter(id__in=[p.id for p in moving]).update(manager_id=to.id)
     at = bulk.stamp(now)
-    rows = [{
-        "at": at, "actor_id": actor.user_id, "actor_role": actor.role, "action": Action.PARTNER_REASSIGNED,
-        "partner_id": p.id, "contract_id": None, "subject_id": to.id, "from_status": None,
-        "to_status": None, "request_id": actor.request_id, "client_ip": actor.client_ip,
-        "detail": {
+    await audit.record_rows(conn, [
+        audit.row(actor, at, Action.PARTNER_REASSIGNED, p.id, subject_id=to.id, detail={
             "fromManagerId": str(p.manager_id) if p.manager_id else None,
             "fromManager": names.get(p.manager_id),
             "toManagerId": str(to.id), "toManager": to.name,
-        },
-    } for p in moving]
-    events.collect(await bulk.insert_audit_events(conn, rows))
+        })
+        for p in moving
+    ])
     for partner in moving:
         partner.manager_id = to.id
     return partners, len(moving)

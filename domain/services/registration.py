@@ -156,13 +156,8 @@ async def push_initial_contract(actor: Actor, partner: Partner, now: datetime) -
         partner_snapshot=snapshot_of(partner),
         regions=[],
     )
-    await audit.record(
-        actor,
-        Action.CONTRACT_PUSHED,
-        now,
-        partner_id=partner.id,
-        contract_id=contract.id,
-        to_status=ContractStatus.PENDING_SIGNATURE,
+    await audit.contract_moved(
+        actor, Action.CONTRACT_PUSHED, now, contract, None, ContractStatus.PENDING_SIGNATURE,
         detail={"kind": ContractKind.INITIAL, "templateVersion": template.version},
     )
     return contract

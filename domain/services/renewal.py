@@ -105,9 +105,8 @@ async def renew_contract(actor: Actor, contract_id: str, now: datetime, settings
                 actor, Action.RENEWAL_STARTED, now, partner_id=partner.id, contract_id=contract.id,
                 detail={"renewalId": str(renewal.id)},
             )
-            await audit.record(
-                actor, Action.CONTRACT_PUSHED, now, partner_id=partner.id, contract_id=renewal.id,
-                to_status=ContractStatus.PENDING_SIGNATURE,
+            await audit.contract_moved(
+                actor, Action.CONTRACT_PUSHED, now, renewal, None, ContractStatus.PENDING_SIGNATURE,
                 detail={"kind": ContractKind.RENEWAL, "predecessorId": str(contract.id)},
             )
     except (IntegrityError, _Changed):  # a concurrent click, the sweep, or a non-renewal
@@ -175,10 +174,8 @@ async def request_non_renewal(
             confirmed=_confirmed_information(contract),
             reason=reason or None,
         )
-        await audit.record(
-            actor, Action.NON_RENEWAL_REQUESTED, now, partner_id=contract.partner_id,
-            contract_id=contract.id, subject_id=request.id, to_status=ReviewStatus.IN_REVIEW,
-            detail={"reason": reason},
+        await audit.request_moved(
+            actor, Action.NON_RENEWAL_REQUESTED, now, request, None, ReviewStatus.IN_REVIEW, detail={"reason": reason}
         )
     return request
 
@@ -200,10 +197,9 @@ async def _decide(
         await reviews.decide(
             actor, request, reviews.REQUEST, ReviewStatus.IN_REVIEW, target, now, comment, settings.tz
         )
-        await audit.record(
-            actor, Action(f"NON_RENEWAL_{target}"), now, partner_id=request.partner_id,
-            contract_id=request.contract_id, subject_id=request.id,
-            from_status=ReviewStatus.IN_REVIEW, to_status=target, detail={"comment": comment},
+        await audit.request_moved(
+            actor, Action(f"NON_RENEWAL_{target}"), now, request, ReviewStatus.IN_REVIEW, target,
+            detail={"comment": comment},
         )
     await request.refresh_from_db()
     if target is not ReviewStatus.APPROVED:

@@ -25,7 +25,7 @@ class DecisionFields:
 
 
 REGISTRATION = DecisionFields("registration_status", "reviewed_by_id", "reviewed_at", "review_comment")
-REQUEST = DecisionFields("status", "reviewer_id", "decided_at", "comment")
+REQUEST = DecisionFields("status", "reviewer_id", "decided_at", "comment")  # a ReviewedRequest
 
 VERBS = {"APPROVED": "approved", "REJECTED": "rejected", "WITHDRAWN": "withdrew"}
 

@@ -141,25 +141,13 @@ async def complete_signing(
             if not done:
                 raise _AlreadyDone
             worker = system(request_id=f"sign:{contract.id}:{attempt}")
-            await audit.record(
-                worker,
-                Action.CONTRACT_SIGNED,
-                now,
-                partner_id=contract.partner_id,
-                contract_id=contract.id,
-                from_status=ContractStatus.SIGNING,
-                to_status=ContractStatus.SIGNED,
+            await audit.contract_moved(
+                worker, Action.CONTRACT_SIGNED, now, contract, ContractStatus.SIGNING, ContractStatus.SIGNED,
                 detail={"documentSha256": digest, "attempt": attempt},
             )
             if final is ContractStatus.ACTIVE:
-                await audit.record(
-                    worker,
-                    Action.CONTRACT_ACTIVATED,
-                    now,
-                    partner_id=contract.partner_id,
-                    contract_id=contract.id,
-                    from_status=ContractStatus.SIGNED,
-                    to_status=ContractStatus.ACTIVE,
+                await audit.contract_moved(
+                    worker, Action.CONTRACT_ACTIVATED, now, contract, ContractStatus.SIGNED, ContractStatus.ACTIVE
                 )
     except _AlreadyDone:  # another run sealed it first; roll back our document
         return None
@@ -191,14 +179,13 @@ async def fail_signing(contract_id: str, attempt: int, reason: str, now: datetim
             **unsigned,
         )
         if failed:
-            await audit.record(
+            await audit.contract_moved(
                 system(request_id=f"sign:{contract.id}:{attempt}"),
                 Action.CONTRACT_SIGNING_FAILED,
                 now,
-                partner_id=contract.partner_id,
-                contract_id=contract.id,
-                from_status=ContractStatus.SIGNING,
-                to_status=ContractStatus.SIGNING_FAILED,
+                contract,
+                ContractStatus.SIGNING,
+                ContractStatus.SIGNING_FAILED,
                 detail={
                     "reason": reason[:2000],
                     "attempt": attempt,

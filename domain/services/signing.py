@@ -81,14 +81,8 @@ async def sign_contract(
             version=contract.version + 1,
         )
         if started:
-            await audit.record(
-                actor,
-                Action.CONTRACT_SIGN_REQUESTED,
-                now,
-                partner_id=contract.partner_id,
-                contract_id=contract.id,
-                from_status=contract.status,
-                to_status=ContractStatus.SIGNING,
+            await audit.contract_moved(
+                actor, Action.CONTRACT_SIGN_REQUESTED, now, contract, contract.status, ContractStatus.SIGNING,
                 detail={"contentHash": shown_hash, "regions": picked, "attempt": attempt,
                         "userAgent": (user_agent or "")[:400] or None},
             )

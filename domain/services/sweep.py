@@ -19,6 +19,7 @@ from domain import audit, bulk, events
 from domain.actions import Action
 from domain.actors import system
 from domain.contract_text import SNAPSHOT_FIELDS, content_hash, render
+from domain.counts import Counts
 from domain.lifecycle import (
     AUTO_RENEW_DAYS_LEFT,
     HOLDS_RENEWAL,
@@ -43,7 +44,7 @@ SWEEPER = system(request_id="sweep")
 
 
 @dataclass
-class SweepResult:
+class SweepResult(Counts):
     renewals_created: int = 0
     renewals_completed: int = 0
     expired: int = 0
@@ -242,12 +243,5 @@ async def run_daily_sweep(today: date, now: datetime, settings: Settings) -> Swe
         calendar = await apply_calendar(today, now)
         reminded = await reminding.send_reminders(today, now, settings)
         digests = await reminding.send_digests(today, now)
-    return SweepResult(
-        renewals_created=renewed.renewals_created,
-        renewals_completed=renewed.renewals_completed,
-        expired=calendar.expired,
-        activated=calendar.activated,
-        consoles_closed=calendar.consoles_closed,
-        reminders=reminded,
-        digests=digests,
-    )
+    # Each part counts only its own fields.
+    return renewed + calendar + SweepResult(reminders=reminded, digests=digests)

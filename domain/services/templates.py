@@ -130,13 +130,11 @@ async def publish_template(actor: Actor, title: str, body: str, now: datetime, s
                         "previousVersion": shown.current.version, "contractsMoved": len(moved_rows)},
             )
             at = bulk.stamp(now)
-            events.collect(await bulk.insert_audit_events(conn, [{
-                "at": at, "actor_id": actor.user_id, "actor_role": actor.role,
-                "action": Action.CONTRACT_TEMPLATE_CHANGED, "partner_id": row["partner_id"],
-                "contract_id": row["id"], "subject_id": None, "from_status": None, "to_status": None,
-                "detail": {"fromVersion": from_version, "toVersion": template.version},
-                "request_id": actor.request_id, "client_ip": actor.client_ip,
-            } for row, from_version in moved_rows]))
+            await audit.record_rows(conn, [
+                audit.row(actor, at, Action.CONTRACT_TEMPLATE_CHANGED, row["partner_id"], row["id"],
+                          detail={"fromVersion": from_version, "toVersion": template.version})
+                for row, from_version in moved_rows
+            ])
     except IntegrityError:  # two publications at once: the version number is unique
         raise published_meanwhile from None
     return Published(template, shown, len(moved_rows))
