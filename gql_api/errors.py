@@ -39,7 +39,7 @@ class OperationError:
 def result_of(success: type) -> object:
     """The type of a field that may be refused: `XSuccess | OperationError`, a union named
     XResult (a success type without the suffix, X, gives XResult too). The schema's naming of
-    these unions lives here; the field's resolver goes under @refusal_as_payload."""
+    these unions lives here; declare the field with @refusable_field or @refusable_mutation."""
     name = success.__strawberry_definition__.name.removesuffix("Success") + "Result"
     return Annotated[success | OperationError, strawberry.union(name)]
 
@@ -48,8 +48,8 @@ def refusal_as_payload(
     resolver: Callable[P, Awaitable[R]],
 ) -> Callable[P, Awaitable[R | OperationError]]:
     """For a field typed result_of(XxxSuccess): a refusal (DomainError) the resolver
-    raises becomes the OperationError member, code, message and field unchanged. Put it
-    under @strawberry.mutation / @strawberry.field; strawberry reads the resolver's
+    raises becomes the OperationError member, code, message and field unchanged. Fields
+    get it through @refusable_field / @refusable_mutation; strawberry reads the resolver's
     arguments through functools.wraps."""
     if not inspect.iscoroutinefunction(resolver):
         raise TypeError(f"{resolver.__qualname__} must be async")
@@ -62,6 +62,17 @@ def refusal_as_payload(
             return OperationError.of(error)
 
     return resolve
+
+
+def refusable_field(description: str) -> Callable[[Callable[P, Awaitable[R]]], object]:
+    """@strawberry.field for a query field typed result_of(...): its refusals come back as
+    the OperationError member, with no second decorator to forget."""
+    return lambda resolver: strawberry.field(description=description)(refusal_as_payload(resolver))
+
+
+def refusable_mutation(description: str) -> Callable[[Callable[P, Awaitable[R]]], object]:
+    """@strawberry.mutation for a mutation typed result_of(...), as refusable_field."""
+    return lambda resolver: strawberry.mutation(description=description)(refusal_as_payload(resolver))
 
 
 def client_mistake(error: GraphQLError) -> bool:

@@ -15,7 +15,7 @@ from domain.services import access, lists, lookups
 from domain.services.contract_filters import ContractFilter
 from gql_api.administration import contract_templates_field, template_draft_field, workload_field
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_field, result_of
 from gql_api.notifications import NotificationQueries
 from gql_api.overview import overview_field
 from gql_api.pagination import Connection, connection
@@ -110,8 +110,7 @@ class Query(NotificationQueries, WebhookQueries):
     def markets(self, info: Info[Context, None]) -> list[Market]:
         return [Market.of(code) for code in info.context.settings.markets]
 
-    @strawberry.field(description="The partner console summary; CONTRACT_NOT_SIGNED until a contract is in force.")
-    @refusal_as_payload
+    @refusable_field(description="The partner console summary; CONTRACT_NOT_SIGNED until a contract is in force.")
     async def partner_console(self, info: Info[Context, None]) -> PartnerConsoleResult:
         ctx = info.context
         partner_id = access.require_partner(ctx.actor)
@@ -151,8 +150,7 @@ class Query(NotificationQueries, WebhookQueries):
         )
         return connection(page, Contract.of)
 
-    @strawberry.field(description="One contract; NOT_FOUND when it is not the viewer's to see.")
-    @refusal_as_payload
+    @refusable_field(description="One contract; NOT_FOUND when it is not the viewer's to see.")
     async def contract(self, info: Info[Context, None], id: strawberry.ID) -> ContractResult:
         return Contract.of(await access.get_contract(info.context.actor, id, "id"))
 
@@ -172,8 +170,7 @@ class Query(NotificationQueries, WebhookQueries):
         )
         return connection(page, Partner.of)
 
-    @strawberry.field(description="One partner; NOT_FOUND when it is not the viewer's to see.")
-    @refusal_as_payload
+    @refusable_field(description="One partner; NOT_FOUND when it is not the viewer's to see.")
     async def partner(self, info: Info[Context, None], id: strawberry.ID) -> PartnerResult:
         return Partner.of(await access.get_partner(info.context.actor, id, "id"))
 
@@ -217,8 +214,7 @@ class Query(NotificationQueries, WebhookQueries):
         changes = [m for m in messages if is_status_change(m)]
         return connection(dataclasses.replace(page, rows=changes), ContractStatusChange.of)
 
-    @strawberry.field(description="Check a contract's stored PDF: its hash and the programme's seal.")
-    @refusal_as_payload
+    @refusable_field(description="Check a contract's stored PDF: its hash and the programme's seal.")
     async def document_check(self, info: Info[Context, None], contract_id: strawberry.ID) -> DocumentCheckResult:
         ctx = info.context
         document = await lookups.signed_document(ctx.actor, contract_id)

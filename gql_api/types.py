@@ -29,7 +29,7 @@ from domain.lifecycle import (
 from domain.models import Role
 from domain.services import access, notifications
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_field, result_of
 
 ContractStatusType = strawberry.enum(ContractStatus, description="Where a contract stands.")
 ContractKindType = strawberry.enum(ContractKind, description="Initial contract or renewal.")
@@ -275,10 +275,9 @@ class Contract:
     async def content_hash(self, info: Info[Context, None]) -> str:
         return self.model.content_hash or (await self._text(info)).content_hash
 
-    @strawberry.field(
+    @refusable_field(
         description="The text and its hash for the regions the partner picked (S-7, S-8)."
     )
-    @refusal_as_payload
     async def preview(self, info: Info[Context, None], regions: list[str]) -> ContractPreviewResult:
         picked = inputs.regions("regions", regions, info.context.settings.markets)
         template = await info.context.templates.load(self.model.template_id)

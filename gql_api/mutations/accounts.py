@@ -8,7 +8,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.services import accounts, registration, sessions
 from gql_api import throttle
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.types import Partner, Viewer, copy_fields
 
 
@@ -67,8 +67,7 @@ SetPasswordResult = result_of(SetPasswordSuccess)
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Register a partner company; it waits in review (S-1).")
-    @refusal_as_payload
+    @refusable_mutation(description="Register a partner company; it waits in review (S-1).")
     async def register_partner(
         self, info: Info[Context, None], input: RegisterPartnerInput
     ) -> RegisterPartnerResult:
@@ -79,14 +78,13 @@ class AccountMutations:
         partner = await registration.register_partner(fields, input.password, ctx.now, ctx.actor)
         return RegisterPartnerSuccess(partner=Partner.of(partner))
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Log in with email and password. After repeated failures each further "
         "attempt waits a growing delay (TOO_MANY_ATTEMPTS says how long): per client address, per "
         "account from that address, and briefly per account from addresses it never signed in from. "
         "A user with a second factor also gives `code` (TOTP or a recovery code); without it the "
         "answer is SECOND_FACTOR_REQUIRED, and the client asks for the code and logs in again."
     )
-    @refusal_as_payload
     async def login(
         self, info: Info[Context, None], email: str, password: str,
         code: Annotated[Optional[str], strawberry.argument(
@@ -106,12 +104,11 @@ class AccountMutations:
         await throttle.record(ctx.queue, ctx.settings, email, address, success=True, attempt=attempt)
         return LoginSuccess.of(tokens)
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Set a password with the token of a one-time link (an invitation, the first "
         "admin's, or a password reset email). The link then stops working, and so do every other "
         "open link and every session of that user."
     )
-    @refusal_as_payload
     async def set_password(self, info: Info[Context, None], token: str, password: str) -> SetPasswordResult:
         throttle.spend_password_work(info.context)
         user = await accounts.set_password(token, password, info.context.now)

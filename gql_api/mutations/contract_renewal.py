@@ -6,7 +6,7 @@ from strawberry.types import Info
 from domain.lifecycle import AUTO_RENEW_DAYS_LEFT, RENEWAL_CLOSES_DAYS_LEFT, RENEWAL_OPENS_DAYS_LEFT
 from domain.services import renewal
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.types import Contract, NonRenewalRequest
 
 
@@ -33,18 +33,16 @@ NonRenewalResult = result_of(NonRenewalSuccess)
 
 @strawberry.type
 class ContractRenewalMutations:
-    @strawberry.mutation(
+    @refusable_mutation(
         description=f"Renew a contract in its window (daysLeft {RENEWAL_OPENS_DAYS_LEFT} to {RENEWAL_CLOSES_DAYS_LEFT}); "
         "asking twice returns the same renewal."
     )
-    @refusal_as_payload
     async def renew_contract(self, info: Info[Context, None], contract_id: strawberry.ID) -> RenewContractResult:
         ctx = info.context
         contract = await renewal.renew_contract(ctx.actor, contract_id, ctx.now, ctx.settings)
         return RenewContractSuccess(renewal=Contract.of(contract))
 
-    @strawberry.mutation(description=f"Ask not to renew a contract; allowed while daysLeft > {AUTO_RENEW_DAYS_LEFT}.")
-    @refusal_as_payload
+    @refusable_mutation(description=f"Ask not to renew a contract; allowed while daysLeft > {AUTO_RENEW_DAYS_LEFT}.")
     async def non_renew_contract(self, info: Info[Context, None], input: NonRenewContractInput) -> NonRenewalResult:
         ctx = info.context
         request = await renewal.request_non_renewal(
@@ -52,17 +50,15 @@ class ContractRenewalMutations:
         )
         return NonRenewalSuccess(request=NonRenewalRequest.of(request))
 
-    @strawberry.mutation(description=f"Withdraw an open non-renewal request; past day {AUTO_RENEW_DAYS_LEFT} the contract renews at once.")
-    @refusal_as_payload
+    @refusable_mutation(description=f"Withdraw an open non-renewal request; past day {AUTO_RENEW_DAYS_LEFT} the contract renews at once.")
     async def withdraw_non_renewal(self, info: Info[Context, None], request_id: strawberry.ID) -> NonRenewalResult:
         ctx = info.context
         request = await renewal.withdraw_non_renewal(ctx.actor, request_id, ctx.now, ctx.settings)
         return NonRenewalSuccess(request=NonRenewalRequest.of(request))
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description=f"Approve or reject a non-renewal. Rejected past day {AUTO_RENEW_DAYS_LEFT}, the contract renews at once."
     )
-    @refusal_as_payload
     async def review_non_renewal(
         self, info: Info[Context, None], request_id: strawberry.ID, approve: bool, comment: Optional[str] = None
     ) -> NonRenewalResult:

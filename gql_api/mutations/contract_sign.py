@@ -3,7 +3,7 @@ from strawberry.types import Info
 
 from domain.services import signing
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.types import Contract
 
 
@@ -25,10 +25,9 @@ SignContractResult = result_of(SignContractSuccess)
 
 @strawberry.type
 class ContractSignMutations:
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Sign a contract. Signing again with the same text returns the same signing."
     )
-    @refusal_as_payload
     async def sign_contract(
         self, info: Info[Context, None], input: SignContractInput
     ) -> SignContractResult:

@@ -5,7 +5,7 @@ from strawberry.types import Info
 
 from domain.services import info_changes
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.types import InfoChangeRequest
 
 
@@ -30,8 +30,7 @@ InfoChangeRequestResult = result_of(InfoChangeRequestSuccess)
 
 @strawberry.type
 class InfoChangeMutations:
-    @strawberry.mutation(description="Ask the channel manager to change the partner's information.")
-    @refusal_as_payload
+    @refusable_mutation(description="Ask the channel manager to change the partner's information.")
     async def request_info_change(
         self, info: Info[Context, None], input: RequestInfoChangeInput
     ) -> InfoChangeRequestResult:
@@ -41,11 +40,10 @@ class InfoChangeMutations:
         )
         return InfoChangeRequestSuccess(request=InfoChangeRequest.of(request))
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Approve or reject an information change. Approval refreshes the snapshot "
         "of every unsigned contract."
     )
-    @refusal_as_payload
     async def review_info_change(
         self,
         info: Info[Context, None],

@@ -7,7 +7,7 @@ from strawberry.types import Info
 from domain.services import managers
 from gql_api.administration import ManagerAccount
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.types import Partner
 
 
@@ -37,11 +37,10 @@ ReassignPartnersResult = result_of(ReassignPartnersSuccess)
 
 @strawberry.type
 class ManagerMutations:
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Admins: invite a channel manager, who sets a password from a one-time link. "
         "Inviting again someone who has not set one yet gives a new link."
     )
-    @refusal_as_payload
     async def invite_manager(self, info: Info[Context, None], email: str, name: str) -> InviteManagerResult:
         ctx = info.context
         manager, link = await managers.invite_manager(ctx.actor, email, name, ctx.now, ctx.settings)
@@ -49,11 +48,10 @@ class ManagerMutations:
             manager=ManagerAccount.of(manager), set_password_link=link.url, link_expires_at=link.expires_at
         )
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Admins: deactivate a channel manager. Its sessions end. Its partners must be "
         "reassigned first, or are reassigned here to `reassignTo` in the same step."
     )
-    @refusal_as_payload
     async def deactivate_manager(
         self, info: Info[Context, None], manager_id: strawberry.ID, reassign_to: Optional[strawberry.ID] = None
     ) -> DeactivateManagerResult:
@@ -61,12 +59,11 @@ class ManagerMutations:
         manager, moved = await managers.deactivate_manager(ctx.actor, manager_id, reassign_to, ctx.now)
         return DeactivateManagerSuccess(manager=ManagerAccount.of(manager), partners_reassigned=moved)
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Admins: move one or many partners (at most "
         f"{managers.MAX_PARTNERS_PER_REASSIGNMENT}) to another channel manager in one step, "
         "one audit event per partner that moves."
     )
-    @refusal_as_payload
     async def reassign_partners(
         self, info: Info[Context, None], partner_ids: list[strawberry.ID], to_manager_id: strawberry.ID
     ) -> ReassignPartnersResult:

@@ -6,7 +6,7 @@ from strawberry.types import Info
 from domain.notifications.render import LOCALES
 from domain.services import notifications
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.types import Contract, Viewer
 
 
@@ -32,19 +32,17 @@ RemindPartnerResult = result_of(RemindPartnerSuccess)
 
 @strawberry.type
 class NotificationMutations:
-    @strawberry.mutation(description="Mark some of the viewer's own notifications read; another's id is NOT_FOUND.")
-    @refusal_as_payload
+    @refusable_mutation(description="Mark some of the viewer's own notifications read; another's id is NOT_FOUND.")
     async def mark_notifications_read(
         self, info: Info[Context, None], ids: list[strawberry.ID]
     ) -> MarkNotificationsReadResult:
         ctx = info.context
         return MarkNotificationsReadSuccess(marked=await notifications.mark_read(ctx.actor, ids, ctx.now))
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="The viewer's email language, and whether reminders and work alerts come. "
         "Legal notices and decisions always do. Null leaves a setting as it is."
     )
-    @refusal_as_payload
     async def set_notification_preferences(
         self,
         info: Info[Context, None],
@@ -58,11 +56,10 @@ class NotificationMutations:
         user = await notifications.set_preferences(info.context.actor, locale, reminders_enabled)
         return NotificationPreferencesSuccess(viewer=Viewer.of(user))
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Managers: remind the partner's users to sign a contract still unsigned. At most "
         "once a business day per contract (TOO_MANY_ATTEMPTS), and audited."
     )
-    @refusal_as_payload
     async def remind_partner_to_sign(
         self, info: Info[Context, None], contract_id: strawberry.ID
     ) -> RemindPartnerResult:

@@ -5,7 +5,7 @@ from strawberry.types import Info
 
 from domain.services import registration
 from gql_api.context import Context
-from gql_api.errors import OperationError, refusal_as_payload, result_of
+from gql_api.errors import OperationError, refusable_mutation, result_of
 from gql_api.types import Partner
 
 
@@ -36,12 +36,11 @@ DecideRegistrationsResult = result_of(DecideRegistrationsSuccess)
 
 @strawberry.type
 class RegistrationMutations:
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Approve or reject many registrations (at most 100) with one comment. Each is "
         "decided on its own, as approveRegistration or rejectRegistration would; one that is refused "
         "(already decided, not yours) does not stop the others."
     )
-    @refusal_as_payload
     async def decide_registrations(
         self, info: Info[Context, None], partner_ids: list[strawberry.ID], approve: bool,
         comment: Optional[str] = None,
@@ -62,10 +61,9 @@ class RegistrationMutations:
             decided=sum(1 for _, partner, _ in results if partner),
         )
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Approve a registration; the initial contract is pushed to the partner (S-2)."
     )
-    @refusal_as_payload
     async def approve_registration(
         self, info: Info[Context, None], partner_id: strawberry.ID, comment: Optional[str] = None
     ) -> RegistrationDecisionResult:
@@ -74,8 +72,7 @@ class RegistrationMutations:
         )
         return RegistrationDecisionSuccess(partner=Partner.of(partner))
 
-    @strawberry.mutation(description="Reject a registration, saying why (S-2).")
-    @refusal_as_payload
+    @refusable_mutation(description="Reject a registration, saying why (S-2).")
     async def reject_registration(
         self, info: Info[Context, None], partner_id: strawberry.ID, comment: str
     ) -> RegistrationDecisionResult:

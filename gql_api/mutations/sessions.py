@@ -6,7 +6,7 @@ from strawberry.types import Info
 from domain.services import access, accounts, second_factor, sessions
 from gql_api import throttle
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.mutations.accounts import LoginResult, LoginSuccess
 from gql_api.types import Viewer
 
@@ -80,32 +80,29 @@ async def _guessing_guarded(ctx: Context, call):
 
 @strawberry.type
 class SessionMutations:
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Trade a refresh token for a new token and refresh token. Each refresh token "
         "works once: one used again ends the whole session (SESSION_REVOKED), as it means a copy "
         "is in someone else's hands."
     )
-    @refusal_as_payload
     async def refresh_session(self, info: Info[Context, None], refresh_token: str) -> LoginResult:
         ctx = info.context
         return LoginSuccess.of(await sessions.refresh(refresh_token, ctx.now, ctx.settings))
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="End this session: its token and refresh token stop working, and its "
         "subscriptions end. `everywhere`: every session of the viewer."
     )
-    @refusal_as_payload
     async def logout(self, info: Info[Context, None], everywhere: bool = False) -> LogoutResult:
         ctx = info.context
         session = _signed_in(ctx)
         ended = await sessions.logout(ctx.actor, session.session_id, ctx.now, everywhere)
         return LogoutSuccess(sessions_ended=ended)
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Change the viewer's password, giving the current one. Every other session of "
         "the viewer ends; this one goes on."
     )
-    @refusal_as_payload
     async def change_password(
         self, info: Info[Context, None], current_password: str, new_password: str
     ) -> ChangePasswordResult:
@@ -115,31 +112,28 @@ class SessionMutations:
             ctx.actor, session.session_id, current_password, new_password, ctx.now))
         return ChangePasswordSuccess(viewer=Viewer.of(user))
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Email a one-time link to set a new password (setPassword), if an account has "
         "this email. The answer is the same whether or not one has."
     )
-    @refusal_as_payload
     async def request_password_reset(self, info: Info[Context, None], email: str) -> RequestPasswordResetResult:
         ctx = info.context
         await accounts.request_password_reset(email, ctx.now, ctx.actor)
         return RequestPasswordResetSuccess(message=RESET_ASKED)
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Managers and admins: start turning on a second factor (TOTP). Confirm it with "
         "a code from the app (confirmSecondFactor); until then login does not ask for one."
     )
-    @refusal_as_payload
     async def enroll_second_factor(self, info: Info[Context, None]) -> EnrollSecondFactorResult:
         ctx = info.context
         enrolment = await second_factor.enroll(ctx.actor, ctx.settings)
         return EnrollSecondFactorSuccess(secret=enrolment.secret, otpauth_uri=enrolment.uri)
 
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Managers and admins: turn the second factor on with a code from the app. "
         "Returns recovery codes, once; the viewer's other sessions end."
     )
-    @refusal_as_payload
     async def confirm_second_factor(self, info: Info[Context, None], code: str) -> ConfirmSecondFactorResult:
         ctx = info.context
         session = _signed_in(ctx)
@@ -148,8 +142,7 @@ class SessionMutations:
             recovery_codes=codes, viewer=Viewer.of(await accounts.user_by_id(session.user.id))
         )
 
-    @strawberry.mutation(description="Managers and admins: turn the second factor off, with a code or a recovery code.")
-    @refusal_as_payload
+    @refusable_mutation(description="Managers and admins: turn the second factor off, with a code or a recovery code.")
     async def disable_second_factor(self, info: Info[Context, None], code: str) -> DisableSecondFactorResult:
         ctx = info.context
         session = _signed_in(ctx)

@@ -4,7 +4,7 @@ from strawberry.types import Info
 from domain.services import templates
 from gql_api.administration import ContractTemplateVersion, TemplateDraft
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 
 
 @strawberry.type(description="The new version is in force; unsigned contracts moved to it.")
@@ -19,12 +19,11 @@ PublishTemplateResult = result_of(PublishTemplateSuccess)
 
 @strawberry.type
 class TemplateMutations:
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Admins: publish a new contract template version, in force at once. Unsigned "
         "contracts move to it (a partner who read the old text must read it again); signed "
         "ones keep theirs. Refused by field for unknown $placeholders."
     )
-    @refusal_as_payload
     async def publish_template(self, info: Info[Context, None], title: str, body: str) -> PublishTemplateResult:
         ctx = info.context
         published = await templates.publish_template(ctx.actor, title, body, ctx.now, ctx.settings)

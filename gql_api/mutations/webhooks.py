@@ -5,7 +5,7 @@ from strawberry.types import Info
 
 from domain.services import integrations
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_mutation, result_of
 from gql_api.webhooks import WebhookDelivery, WebhookEndpoint
 
 
@@ -40,12 +40,11 @@ WebhookDeliveryResult = result_of(WebhookDeliverySuccess)
 
 @strawberry.type
 class WebhookMutations:
-    @strawberry.mutation(
+    @refusable_mutation(
         description="Register a webhook endpoint: an admin's receives every partner's events, a partner "
         "user's its own partner's (S-5, S-26). The URL must be https:// on a public address; "
         "a refused destination is an INVALID_INPUT on `url`."
     )
-    @refusal_as_payload
     async def create_webhook_endpoint(
         self,
         info: Info[Context, None],
@@ -61,15 +60,13 @@ class WebhookMutations:
         )
         return WebhookSecretSuccess(endpoint=WebhookEndpoint.of(endpoint), secret=secret)
 
-    @strawberry.mutation(description="A new signing secret, shown once; the previous one signs too for 24 hours.")
-    @refusal_as_payload
+    @refusable_mutation(description="A new signing secret, shown once; the previous one signs too for 24 hours.")
     async def rotate_webhook_secret(self, info: Info[Context, None], endpoint_id: strawberry.ID) -> WebhookSecretResult:
         ctx = info.context
         endpoint, secret = await integrations.rotate_secret(ctx.actor, endpoint_id, ctx.now, ctx.settings)
         return WebhookSecretSuccess(endpoint=WebhookEndpoint.of(endpoint), secret=secret)
 
-    @strawberry.mutation(description="Disable an endpoint, or enable it again (which also clears its failing streak).")
-    @refusal_as_payload
+    @refusable_mutation(description="Disable an endpoint, or enable it again (which also clears its failing streak).")
     async def set_webhook_endpoint_enabled(
         self, info: Info[Context, None], endpoint_id: strawberry.ID, enabled: bool
     ) -> WebhookEndpointResult:
@@ -77,8 +74,7 @@ class WebhookMutations:
         endpoint = await integrations.set_enabled(ctx.actor, endpoint_id, enabled, ctx.now, ctx.settings)
         return WebhookEndpointSuccess(endpoint=WebhookEndpoint.of(endpoint))
 
-    @strawberry.mutation(description="Delete an endpoint and its delivery log; nothing more is sent to it.")
-    @refusal_as_payload
+    @refusable_mutation(description="Delete an endpoint and its delivery log; nothing more is sent to it.")
     async def delete_webhook_endpoint(
         self, info: Info[Context, None], endpoint_id: strawberry.ID
     ) -> DeleteWebhookEndpointResult:
@@ -86,8 +82,7 @@ class WebhookMutations:
         await integrations.delete_endpoint(ctx.actor, endpoint_id, ctx.now, ctx.settings)
         return DeleteWebhookEndpointSuccess(endpoint_id=endpoint_id)
 
-    @strawberry.mutation(description="Send a delivery again, whatever became of it, with the same webhook-id.")
-    @refusal_as_payload
+    @refusable_mutation(description="Send a delivery again, whatever became of it, with the same webhook-id.")
     async def redeliver_webhook(self, info: Info[Context, None], delivery_id: strawberry.ID) -> WebhookDeliveryResult:
         ctx = info.context
         delivery = await integrations.redeliver(ctx.actor, delivery_id, ctx.now, ctx.settings)
