@@ -29,11 +29,11 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from tortoise import connections
 
-from bench.common import ROOT, arguments, migrated_database
+from bench.common import ROOT, arguments, free_port, migrated_database
+from bench.sign_throughput import start_trust_services
 from domain import clock
 from domain.auth import hash_password
 from domain.contract_text import contract_text
-from domain.documents.certificates import ensure_programme_certificate
 from domain.documents.sealing import load_sealer
 from domain.lifecycle import ContractKind, ContractStatus, ReviewStatus, business_date, term_end
 from domain.models import (
@@ -315,10 +315,12 @@ async def main() -> None:
     args = parser.parse_args()
 
     name = f"pc_bench_dashboard_{os.getpid()}"
-    async with migrated_database(args.server, name, redis_url=args.redis, queue_name=f"arq:bench:{name}") as settings:
+    async with migrated_database(args.server, name, redis_url=args.redis, queue_name=f"arq:bench:{name}",
+                                 trust_services_port=free_port()) as settings:
         processes: list[subprocess.Popen] = []
+        # The one contract sealed for real needs the TSA, CRL and OCSP of a B-LT seal.
+        trust = start_trust_services(settings, {**os.environ, "DATA_DIR": str(settings.data_dir)}, settings.data_dir)
         try:
-            ensure_programme_certificate(settings)
             started = time.perf_counter()
             today = business_date(clock.now(), settings.tz)
             filled = await fill(args.contracts - 1, today)  # and one signed for real below
@@ -331,7 +333,8 @@ async def main() -> None:
                   f"PostgreSQL, {os.cpu_count()} cores")
 
             env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-                   "DATA_DIR": str(settings.data_dir), "QUEUE_NAME": settings.queue_name}
+                   "DATA_DIR": str(settings.data_dir), "QUEUE_NAME": settings.queue_name,
+                   "TRUST_SERVICES_PORT": str(settings.trust_services_port)}
             port = 18000 + os.getpid() % 1000
             api = f"http://127.0.0.1:{port}"
             processes.append(start([sys.executable, "-m", "ops.cli", "api", "--port", str(port)], env))
@@ -362,6 +365,7 @@ async def main() -> None:
         finally:
             for process in processes:
                 stop(process)
+            trust.stop()
 
 
 if __name__ == "__main__":

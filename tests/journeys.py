@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import time_machine
 
 from domain.lifecycle import term_end
-from tests.gql import CONTRACT, PASSWORD, SIGN, approved_partner, gql, login, preview_hash
+from tests.gql import CONTRACT, PASSWORD, approved_partner, gql, login, sign_with_preview
 
 MANAGER = "manager@programme.example"
 
@@ -24,11 +24,8 @@ async def signed_partner(client, run_worker, email: str, signed_on: date,
     with at(signed_on):
         manager_token = await login(client, MANAGER, PASSWORD)
         token, _, contract_id = await approved_partner(client, manager_token, email)
-        content_hash = await preview_hash(client, token, contract_id, regions)
-        signed = await gql(client, SIGN, {"input": {
-            "contractId": contract_id, "regions": regions, "acknowledged": True, "contentHash": content_hash,
-        }}, token)
-        assert signed["signContract"]["__typename"] == "SignContractSuccess", signed
+        signed = await sign_with_preview(client, token, contract_id, regions)
+        assert signed["__typename"] == "SignContractSuccess", signed
         await run_worker()
         contract = (await gql(client, CONTRACT, {"id": contract_id}, token))["contract"]
     assert contract["status"] == "ACTIVE", contract
