@@ -66,11 +66,11 @@ async def connect_migrated(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def migrated_database(server: str, name: str, **settings: Any) -> AsyncIterator[Settings]:
+async def migrated_database(server: str, name: str, **overrides: Any) -> AsyncIterator[Settings]:
     """A throw-away database for one run, connected as by connect_migrated: the run's
     Settings (DATA_DIR /tmp/<name> unless given). Closed and dropped afterwards."""
     async with throwaway_database(server, name) as url:
-        run = Settings(_env_file=None, database_url=url, **{"data_dir": Path("/tmp") / name, **settings})
+        run = Settings(_env_file=None, database_url=url, **{"data_dir": Path("/tmp") / name, **overrides})
         try:
             await connect_migrated(run)
             yield run

@@ -6,7 +6,8 @@ or webhook-id), so the benchmark can count arrivals and duplicates.
     python bench/sinks.py smtp PORT FILE
     python bench/sinks.py http PORT FILE
 
-Not meant to be run by hand. Runs until SIGTERM."""
+Not meant to be run by hand: notifications.py starts it by path, as it imports nothing of
+ours. Runs until SIGTERM."""
 
 import re
 import signal

@@ -11,7 +11,7 @@ from domain import models
 from domain.services import managers, templates
 from domain.services.managers import ManagerStatus
 from gql_api.context import Context
-from gql_api.errors import refusal_as_payload, result_of
+from gql_api.errors import refusable_field, result_of
 from gql_api.types import copy_fields, seconds_since
 
 ManagerStatusType = strawberry.enum(ManagerStatus, description="Where a channel manager's account stands.")
@@ -107,7 +107,6 @@ async def resolve_contract_templates(info: Info[Context, None]) -> list[Contract
     return [ContractTemplateVersion.of(row.template, row.contracts, row.in_force) for row in rows]
 
 
-@refusal_as_payload
 async def resolve_template_draft(info: Info[Context, None], title: str, body: str) -> TemplateDraftResult:
     ctx = info.context
     return TemplateDraft.of(await templates.draft(ctx.actor, title, body, ctx.now, ctx.settings))
@@ -117,8 +116,7 @@ contract_templates_field = strawberry.field(
     resolver=resolve_contract_templates,
     description="Admins: every contract template version, newest first, with how many contracts use each.",
 )
-template_draft_field = strawberry.field(
-    resolver=resolve_template_draft,
+template_draft_field = refusable_field(
     description="Admins: check a new template text before publishing it: the preview for a sample "
     "partner and the diff against the version in force. Nothing is written.",
-)
+)(resolve_template_draft)

@@ -61,6 +61,7 @@ def refusal_as_payload(
         except DomainError as error:
             return OperationError.of(error)
 
+    resolve.answers_refusals = True  # type: ignore[attr-defined]  # for tests/api/test_schema.py
     return resolve
 
 

@@ -61,7 +61,9 @@ def plain_fields(cls: type) -> tuple[str, ...]:
 
 def copy_fields(cls: type[T], source: object, **given: object) -> T:
     """cls with the fields given, and each other field copied from source's attribute of
-    the same name: where the schema's names are the domain's, they are not listed twice."""
+    the same name: where the schema's names are the domain's, they are not listed twice.
+    A field added to such a type is filled from the model's attribute of its name: give it
+    explicitly where the meaning differs."""
     copied = {name: getattr(source, name) for name in plain_fields(cls) if name not in given}
     return cls(**copied, **given)
 

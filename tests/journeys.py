@@ -1,5 +1,6 @@
 """Whole journeys for tests about the term after signing: a partner signed on a given day."""
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 import time_machine
@@ -18,13 +19,13 @@ def at(day: date) -> time_machine.travel:
 
 
 async def signed_partner(client, run_worker, email: str, signed_on: date,
-                         regions: list[str] = ["DE", "FR"]) -> tuple[str, dict]:
+                         regions: Sequence[str] = ("DE", "FR")) -> tuple[str, dict]:
     """A partner whose initial contract was signed and sealed on `signed_on`, approved by
     the manager MANAGER. Returns (contract id, contract)."""
     with at(signed_on):
         manager_token = await login(client, MANAGER, PASSWORD)
         token, _, contract_id = await approved_partner(client, manager_token, email)
-        signed = await sign_with_preview(client, token, contract_id, regions)
+        signed = await sign_with_preview(client, token, contract_id, list(regions))
         assert signed["__typename"] == "SignContractSuccess", signed
         await run_worker()
         contract = (await gql(client, CONTRACT, {"id": contract_id}, token))["contract"]

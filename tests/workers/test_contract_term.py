@@ -1,7 +1,7 @@
 """The term after signing, one partner per story, with a frozen clock (S-15 to S-21).
 The API, the real worker and the daily sweep job all read the same frozen clock."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -76,7 +76,7 @@ class Story:
         return (await gql(self.client, NON_RENEW, variables, token))["nonRenewContract"]
 
 
-async def signed(client, run_worker, email: str, regions: list[str] = ["DE", "FR"]) -> Story:
+async def signed(client, run_worker, email: str, regions: Sequence[str] = ("DE", "FR")) -> Story:
     contract_id, contract = await signed_partner(client, run_worker, email, SIGNED_ON, regions)
     return Story(client, email, contract_id, contract["expiresOn"])
 
