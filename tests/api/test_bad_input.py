@@ -2,8 +2,10 @@
 
 import base64
 import uuid
+from pathlib import Path
 
 import pytest
+from graphql import build_schema, is_non_null_type
 
 from tests.dbstate import all_rows, row_counts
 from tests.gql import (
@@ -22,21 +24,18 @@ from tests.gql import (
     token_for,
 )
 
-CONTRACTS_PAGE = """
-query Page($first: Int!, $after: String) {
-  contracts(first: $first, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } }
-}
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
+
+
+def page_of(field: str) -> str:
+    """A page of one of the viewer's lists: `first` and `after` checked alike everywhere."""
+    return f"""
+query Page($first: Int!, $after: String) {{
+  {field}(first: $first, after: $after) {{ nodes {{ id }} pageInfo {{ endCursor hasNextPage }} }}
+}}
 """
-PARTNERS_PAGE = """
-query Page($first: Int!, $after: String) {
-  partners(first: $first, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } }
-}
-"""
-INFO_CHANGES_PAGE = """
-query Page($first: Int!, $after: String) {
-  infoChangeRequests(first: $first, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } }
-}
-"""
+
+
 EVENTS_PAGE = """
 query Page($contractId: ID!, $first: Int!, $after: ID) {
   auditEvents(contractId: $contractId, first: $first, after: $after) { nodes { action } }
@@ -162,7 +161,23 @@ async def manager(client, settings) -> str:
     return await token_for(settings, "manager@programme.example")
 
 
-PAGES = {"contracts": CONTRACTS_PAGE, "partners": PARTNERS_PAGE, "infoChangeRequests": INFO_CHANGES_PAGE}
+
+
+def keyset_lists() -> list[str]:
+    """The lists paged by a String cursor that need no id to name them, read from the
+    schema, so that a new list is checked here without anyone remembering to add it."""
+    query = build_schema(SCHEMA_FILE.read_text()).query_type
+
+    def needs_an_argument(field) -> bool:
+        # build_schema keeps an SDL default on the argument's AST node only
+        return any(is_non_null_type(arg.type) and arg.ast_node.default_value is None for arg in field.args.values())
+
+    return sorted(name for name, field in query.fields.items()
+                  if "after" in field.args and str(field.args["after"].type) == "String"
+                  and not needs_an_argument(field))
+
+
+PAGES = {name: page_of(name) for name in keyset_lists()}
 MALFORMED_CURSORS = [
     "not-a-cursor",
     "!!!",
@@ -178,6 +193,10 @@ MALFORMED_CURSORS = [
     cursor(f"0001-01-01T00:00:00+14:00|{uuid.uuid4()}"),
     cursor(f"9999-12-31T23:59:59-14:00|{uuid.uuid4()}"),
 ]
+
+
+def test_the_keyset_lists_are_found_in_the_schema():
+    assert {"contracts", "partners", "infoChangeRequests", "nonRenewalRequests"} <= set(PAGES)
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
@@ -204,10 +223,10 @@ async def test_a_malformed_cursor_is_invalid_input(client, manager, name):
 async def test_a_cursor_from_a_page_gives_the_next_page(client, manager):
     for n in range(3):
         await register(client, f"p{n}@example.com")
-    first = (await gql(client, PARTNERS_PAGE, {"first": 2}, manager))["partners"]
+    first = (await gql(client, PAGES["partners"], {"first": 2}, manager))["partners"]
     assert len(first["nodes"]) == 2 and first["pageInfo"]["hasNextPage"] is True
 
-    rest = (await gql(client, PARTNERS_PAGE, {"first": 2, "after": first["pageInfo"]["endCursor"]}, manager))["partners"]
+    rest = (await gql(client, PAGES["partners"], {"first": 2, "after": first["pageInfo"]["endCursor"]}, manager))["partners"]
 
     assert len(rest["nodes"]) == 1 and rest["pageInfo"]["hasNextPage"] is False
     assert {n["id"] for n in first["nodes"]}.isdisjoint(n["id"] for n in rest["nodes"])
