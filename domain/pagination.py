@@ -97,18 +97,23 @@ async def _keyset(
 ) -> tuple[list, str | None, bool]:
     """One page ordered by (key, id), up or down, after the cursor's (key, id): its rows,
     the cursor of its last row, and whether more follow."""
+    rows = await keyset(queryset, key, ascending, decode(after) if after else None).limit(first + 1)
+    more, rows = len(rows) > first, rows[:first]
+    return rows, encode(getattr(rows[-1], key), rows[-1].id) if rows else None, more
+
+
+def keyset(queryset: QuerySet, key: str, ascending: bool, after: tuple[Any, UUID] | None) -> QuerySet:
+    """The rows ordered by (key, id), up or down, from just past `after` (a row's key and
+    id) when given: the lists' pages, and the CSV exports' batches."""
     if after:
-        value, id_ = decode(after)
+        value, id_ = after
         strict, inclusive = ("gt", "gte") if ascending else ("lt", "lte")
         # The first condition alone bounds an index range scan; the second breaks ties.
         queryset = queryset.filter(
             Q(**{f"{key}__{inclusive}": value})
             & (Q(**{f"{key}__{strict}": value}) | Q(**{f"id__{strict}": id_}))
         )
-    order = (key, "id") if ascending else (f"-{key}", "-id")
-    rows = await queryset.order_by(*order).limit(first + 1)
-    more, rows = len(rows) > first, rows[:first]
-    return rows, encode(getattr(rows[-1], key), rows[-1].id) if rows else None, more
+    return queryset.order_by(*((key, "id") if ascending else (f"-{key}", "-id")))
 
 
 async def after_event(queryset: QuerySet, first: int, after: str | None) -> Page:

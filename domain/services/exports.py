@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from functools import partial
 
-from tortoise.expressions import Q
-
 from domain.actors import Actor
 from domain.lifecycle import (
     HOLDS_RENEWAL,
@@ -21,6 +19,7 @@ from domain.lifecycle import (
     renewal_status,
 )
 from domain.models import Contract, NonRenewalRequest, User
+from domain.pagination import keyset
 from domain.services import access, lists
 from domain.services.contract_filters import ContractFilter
 
@@ -93,11 +92,7 @@ async def _lines(columns: list[str], queryset, fields: Sequence[str], cells: Cel
     yield "\ufeff".encode() + _line(columns)
     after = None
     while True:
-        page = queryset
-        if after is not None:
-            created_at, id_ = after
-            page = page.filter(Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=id_)))
-        rows = await page.order_by("-created_at", "-id").limit(batch).values(*fields)
+        rows = await keyset(queryset, "created_at", False, after).limit(batch).values(*fields)
         if not rows:
             return
         out = io.StringIO()
