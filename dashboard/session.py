@@ -39,13 +39,6 @@ TICKET_SECONDS = 60
 # Renew the token this long before it expires, so that a page never sends an expired one.
 RENEW_BEFORE = timedelta(seconds=60)
 
-_lock = threading.Lock()
-# session id -> {"token", "expires_at", "refresh_token", "ends_at", "viewer"}
-_signed_in: dict[str, dict] = {}
-_tickets: dict[str, tuple[str, float]] = {}  # one-time ticket -> (session id, monotonic deadline)
-_renewing = threading.Lock()  # held while a refresh token is traded for a new pair
-_shared = SharedStore.from_environment()  # None: the store is the dicts above
-
 
 def _past(moment: str | None) -> bool:
     return bool(moment) and datetime.fromisoformat(moment) <= datetime.now(UTC)
@@ -62,46 +55,78 @@ def _entry(login: dict) -> dict:
             "viewer": login["viewer"]}
 
 
+class MemoryStore:
+    """The store without REDIS_URL: this process's memory, with SharedStore's calls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._signed_in: dict[str, dict] = {}  # session id -> entry (_entry)
+        self._tickets: dict[str, tuple[str, float]] = {}  # one-time ticket -> (session id, monotonic deadline)
+        self._renewing = threading.Lock()
+
+    def keep(self, sid: str, entry: dict) -> None:
+        with self._lock:
+            for old, kept in list(self._signed_in.items()):  # drop the ended as we go
+                if _past(kept["ends_at"]):
+                    del self._signed_in[old]
+            self._signed_in[sid] = entry
+
+    def replace(self, sid: str, entry: dict) -> None:
+        """A renewal's pair, only while the sign-in is there: a sign-out meanwhile stays one."""
+        with self._lock:
+            if sid in self._signed_in:
+                self._signed_in[sid] = entry
+
+    def get(self, sid: str) -> dict | None:
+        with self._lock:
+            entry = self._signed_in.get(sid)
+        return dict(entry) if entry else None
+
+    def forget(self, sid: str) -> None:
+        with self._lock:
+            self._signed_in.pop(sid, None)
+
+    def add_ticket(self, ticket: str, sid: str, seconds: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            for old, (_, deadline) in list(self._tickets.items()):
+                if deadline <= now:
+                    del self._tickets[old]
+            self._tickets[ticket] = (sid, now + seconds)
+
+    def take_ticket(self, ticket: str) -> str | None:
+        with self._lock:
+            sid, deadline = self._tickets.pop(ticket, (None, 0.0))
+        return sid if deadline > time.monotonic() else None
+
+    def renewing(self, sid: str) -> contextlib.AbstractContextManager:
+        return self._renewing  # one thread of this process at a time
+
+
+_store: SharedStore | MemoryStore = SharedStore.from_environment() or MemoryStore()
+_renewing_unnamed = threading.Lock()  # a sign-in with no id yet has no key to lock on
+
+
 # --- the server-side store, shared by every Streamlit session and the dashboard's routes ---
 
 
 def remember(login: dict) -> str:
     """Keep a sign-in; returns its random id (the cookie's value)."""
     sid = secrets.token_urlsafe(32)
-    if _shared:
-        _shared.keep(sid, _entry(login))
-        return sid
-    with _lock:
-        for old, entry in list(_signed_in.items()):  # drop the ended as we go
-            if _past(entry["ends_at"]):
-                del _signed_in[old]
-        _signed_in[sid] = _entry(login)
+    _store.keep(sid, _entry(login))
     return sid
 
 
 def ticket_for(sid: str) -> str:
     ticket = secrets.token_urlsafe(32)
-    if _shared:
-        _shared.add_ticket(ticket, sid, TICKET_SECONDS)
-        return ticket
-    with _lock:
-        now = time.monotonic()
-        for old, (_, deadline) in list(_tickets.items()):
-            if deadline <= now:
-                del _tickets[old]
-        _tickets[ticket] = (sid, now + TICKET_SECONDS)
+    _store.add_ticket(ticket, sid, TICKET_SECONDS)
     return ticket
 
 
 def redeem(ticket: str) -> tuple[str, str] | None:
     """A ticket, used once, within a minute: (session id, how long its cookie lasts), or None."""
-    if _shared:
-        sid = _shared.take_ticket(ticket) if ticket else None
-        entry = current(sid)
-    else:
-        with _lock:
-            sid, deadline = _tickets.pop(ticket, (None, 0.0))
-            entry = _signed_in.get(sid) if sid and deadline > time.monotonic() else None
+    sid = _store.take_ticket(ticket) if ticket else None
+    entry = current(sid)
     return (sid, entry["cookie_until"]) if entry else None
 
 
@@ -110,11 +135,7 @@ def current(sid: str | None) -> dict | None:
     id (`sid`)."""
     if not sid:
         return None
-    if _shared:
-        entry = _shared.get(sid)
-    else:
-        with _lock:
-            entry = _signed_in.get(sid)
+    entry = _store.get(sid)
     if entry and _past(entry["ends_at"]):  # in Redis the key expires then too, by its clock
         forget(sid)
         return None
@@ -132,28 +153,19 @@ def due(entry: dict | None) -> str | None:
 
 def renewed(sid: str | None, login: dict) -> None:
     """Keep the pair a refreshSession returned (the old refresh token is used up)."""
-    if _shared:
-        if sid:
-            _shared.replace(sid, _entry(login))
-        return
-    with _lock:
-        if sid in _signed_in:
-            _signed_in[sid] = _entry(login)
+    if sid:
+        _store.replace(sid, _entry(login))
 
 
 def forget(sid: str | None) -> None:
-    if _shared:
-        if sid:
-            _shared.forget(sid)
-        return
-    with _lock:
-        _signed_in.pop(sid, None)
+    if sid:
+        _store.forget(sid)
 
 
 def renewing(sid: str | None) -> contextlib.AbstractContextManager:
     """Held while the sign-in's refresh token is traded: in Redis, one process at a time;
     in memory, one thread of this process at a time."""
-    return _shared.renewing(sid) if _shared and sid else _renewing
+    return _store.renewing(sid) if sid else _renewing_unnamed
 
 
 # --- this Streamlit session -----------------------------------------------------------------

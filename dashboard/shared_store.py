@@ -1,7 +1,7 @@
 """The store of sign-ins in Redis, when the dashboard has REDIS_URL: a restart keeps every
 manager signed in, and several dashboard processes behind a load balancer share the sign-ins
 (docs/decisions.md, "Dashboard sessions"). dashboard/session.py uses it in place of its
-in-memory dicts; the calls are the same.
+MemoryStore; the calls are the same.
 
 Keys, under DASHBOARD_REDIS_PREFIX ("dashboard:"), each expiring when what it holds ends:
 - `signin:<sid>`: the sign-in (tokens, refresh token, ends, viewer) as JSON, encrypted with
