@@ -24,7 +24,7 @@ class User(Model):
     # Null until the user sets a password from a one-time link (PasswordLink).
     password_hash = fields.CharField(max_length=200, null=True)
     role = fields.CharEnumField(Role, max_length=20)
-    # False once deactivated: no login, and its tokens stop working (user_for_token).
+    # False once deactivated: no login, and its tokens stop working (sessions.signed_in).
     active = fields.BooleanField(default=True, db_default=True)
     partner = fields.ForeignKeyField(
         "models.Partner", related_name="users", null=True, on_delete=fields.RESTRICT

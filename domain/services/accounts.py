@@ -44,12 +44,6 @@ async def user_by_id(user_id: UUID) -> User:
     return await User.get(id=user_id)
 
 
-async def user_for_token(token: str | None, settings: Settings) -> User | None:
-    """The user of a valid, unrevoked access token (see sessions.signed_in)."""
-    found = await sessions.signed_in(token, settings)
-    return found.user if isinstance(found, sessions.SignedIn) else None
-
-
 # --- one-time links to set a password ---------------------------------------------------
 
 
