@@ -18,7 +18,6 @@ The goal: every page under 2 s."""
 import asyncio
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from domain.models import (
 )
 from domain.services import access, registration, sealing, sessions, signing
 from domain.settings import DEFAULT_MARKETS, Settings
+from tests.processes import stop_group
 
 PASSWORD = "bench-manager-password"
 MANAGERS = 10
@@ -180,12 +180,6 @@ def wait_until_up(url: str, process: subprocess.Popen, expect: str | None = None
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def apptest_pages(viewer: User, tokens: sessions.Tokens, contract_id: str, partner_id: str, runs: int) -> list[tuple[str, list[float]]]:
@@ -364,7 +358,7 @@ async def main() -> None:
             print(f"\ngoal: every page under {GOAL_SECONDS:.0f} s: {'met' if met else 'NOT met'}")
         finally:
             for process in processes:
-                stop(process)
+                stop_group(process)
             trust.stop()
 
 
