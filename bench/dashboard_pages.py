@@ -313,7 +313,7 @@ async def main() -> None:
                                  trust_services_port=free_port()) as settings:
         processes: list[subprocess.Popen] = []
         # The one contract sealed for real needs the TSA, CRL and OCSP of a B-LT seal.
-        trust = start_trust_services(settings, {**os.environ, "DATA_DIR": str(settings.data_dir)}, settings.data_dir)
+        trust = start_trust_services(settings, {**os.environ, "DATA_DIR": str(settings.data_dir)})
         try:
             started = time.perf_counter()
             today = business_date(clock.now(), settings.tz)

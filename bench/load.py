@@ -69,6 +69,7 @@ from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Document, User
 from domain.services import sessions
 from domain.settings import Settings
+from tests.processes import Process
 
 SIGN = """mutation Sign($input: SignContractInput!) { signContract(input: $input) {
   __typename ... on SignContractSuccess { contract { id status } } ... on OperationError { code message } } }"""
@@ -315,7 +316,7 @@ async def main(args: argparse.Namespace) -> int:
            "TOKEN_SECRET": settings.token_secret, "TRUST_SERVICES_PORT": str(settings.trust_services_port),
            "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     port = free_port()
-    procs: list[Proc] = []
+    procs: list[Proc | Process] = []
     redis = Redis.from_url(BENCH_REDIS)
     signers: list[Signer] = []
     db_created = orm_up = False
@@ -327,7 +328,7 @@ async def main(args: argparse.Namespace) -> int:
     try:
         await fresh_database(BENCH_SERVER, db_name)
         db_created = orm_up = True
-        procs.append(start_trust_services(settings, env, data_dir))
+        procs.append(start_trust_services(settings, env))
         t = time.monotonic()
         signers = await make_signers(settings, partner_clients * args.partners_per_client)
         manager = await User.get(email="bench.manager@programme.example")

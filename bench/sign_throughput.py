@@ -80,10 +80,11 @@ from domain.lifecycle import ContractStatus
 from domain.models import AuditEvent, Contract, Role, User
 from domain.services import access, registration
 from domain.settings import Settings
-from ops.trust_services import wait_listening
 from tests.databases import database_url
 from tests.gql import SIGN
 from tests.partners import ready_to_sign
+from tests.processes import Process
+from tests.processes import start_trust_services as trust_services
 from workers.queue import signing_job_id
 
 GOAL_P95_S = 1.0
@@ -211,19 +212,18 @@ class Proc:
         self._log.close()
 
 
-def start_trust_services(settings: Settings, env: dict, data_dir: Path) -> Proc:
-    """The TSA, CRL and OCSP of every B-LT seal: certomancer, as `make run` starts it.
-    Without them every seal fails and the worker ends each signing SIGNING_FAILED."""
+def start_trust_services(settings: Settings, env: dict) -> Process:
+    """The TSA, CRL and OCSP of every B-LT seal, started as the tests start them. Without
+    them every seal fails and the worker ends each signing SIGNING_FAILED."""
     ensure_programme_certificate(settings)
-    trust = Proc("trust", [sys.executable, "-m", "ops.cli", "trust-services"],
-                 {**env, "TRUST_SERVICES_PORT": str(settings.trust_services_port)}, data_dir / "trust.log")
-    if not wait_listening(settings.trust_services_port):
-        trust.stop()
-        raise BenchError(f"trust services did not start:\n{trust.tail()}")
-    return trust
+    port = settings.trust_services_port
+    try:
+        return trust_services({**env, "TRUST_SERVICES_PORT": str(port)}, port)
+    except RuntimeError as error:
+        raise BenchError(str(error)) from None
 
 
-async def tear_down(procs: list[Proc], orm_up: bool, redis: Redis, queue_name: str, job_ids: list[str],
+async def tear_down(procs: list[Proc | Process], orm_up: bool, redis: Redis, queue_name: str, job_ids: list[str],
                     extra_keys: list[str], db_name: str | None, data_dir: Path, keep_logs: bool) -> None:
     """After a run, however it ended: stop its processes (the last started first), then
     forget its jobs and Redis keys, its database (`db_name`, if made) and, unless kept, its logs."""
@@ -487,7 +487,7 @@ async def main(args: argparse.Namespace) -> int:
         worker_env["BENCH_PROFILE"] = str(Path(args.profile).resolve())
     total = args.burst + args.sequential + args.paced
     port = free_port()
-    procs: list[Proc] = []
+    procs: list[Proc | Process] = []
     redis = Redis.from_url(BENCH_REDIS)
     signers: list[Signer] = []
     orm_up = False
@@ -498,7 +498,7 @@ async def main(args: argparse.Namespace) -> int:
     try:
         await fresh_database(BENCH_SERVER, db_name)
         db_created = True
-        procs.append(start_trust_services(settings, env, data_dir))
+        procs.append(start_trust_services(settings, env))
         t = time.monotonic()
         orm_up = True
         signers = await make_signers(settings, total)
