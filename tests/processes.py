@@ -136,9 +136,9 @@ def _listening(port: int) -> bool:
         return True
 
 
-def start_trust_services(env: dict[str, str], port: int, timeout: float = 60) -> Process:
+def start_trust_services(env: dict[str, str], port: int, timeout: float = 60, clocked: bool = False) -> Process:
     """The development PKI's CRL, OCSP and TSA (`partner-platform trust-services`)."""
-    process = Process(["trust-services"], env)
+    process = Process(["trust-services"], env, clocked=clocked)
     _started(process, lambda: _listening(port), "trust services", timeout)
     return process
 
